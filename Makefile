@@ -1,0 +1,53 @@
+# GPT-2 training in plain C++ (CPU, OpenMP) and CUDA.
+#   make             build the CPU trainer (and the data tools)
+#   make test        build and run every test; ends with "N passed, N failed"
+#   make bench       benchmarks (see README)
+#   NO_OMP=1         build without OpenMP
+
+CXX ?= g++
+CXXFLAGS ?= -O3 -march=native -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-unused-function
+LDLIBS ?= -lm
+PYTHON ?= /usr/bin/python3
+
+# ---------------------------------------------------------------------------
+# OpenMP auto-detection: say what was found
+ifeq ($(NO_OMP), 1)
+  $(info ---> OpenMP: disabled by NO_OMP=1)
+else
+  OMP_OK := $(shell echo 'int main(){return 0;}' | $(CXX) -fopenmp -x c++ - -o /dev/null 2>/dev/null && echo yes)
+  ifeq ($(OMP_OK), yes)
+    $(info ---> OpenMP: found ($(CXX) -fopenmp))
+    CXXFLAGS += -fopenmp -DOMP
+    LDLIBS += -fopenmp
+  else
+    $(info ---> OpenMP: not found, building single-threaded)
+  endif
+endif
+
+HEADERS := $(wildcard llmc/*.h)
+
+.PHONY: all test bench clean
+
+all: train_gpt2 tools
+
+train_gpt2: train_gpt2.cpp $(HEADERS)
+	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
+
+test_gpt2: test_gpt2.cpp train_gpt2.cpp $(HEADERS)
+	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
+
+# ---------------------------------------------------------------------------
+# data tools (tokenizer, shard writer)
+.PHONY: tools
+tools:
+
+# ---------------------------------------------------------------------------
+# tests: every dev/test/t_*.sh, counted by dev/test/run_tests.sh
+TEST_BINS := test_gpt2
+
+test: all $(TEST_BINS)
+	bash dev/test/run_tests.sh
+
+clean:
+	rm -f train_gpt2 test_gpt2 $(TEST_BINS)
+	rm -rf build dev/test/tmp

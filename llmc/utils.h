@@ -1,0 +1,108 @@
+// Shared host utilities: fatal errors, checked file I/O, checked allocation.
+// Every failure prints one line "error: ..." naming the file and the problem (plus the
+// source location of the check for debugging) and exits with status 1.
+#pragma once
+#include <cerrno>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+// printf-style fatal error: one line on stderr, exit 1.
+[[noreturn]] inline void die(const char* fmt, ...) {
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(EXIT_FAILURE);
+}
+
+// FILE* owned by a unique_ptr so every early return closes it.
+struct FileCloser {
+    void operator()(FILE* f) const { if (f) fclose(f); }
+};
+using FilePtr = std::unique_ptr<FILE, FileCloser>;
+
+inline FILE* fopen_check_(const char* path, const char* mode, const char* file, int line) {
+    FILE* f = fopen(path, mode);
+    if (!f) die("cannot open %s (mode %s): %s [%s:%d]", path, mode, strerror(errno), file, line);
+    return f;
+}
+#define fopenCheck(path, mode) fopen_check_(path, mode, __FILE__, __LINE__)
+
+// Reads exactly n items or dies naming the file: a short read means a truncated file.
+inline void fread_check_(void* ptr, size_t size, size_t n, FILE* f, const char* what,
+                         const char* file, int line) {
+    size_t got = fread(ptr, size, n, f);
+    if (got != n) {
+        die("%s: truncated or unreadable (wanted %zu items of %zu bytes, got %zu) [%s:%d]",
+            what, n, size, got, file, line);
+    }
+}
+#define freadCheck(ptr, size, n, f, what) fread_check_(ptr, size, n, f, what, __FILE__, __LINE__)
+
+inline void fwrite_check_(const void* ptr, size_t size, size_t n, FILE* f, const char* what,
+                          const char* file, int line) {
+    if (fwrite(ptr, size, n, f) != n) {
+        die("%s: write failed: %s [%s:%d]", what, strerror(errno), file, line);
+    }
+}
+#define fwriteCheck(ptr, size, n, f, what) fwrite_check_(ptr, size, n, f, what, __FILE__, __LINE__)
+
+inline void* malloc_check_(size_t size, const char* file, int line) {
+    void* p = malloc(size);
+    if (!p && size) die("out of memory allocating %zu bytes [%s:%d]", size, file, line);
+    return p;
+}
+#define mallocCheck(size) malloc_check_(size, __FILE__, __LINE__)
+
+// 64-byte aligned zeroed allocation for arenas (AVX-512 loads, no false sharing between threads).
+struct AlignedFree {
+    void operator()(void* p) const { free(p); }
+};
+template <typename T>
+using Arena = std::unique_ptr<T[], AlignedFree>;
+
+template <typename T>
+inline Arena<T> arena_alloc(size_t n, const char* what) {
+    size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
+    void* p = aligned_alloc(64, bytes ? bytes : 64);
+    if (!p) die("out of memory allocating %s (%zu bytes)", what, bytes);
+    memset(p, 0, bytes);
+    return Arena<T>(static_cast<T*>(p));
+}
+
+// Size of an open file in bytes (64-bit; shards can exceed 2 GiB).
+inline int64_t file_size(FILE* f, const char* what) {
+    if (fseeko(f, 0, SEEK_END) != 0) die("%s: cannot seek: %s", what, strerror(errno));
+    int64_t n = ftello(f);
+    if (n < 0) die("%s: cannot tell size: %s", what, strerror(errno));
+    if (fseeko(f, 0, SEEK_SET) != 0) die("%s: cannot seek: %s", what, strerror(errno));
+    return n;
+}
+
+// Atomic file write: write to "path.tmp", fsync-free fflush, then rename over path.
+// A crash mid-write leaves the old file intact and at worst a stale .tmp.
+struct AtomicWriter {
+    std::string path, tmp;
+    FilePtr f;
+    explicit AtomicWriter(const std::string& p) : path(p), tmp(p + ".tmp") {
+        f.reset(fopenCheck(tmp.c_str(), "wb"));
+    }
+    FILE* get() const { return f.get(); }
+    void commit() {
+        if (fflush(f.get()) != 0 || ferror(f.get())) die("%s: write failed: %s", tmp.c_str(), strerror(errno));
+        FILE* raw = f.release();
+        if (fclose(raw) != 0) die("%s: close failed: %s", tmp.c_str(), strerror(errno));
+        if (rename(tmp.c_str(), path.c_str()) != 0) die("cannot rename %s to %s: %s", tmp.c_str(), path.c_str(), strerror(errno));
+    }
+    ~AtomicWriter() {
+        if (f) { f.reset(); remove(tmp.c_str()); }  // not committed: leave no partial file
+    }
+};
