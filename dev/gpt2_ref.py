@@ -1,0 +1,563 @@
+"""
+PyTorch GPT-2 reference for the C++ trainer's tests (our own nanoGPT-style model, functional form).
+
+The parameters are held exactly as llm.c lays them out (per-layer tensors stacked over layers), so
+the checkpoint block, the gradient block and the optimizer all see the same 16 tensors:
+  wte (V, C) [written padded to (Vp, C)], wpe (maxT, C), ln1w (L, C), ln1b (L, C),
+  qkvw (L, 3C, C), qkvb (L, 3C), attprojw (L, C, C), attprojb (L, C), ln2w (L, C), ln2b (L, C),
+  fcw (L, 4C, C), fcb (L, 4C), fcprojw (L, C, 4C), fcprojb (L, C), lnfw (C), lnfb (C)
+B = batch, T = time, C = channels, V = vocab (50257), Vp = V padded to a multiple of 128 (50304),
+L = layers, NH = heads, hs = C / NH. Everything is fp32; the lm_head is wte (tied) unless --untied 1.
+
+Command lines (always Debian's python, which has torch):
+  /usr/bin/python3 dev/gpt2_ref.py --out DIR [--L 2 --C 64 --NH 4 --maxT 64 --B 4 --T 64
+        --seed 1337 --steps 10 --load MODEL.bin --shard SHARD.bin --untied 0]
+      debug state: writes DIR/ref_model.bin (initial weights, version 3) and DIR/ref_debug_state.bin
+  /usr/bin/python3 dev/gpt2_ref.py --out DIR --init-only [--L --C --NH --maxT --seed --untied]
+      seeded init only: writes DIR/ref_model.bin
+  /usr/bin/python3 dev/gpt2_ref.py --bench N [--B 4 --T 64 --threads K --seed S]
+      d12 (L=12, C=768, NH=12, maxT=1024) training-step timing on random data; prints
+      "step i ms X" per step and "bench: median_ms=.. tok_per_s=.. peak_rss_mb=.. threads=.. blas=.."
+  /usr/bin/python3 dev/gpt2_ref.py --selfcheck
+      prints PASS/FAIL lines for the checkpoint round trip (v3 and v5), attention vs a per-row
+      masked-softmax reference, and the tied-gradient decomposition; exits 1 on any FAIL.
+
+Init (--load not given): torch.manual_seed(seed), then one normal_(0, std) per contiguous tensor in
+this order: wte (V, C) std 0.02; [lm_head (V, C) std 0.02, untied only]; wpe (maxT, C) std 0.02;
+then for l = 0..L-1: qkvw[l] 0.02, attprojw[l] 0.02/sqrt(2L), fcw[l] 0.02, fcprojw[l] 0.02/sqrt(2L).
+Biases 0, LayerNorm weights 1 and biases 0, wte padding rows 0.
+
+Batch: with --shard, tokens[0 : B*T+1] of an llm.c shard, x = tokens[0:B*T], y = tokens[1:B*T+1],
+both viewed (B, T). Without it, g = torch.Generator().manual_seed(seed + 1);
+x = randint(0, V, (B, T), g) then y = randint(0, V, (B, T), g) (independent draws).
+
+Training (debug state): `steps` AdamW steps on that one batch. lr 1e-3, betas (0.9, 0.95), eps 1e-8,
+weight decay 0.1 on wte, wpe, qkvw, attprojw, fcw, fcprojw (and lm_head when untied), 0 on all
+biases and LayerNorm params; torch.nn.utils.clip_grad_norm_(all params, 1.0) before each step;
+lr(step) = lr*(step+1)/warmup for step < warmup (warmup = 3), else with
+ratio = (step-warmup)/(steps-warmup), lr_min = lr*final_lr_frac (0.1):
+lr(step) = lr_min + 0.5*(1+cos(pi*ratio))*(lr-lr_min).
+
+ref_debug_state.bin, all little-endian, back to back (P = num_params, the checkpoint block size):
+  int32   header[256]  [0]=20240327 magic, [1]=2 version, [2]=B, [3]=T, [4]=steps, [5]=V, [6]=Vp,
+                       [7]=L, [8]=C, [9]=NH, [10]=maxT, [11]=warmup steps, [12]=schedule (1 cosine),
+                       [13]=untied flag (0 tied, 1 untied), rest 0
+  float32 hyper[16]    [0]=lr, [1]=beta1, [2]=beta2, [3]=eps, [4]=weight_decay, [5]=grad_clip,
+                       [6]=final_lr_frac, rest 0
+  int32   x[B*T], int32 y[B*T]
+  float32 logits[B*T*V]        the V real columns only, row-major (B, T, V), at the initial weights
+  float32 loss                 mean cross-entropy over the B*T positions, at the initial weights
+  float32 grads[P]             d loss / d params at the initial weights, in checkpoint layout
+                               (wte padded to Vp rows; padding rows' gradient is 0)
+  float32 losses[steps]        the loss at the start of each step (losses[0] == loss)
+  float32 norms[steps]         global grad L2 norm before clipping (clip_grad_norm_'s return)
+  float32 lrs[steps]           the learning rate used at each step
+  float32 final_params[P]      the weights after all steps, in checkpoint layout
+  file size = 1024 + 64 + 8*B*T + 4*B*T*V + 4 + 8*P + 12*steps
+  P = Vp*C + maxT*C + L*(12*C*C + 13*C) + 2*C  (+ Vp*C when untied)
+
+Model checkpoint (FORMATS.md): int32 header[256] [0]=20240326, [1]=3 (fp32) or 5 (bf16, each value
+the upper 16 bits of a float32), [2]=maxT, [3]=V, [4]=L, [5]=NH, [6]=C, [7]=Vp, rest 0; then the 16
+tensors above in order. write_model writes version 3; read_model reads 3 and 5.
+Untied extension (ours, not llm.c's): header[8] = 1 and one more tensor lm_head (Vp, C), padding rows
+zero, appended after lnfb. llm.c itself cannot load such a file.
+"""
+import argparse
+import math
+import os
+import resource
+import statistics
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# ----------------------------------------------------------------------------
+# constants and parameter table
+
+MODEL_MAGIC = 20240326
+STATE_MAGIC = 20240327
+STATE_VERSION = 2
+SHARD_MAGIC = 20240520
+V_GPT2 = 50257
+HEADER_INTS = 256
+
+LR, BETA1, BETA2, EPS, WEIGHT_DECAY, GRAD_CLIP, FINAL_LR_FRAC, WARMUP = 1e-3, 0.9, 0.95, 1e-8, 0.1, 1.0, 0.1, 3
+SCHEDULE_COSINE = 1
+
+PARAM_NAMES = ["wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
+               "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"]
+DECAYED = {"wte", "wpe", "qkvw", "attprojw", "fcw", "fcprojw", "lm_head"}
+
+
+def padded_vocab(V):
+    return (V + 127) // 128 * 128
+
+
+def param_shapes(V, maxT, L, C, untied=False):
+    """Shapes as held in memory (wte and lm_head are (V, C); the checkpoint pads them to Vp)."""
+    shapes = {
+        "wte": (V, C), "wpe": (maxT, C),
+        "ln1w": (L, C), "ln1b": (L, C),
+        "qkvw": (L, 3 * C, C), "qkvb": (L, 3 * C),
+        "attprojw": (L, C, C), "attprojb": (L, C),
+        "ln2w": (L, C), "ln2b": (L, C),
+        "fcw": (L, 4 * C, C), "fcb": (L, 4 * C),
+        "fcprojw": (L, C, 4 * C), "fcprojb": (L, C),
+        "lnfw": (C,), "lnfb": (C,),
+    }
+    if untied:
+        shapes["lm_head"] = (V, C)
+    return shapes
+
+
+def names_of(params):
+    return PARAM_NAMES + (["lm_head"] if "lm_head" in params else [])
+
+
+def num_params_padded(V, maxT, L, C, untied=False):
+    Vp = padded_vocab(V)
+    n = Vp * C + maxT * C + L * (12 * C * C + 13 * C) + 2 * C
+    return n + (Vp * C if untied else 0)
+
+# ----------------------------------------------------------------------------
+# init
+
+def gpt2_init(V, maxT, L, C, seed, untied=False):
+    """nanoGPT-style seeded init; one normal_ per contiguous tensor in llm.c's draw order."""
+    torch.manual_seed(seed)
+    p = {k: torch.zeros(s, dtype=torch.float32) for k, s in param_shapes(V, maxT, L, C, untied).items()}
+    std_resid = 0.02 / math.sqrt(2 * L)
+    p["wte"].normal_(0.0, 0.02)
+    if untied:
+        p["lm_head"].normal_(0.0, 0.02)
+    p["wpe"].normal_(0.0, 0.02)
+    for l in range(L):
+        # each per-layer slice of a stacked tensor is contiguous, so this is one normal_ over a
+        # contiguous (3C, C) etc. tensor, exactly as a separate per-layer tensor would be drawn
+        p["qkvw"][l].normal_(0.0, 0.02)
+        p["attprojw"][l].normal_(0.0, std_resid)
+        p["fcw"][l].normal_(0.0, 0.02)
+        p["fcprojw"][l].normal_(0.0, std_resid)
+    for k in ("ln1w", "ln2w", "lnfw"):
+        p[k].fill_(1.0)
+    return p
+
+# ----------------------------------------------------------------------------
+# forward (explicit ops; autograd provides the backward)
+
+def attention_forward(qkv, NH):
+    """qkv (B, T, 3C) -> (B, T, C). Explicit causal softmax(q k^T / sqrt(hs)) v, no SDPA."""
+    B, T, C3 = qkv.shape
+    C = C3 // 3
+    hs = C // NH
+    q, k, v = qkv.split(C, dim=2)                       # q, k, v order along the 3C axis
+    q = q.view(B, T, NH, hs).transpose(1, 2)            # (B, NH, T, hs); head h = channels h*hs..
+    k = k.view(B, T, NH, hs).transpose(1, 2)
+    v = v.view(B, T, NH, hs).transpose(1, 2)
+    att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))   # (B, NH, T, T)
+    mask = torch.ones(T, T, dtype=torch.bool).triu(1)          # True above the diagonal = future
+    att = att.masked_fill(mask, float("-inf"))
+    att = torch.softmax(att, dim=-1)
+    y = att @ v                                                 # (B, NH, T, hs)
+    return y.transpose(1, 2).contiguous().view(B, T, C)
+
+
+def gpt2_forward(p, idx, NH):
+    """idx (B, T) int64 -> logits (B, T, V) over the real vocab."""
+    B, T = idx.shape
+    C = p["wte"].shape[1]
+    L = p["qkvw"].shape[0]
+    x = F.embedding(idx, p["wte"]) + p["wpe"][:T]
+    for l in range(L):
+        h = F.layer_norm(x, (C,), p["ln1w"][l], p["ln1b"][l], 1e-5)
+        qkv = h @ p["qkvw"][l].t() + p["qkvb"][l]
+        y = attention_forward(qkv, NH)
+        x = x + (y @ p["attprojw"][l].t() + p["attprojb"][l])
+        h = F.layer_norm(x, (C,), p["ln2w"][l], p["ln2b"][l], 1e-5)
+        h = h @ p["fcw"][l].t() + p["fcb"][l]
+        h = F.gelu(h, approximate="tanh")
+        x = x + (h @ p["fcprojw"][l].t() + p["fcprojb"][l])
+    x = F.layer_norm(x, (C,), p["lnfw"], p["lnfb"], 1e-5)
+    head = p["lm_head"] if "lm_head" in p else p["wte"]
+    return x @ head.t()
+
+
+def gpt2_loss(logits, targets):
+    V = logits.shape[-1]
+    return F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
+
+# ----------------------------------------------------------------------------
+# checkpoint I/O and flattening into the checkpoint layout
+
+def flatten_padded(tensors, names, Vp):
+    """Concatenate tensors (dict name -> tensor) in checkpoint order, (V, C) vocab tensors padded."""
+    parts = []
+    for k in names:
+        t = tensors[k].detach().to(torch.float32).contiguous()
+        if k in ("wte", "lm_head") and t.shape[0] < Vp:
+            t = torch.cat([t, torch.zeros(Vp - t.shape[0], t.shape[1], dtype=torch.float32)], 0)
+        parts.append(t.reshape(-1).numpy())
+    return np.concatenate(parts).astype("<f4")
+
+
+def write_model(path, p, maxT, NH):
+    V, C = p["wte"].shape
+    L = p["qkvw"].shape[0]
+    Vp = padded_vocab(V)
+    header = np.zeros(HEADER_INTS, dtype="<i4")
+    header[:8] = [MODEL_MAGIC, 3, maxT, V, L, NH, C, Vp]
+    if "lm_head" in p:
+        header[8] = 1
+    with open(path, "wb") as f:
+        f.write(header.tobytes())
+        f.write(flatten_padded(p, names_of(p), Vp).tobytes())
+
+
+def read_model(path):
+    """Returns (params dict, config dict). Accepts version 3 (fp32) and 5 (bf16)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 * HEADER_INTS:
+        sys.exit(f"read_model: {path}: {len(raw)} bytes, shorter than the 1024-byte header")
+    h = np.frombuffer(raw[:4 * HEADER_INTS], dtype="<i4")
+    if h[0] != MODEL_MAGIC:
+        sys.exit(f"read_model: {path}: bad magic {h[0]} (expected {MODEL_MAGIC}); not a GPT-2 checkpoint")
+    version = int(h[1])
+    if version not in (3, 5):
+        sys.exit(f"read_model: {path}: version {version} unsupported (3 = fp32, 5 = bf16)")
+    maxT, V, L, NH, C, Vp = (int(v) for v in h[2:8])
+    untied = int(h[8]) == 1
+    if min(maxT, V, L, NH, C) <= 0 or C % NH != 0:
+        sys.exit(f"read_model: {path}: bad config maxT={maxT} V={V} L={L} NH={NH} C={C}")
+    if Vp < V:
+        sys.exit(f"read_model: {path}: padded vocab Vp={Vp} < V={V}")
+    n = Vp * C * (2 if untied else 1) + maxT * C + L * (12 * C * C + 13 * C) + 2 * C
+    elem = 4 if version == 3 else 2
+    expected = 4 * HEADER_INTS + elem * n
+    if len(raw) != expected:
+        sys.exit(f"read_model: {path}: size {len(raw)} bytes, expected {expected} for version {version} "
+                 f"with maxT={maxT} V={V} Vp={Vp} L={L} NH={NH} C={C} untied={int(untied)}")
+    if version == 3:
+        flat = np.frombuffer(raw[4 * HEADER_INTS:], dtype="<f4").copy()
+    else:
+        bf = np.frombuffer(raw[4 * HEADER_INTS:], dtype="<u2").astype(np.uint32) << 16
+        flat = bf.view(np.float32).copy()
+    shapes = param_shapes(V, maxT, L, C, untied)
+    p, off = {}, 0
+    for k in PARAM_NAMES + (["lm_head"] if untied else []):
+        s = list(shapes[k])
+        if k in ("wte", "lm_head"):
+            s[0] = Vp
+        cnt = int(np.prod(s))
+        t = torch.from_numpy(flat[off:off + cnt].reshape(s).copy())
+        off += cnt
+        if k in ("wte", "lm_head"):
+            t = t[:V].contiguous()
+        p[k] = t
+    cfg = dict(maxT=maxT, V=V, L=L, NH=NH, C=C, Vp=Vp, version=version, untied=untied)
+    return p, cfg
+
+# ----------------------------------------------------------------------------
+# data
+
+def read_shard_batch(path, B, T):
+    with open(path, "rb") as f:
+        h = np.frombuffer(f.read(4 * HEADER_INTS), dtype="<i4")
+        if len(h) != HEADER_INTS or h[0] != SHARD_MAGIC or h[1] != 1:
+            sys.exit(f"read_shard_batch: {path}: not an llm.c token shard (magic/version)")
+        ntok = int(h[2])
+        if ntok < B * T + 1:
+            sys.exit(f"read_shard_batch: {path}: {ntok} tokens, need B*T+1 = {B * T + 1}")
+        toks = np.frombuffer(f.read(2 * (B * T + 1)), dtype="<u2").astype(np.int64)
+    if len(toks) != B * T + 1:
+        sys.exit(f"read_shard_batch: {path}: truncated file")
+    toks = torch.from_numpy(toks)
+    return toks[:B * T].view(B, T).clone(), toks[1:].view(B, T).clone()
+
+
+def random_batch(B, T, V, seed):
+    g = torch.Generator().manual_seed(seed + 1)
+    x = torch.randint(0, V, (B, T), generator=g)
+    y = torch.randint(0, V, (B, T), generator=g)
+    return x, y
+
+# ----------------------------------------------------------------------------
+# optimizer
+
+def lr_at(step, steps):
+    if step < WARMUP:
+        return LR * (step + 1) / WARMUP
+    ratio = (step - WARMUP) / (steps - WARMUP)
+    lr_min = LR * FINAL_LR_FRAC
+    return lr_min + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (LR - lr_min)
+
+
+def make_optimizer(p):
+    names = names_of(p)
+    decay = [p[k] for k in names if k in DECAYED]
+    no_decay = [p[k] for k in names if k not in DECAYED]
+    groups = [{"params": decay, "weight_decay": WEIGHT_DECAY},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=LR, betas=(BETA1, BETA2), eps=EPS,
+                             foreach=False, maximize=False, capturable=False)
+
+
+def all_params(p):
+    return [p[k] for k in names_of(p)]
+
+# ----------------------------------------------------------------------------
+# modes
+
+def set_deterministic():
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+
+
+def mode_debug_state(a):
+    set_deterministic()
+    if a.load:
+        p, cfg = read_model(a.load)
+        maxT, NH = cfg["maxT"], cfg["NH"]
+    else:
+        p = gpt2_init(V_GPT2, a.maxT, a.L, a.C, a.seed, untied=bool(a.untied))
+        maxT, NH = a.maxT, a.NH
+    V, C = p["wte"].shape
+    L = p["qkvw"].shape[0]
+    Vp = padded_vocab(V)
+    B, T, steps = a.B, a.T, a.steps
+    if T > maxT:
+        sys.exit(f"T={T} exceeds maxT={maxT}")
+    if steps < 1:
+        sys.exit("--steps must be >= 1")
+    x, y = read_shard_batch(a.shard, B, T) if a.shard else random_batch(B, T, V, a.seed)
+    if int(x.max()) >= V or int(y.max()) >= V:
+        sys.exit(f"token id >= V={V} in the batch")
+    os.makedirs(a.out, exist_ok=True)
+    write_model(os.path.join(a.out, "ref_model.bin"), p, maxT, NH)
+
+    for t in p.values():
+        t.requires_grad_(True)
+    names = names_of(p)
+    opt = make_optimizer(p)
+    losses, norms, lrs = [], [], []
+    logits0 = loss0 = grads0 = None
+    for step in range(steps):
+        opt.zero_grad(set_to_none=True)
+        logits = gpt2_forward(p, x, NH)
+        loss = gpt2_loss(logits, y)
+        loss.backward()
+        if step == 0:
+            logits0 = logits.detach().numpy().astype("<f4")
+            loss0 = float(loss.item())
+            grads0 = flatten_padded({k: p[k].grad for k in names}, names, Vp)
+        losses.append(float(loss.item()))
+        norm = torch.nn.utils.clip_grad_norm_(all_params(p), GRAD_CLIP)
+        norms.append(float(norm))
+        lr = lr_at(step, steps)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        lrs.append(lr)
+        opt.step()
+
+    header = np.zeros(HEADER_INTS, dtype="<i4")
+    header[:14] = [STATE_MAGIC, STATE_VERSION, B, T, steps, V, Vp, L, C, NH, maxT, WARMUP,
+                   SCHEDULE_COSINE, 1 if "lm_head" in p else 0]
+    hyper = np.zeros(16, dtype="<f4")
+    hyper[:7] = [LR, BETA1, BETA2, EPS, WEIGHT_DECAY, GRAD_CLIP, FINAL_LR_FRAC]
+    path = os.path.join(a.out, "ref_debug_state.bin")
+    with open(path, "wb") as f:
+        for arr in (header, hyper, x.numpy().astype("<i4"), y.numpy().astype("<i4"), logits0,
+                    np.array([loss0], dtype="<f4"), grads0,
+                    np.array(losses, dtype="<f4"), np.array(norms, dtype="<f4"),
+                    np.array(lrs, dtype="<f4"), flatten_padded(p, names, Vp)):
+            f.write(np.ascontiguousarray(arr).tobytes())
+    P = len(grads0)
+    expect = 4 * HEADER_INTS + 64 + 8 * B * T + 4 * B * T * V + 4 + 8 * P + 12 * steps
+    assert os.path.getsize(path) == expect, (os.path.getsize(path), expect)
+    print(f"wrote {path} ({expect} bytes): B={B} T={T} L={L} C={C} NH={NH} V={V} Vp={Vp} "
+          f"P={P} steps={steps} loss={loss0:.6f} final_loss={losses[-1]:.6f}")
+
+
+def mode_init_only(a):
+    p = gpt2_init(V_GPT2, a.maxT, a.L, a.C, a.seed, untied=bool(a.untied))
+    os.makedirs(a.out, exist_ok=True)
+    path = os.path.join(a.out, "ref_model.bin")
+    write_model(path, p, a.maxT, a.NH)
+    print(f"wrote {path}")
+
+
+def blas_word():
+    cfg = torch.__config__.show()
+    info = "unknown"
+    for tok in cfg.replace(",", " ").split():
+        if tok.startswith("BLAS_INFO="):
+            info = tok.split("=", 1)[1]
+    lib = ""
+    for cand in ("/usr/lib/x86_64-linux-gnu/libblas.so.3", "/lib/x86_64-linux-gnu/libblas.so.3"):
+        if os.path.exists(cand):
+            lib = os.path.realpath(cand)
+            break
+    if info == "generic" and lib:
+        low = lib.lower()
+        kind = ("openblas" if "openblas" in low else "blis" if "blis" in low else
+                "atlas" if "atlas" in low else "mkl" if "mkl" in low else
+                "netlib-reference" if "/blas/" in low else os.path.basename(lib))
+        return f"generic:{kind}"
+    return info
+
+
+def mode_bench(a):
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    L, C, NH, maxT = 12, 768, 12, 1024
+    B, T = a.B, a.T
+    p = gpt2_init(V_GPT2, maxT, L, C, a.seed)
+    for t in p.values():
+        t.requires_grad_(True)
+    opt = make_optimizer(p)
+    x, y = random_batch(B, T, V_GPT2, a.seed)
+    times = []
+    for step in range(a.bench + 2):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = gpt2_loss(gpt2_forward(p, x, NH), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(all_params(p), GRAD_CLIP)
+        for g in opt.param_groups:
+            g["lr"] = LR
+        opt.step()
+        ms = (time.perf_counter() - t0) * 1e3
+        times.append(ms)
+        print(f"step {step} ms {ms:.1f} loss {loss.item():.4f}", flush=True)
+    tail = times[2:] if len(times) > 2 else times
+    med = statistics.median(tail)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"bench: median_ms={med:.1f} tok_per_s={B * T / (med / 1e3):.1f} peak_rss_mb={rss:.0f} "
+          f"threads={torch.get_num_threads()} blas={blas_word()}")
+
+# ----------------------------------------------------------------------------
+# self-checks
+
+def mode_selfcheck(a):
+    import tempfile
+    set_deterministic()
+    ok = True
+
+    def report(name, passed, detail=""):
+        nonlocal ok
+        ok &= passed
+        print(f"{'PASS' if passed else 'FAIL'} {name}{(' ' + detail) if detail else ''}")
+
+    L, C, NH, maxT = 2, 32, 4, 16
+    with tempfile.TemporaryDirectory() as d:
+        for untied in (False, True):
+            p = gpt2_init(V_GPT2, maxT, L, C, 1234, untied)
+            path = os.path.join(d, "m.bin")
+            write_model(path, p, maxT, NH)
+            q, cfg = read_model(path)
+            same = all(torch.equal(p[k], q[k]) for k in names_of(p)) and set(p) == set(q)
+            size_ok = os.path.getsize(path) == 1024 + 4 * num_params_padded(V_GPT2, maxT, L, C, untied)
+            report(f"checkpoint_roundtrip_v3{'_untied' if untied else ''}",
+                   same and size_ok and cfg["NH"] == NH and cfg["maxT"] == maxT)
+        # version 5: truncate to bf16 by hand, read back, compare with the truncated values
+        p = gpt2_init(V_GPT2, maxT, L, C, 1234)
+        write_model(path, p, maxT, NH)
+        raw = open(path, "rb").read()
+        h = np.frombuffer(raw[:1024], dtype="<i4").copy()
+        h[1] = 5
+        f32 = np.frombuffer(raw[1024:], dtype="<u4")
+        with open(path, "wb") as f:
+            f.write(h.tobytes())
+            f.write((f32 >> 16).astype("<u2").tobytes())
+        q, cfg = read_model(path)
+        err = max(float((p[k] - q[k]).abs().max()) for k in PARAM_NAMES)
+        exact = all(torch.equal(q[k], torch.from_numpy(
+            ((p[k].numpy().view(np.uint32) >> 16) << 16).view(np.float32))) for k in PARAM_NAMES)
+        report("checkpoint_read_v5_bf16", cfg["version"] == 5 and exact, f"max_abs_trunc_err={err:.2e}")
+
+    # attention vs a per-query masked-softmax reference in float64
+    g = torch.Generator().manual_seed(7)
+    B, T = 2, 9
+    qkv = torch.randn(B, T, 3 * C, generator=g)
+    y = attention_forward(qkv, NH).double()
+    hs = C // NH
+    q, k, v = qkv.double().split(C, dim=2)
+    ref = torch.zeros(B, T, C, dtype=torch.float64)
+    for b in range(B):
+        for h in range(NH):
+            sl = slice(h * hs, (h + 1) * hs)
+            for t in range(T):
+                s = (k[b, :t + 1, sl] @ q[b, t, sl]) / math.sqrt(hs)
+                w = torch.exp(s - s.max())
+                w = w / w.sum()
+                ref[b, t, sl] = w @ v[b, :t + 1, sl]
+    err = float((y - ref).abs().max())
+    report("attention_vs_masked_softmax", err < 1e-5, f"max_abs_err={err:.2e}")
+
+    # tied gradient = embedding-use gradient + lm_head-use gradient
+    p = gpt2_init(V_GPT2, maxT, L, C, 99)
+    x, tgt = random_batch(2, 8, V_GPT2, 99)
+    for t in p.values():
+        t.requires_grad_(True)
+    gpt2_loss(gpt2_forward(p, x, NH), tgt).backward()
+    pu = {k: t.detach().clone().requires_grad_(True) for k, t in p.items()}
+    pu["lm_head"] = p["wte"].detach().clone().requires_grad_(True)
+    gpt2_loss(gpt2_forward(pu, x, NH), tgt).backward()
+    summed = pu["wte"].grad + pu["lm_head"].grad
+    err = float((p["wte"].grad - summed).abs().max())
+    scale = float(p["wte"].grad.abs().max())
+    emb_rows = torch.zeros(V_GPT2, dtype=torch.bool)
+    emb_rows[x.reshape(-1)] = True
+    emb_only_ok = bool((pu["wte"].grad[~emb_rows] == 0).all())  # embedding grad only on used rows
+    report("tied_grad_decomposition", err <= 1e-6 * max(scale, 1e-30) + 1e-9 and emb_only_ok,
+           f"max_abs_err={err:.2e} max_grad={scale:.2e}")
+    sys.exit(0 if ok else 1)
+
+# ----------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description="PyTorch GPT-2 reference for the C++ trainer's tests")
+    ap.add_argument("--out", help="output directory (debug state / init-only)")
+    ap.add_argument("--L", type=int, default=2)
+    ap.add_argument("--C", type=int, default=64)
+    ap.add_argument("--NH", type=int, default=4)
+    ap.add_argument("--maxT", type=int, default=64)
+    ap.add_argument("--B", type=int, default=4)
+    ap.add_argument("--T", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--load", help="start from this checkpoint (version 3 or 5) instead of seeded init")
+    ap.add_argument("--shard", help="take the batch from the first B*T+1 tokens of this llm.c shard")
+    ap.add_argument("--untied", type=int, choices=(0, 1), default=0)
+    ap.add_argument("--init-only", action="store_true")
+    ap.add_argument("--bench", type=int, default=0, metavar="N", help="time N+2 d12 training steps")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads for --bench (0: default)")
+    ap.add_argument("--selfcheck", action="store_true")
+    a = ap.parse_args()
+    for k in ("L", "C", "NH", "maxT", "B", "T"):
+        if getattr(a, k) <= 0:
+            ap.error(f"--{k} must be positive")
+    if a.C % a.NH != 0:
+        ap.error("--C must be a multiple of --NH")
+    if a.selfcheck:
+        mode_selfcheck(a)
+    elif a.bench:
+        mode_bench(a)
+    elif a.init_only:
+        if not a.out:
+            ap.error("--init-only needs --out")
+        mode_init_only(a)
+    else:
+        if not a.out:
+            ap.error("--out is required")
+        if a.untied and a.load:
+            ap.error("--untied comes from the checkpoint header when --load is given")
+        mode_debug_state(a)
+
+
+if __name__ == "__main__":
+    main()
