@@ -1,0 +1,201 @@
+// The trainers' command line: ONE table of flags drives parsing, the -h usage text and the
+// printed config, so they cannot drift apart. Flags follow llm.c's train_gpt2.cu where they
+// apply; each takes exactly one value. Unknown flags, missing values and malformed numbers
+// are rejected (strtol/strtod with end-pointer checks), never guessed.
+#pragma once
+#include <cerrno>
+#include <cinttypes>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "utils.h"
+
+struct TrainConfig {
+    // data
+    std::string train_glob = "data/mobydick/mobydick_train_*.bin";
+    std::string val_glob = "data/mobydick/mobydick_val_*.bin";
+    std::string tokenizer_path = "data/mobydick/gpt2_tokenizer.bin";
+    int shuffle = 1;
+    // model
+    std::string init = "d12";        // "dN" (from scratch) or a checkpoint file
+    int seed = 42;
+    // output
+    std::string output_dir = "";     // "" = no log, no checkpoints
+    int checkpoint_every = 0;
+    int resume = 0;
+    // batch
+    int B = 4;
+    int T = 64;
+    int total_batch = -1;            // tokens per optimizer step; -1 = B*T
+    int max_steps = -1;              // -1 = one epoch of the train data
+    int overfit_single_batch = 0;
+    // optimizer
+    float learning_rate = 3e-4f;
+    std::string lr_scheduler = "cosine";
+    int warmup_steps = 0;
+    float final_lr_frac = 1.0f;
+    float weight_decay = 0.0f;
+    float beta1 = 0.9f;
+    float beta2 = 0.95f;
+    float eps = 1e-8f;
+    float grad_clip = 1.0f;          // 0 = no clipping
+    // eval and sampling
+    int val_every = 20;
+    int val_max_steps = 20;
+    int sample_every = 20;
+    int gen_tokens = 64;
+    // CUDA trainer only
+    int tf32 = 1;
+    int master_weights = 1;
+    int recompute = 1;
+};
+
+enum class Trainer { Both, Cuda };
+
+struct Flag {
+    const char* name;
+    std::variant<int*, float*, std::string*> value;
+    const char* help;
+    Trainer who;
+};
+
+inline std::vector<Flag> flag_table(TrainConfig& c) {
+    return {
+        {"-i", &c.train_glob, "train data glob", Trainer::Both},
+        {"-j", &c.val_glob, "val data glob", Trainer::Both},
+        {"-tok", &c.tokenizer_path, "gpt2_tokenizer.bin for decoding samples", Trainer::Both},
+        {"-shuffle", &c.shuffle, "shuffle train shards and samples (0|1)", Trainer::Both},
+        {"-e", &c.init, "init: dN (d6 d12 d24 d36 d48) from scratch, or a checkpoint .bin", Trainer::Both},
+        {"-seed", &c.seed, "RNG seed for init, shuffling and sampling", Trainer::Both},
+        {"-o", &c.output_dir, "output dir for the log and checkpoints (empty: none)", Trainer::Both},
+        {"-n", &c.checkpoint_every, "write a checkpoint every N steps (0: only at the end)", Trainer::Both},
+        {"-y", &c.resume, "resume from the latest checkpoint in -o (0|1)", Trainer::Both},
+        {"-b", &c.B, "micro-batch size B", Trainer::Both},
+        {"-t", &c.T, "sequence length T", Trainer::Both},
+        {"-d", &c.total_batch, "total batch in tokens, a multiple of B*T (-1: B*T)", Trainer::Both},
+        {"-x", &c.max_steps, "max optimizer steps (-1: one epoch)", Trainer::Both},
+        {"-a", &c.overfit_single_batch, "overfit a single batch (0|1)", Trainer::Both},
+        {"-l", &c.learning_rate, "learning rate", Trainer::Both},
+        {"-k", &c.lr_scheduler, "lr schedule: cosine | linear | constant | wsd", Trainer::Both},
+        {"-u", &c.warmup_steps, "linear warmup steps", Trainer::Both},
+        {"-q", &c.final_lr_frac, "final lr as a fraction of -l", Trainer::Both},
+        {"-c", &c.weight_decay, "AdamW weight decay (2-D weights only)", Trainer::Both},
+        {"-b1", &c.beta1, "AdamW beta1", Trainer::Both},
+        {"-b2", &c.beta2, "AdamW beta2", Trainer::Both},
+        {"-eps", &c.eps, "AdamW epsilon", Trainer::Both},
+        {"-gc", &c.grad_clip, "clip the global grad norm to this (0: no clipping)", Trainer::Both},
+        {"-v", &c.val_every, "val loss every N steps (0: never)", Trainer::Both},
+        {"-m", &c.val_max_steps, "val batches per evaluation (-1: all)", Trainer::Both},
+        {"-s", &c.sample_every, "sample every N steps (0: never)", Trainer::Both},
+        {"-g", &c.gen_tokens, "tokens to generate when sampling", Trainer::Both},
+        {"-f", &c.tf32, "TF32 matmuls (0|1)", Trainer::Cuda},
+        {"-w", &c.master_weights, "keep fp32 master weights (0|1)", Trainer::Cuda},
+        {"-r", &c.recompute, "recompute GELU in backward (0|1)", Trainer::Cuda},
+    };
+}
+
+inline std::string flag_value_str(const Flag& f) {
+    char buf[64];
+    if (auto p = std::get_if<int*>(&f.value)) snprintf(buf, sizeof buf, "%d", **p);
+    else if (auto p = std::get_if<float*>(&f.value)) snprintf(buf, sizeof buf, "%g", (double)**p);
+    else return "\"" + *std::get<std::string*>(f.value) + "\"";
+    return buf;
+}
+
+inline void print_usage(const char* prog, bool cuda) {
+    TrainConfig defaults;
+    printf("usage: %s [-flag value ...]\n", prog);
+    for (const Flag& f : flag_table(defaults)) {
+        if (f.who == Trainer::Cuda && !cuda) continue;
+        printf("  %-8s %-62s (default %s)\n", f.name, f.help, flag_value_str(f).c_str());
+    }
+}
+
+inline bool parse_int_strict(const char* s, int* out) {
+    errno = 0;
+    char* end;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < INT_MIN || v > INT_MAX) return false;
+    *out = (int)v;
+    return true;
+}
+
+inline bool parse_float_strict(const char* s, float* out) {
+    errno = 0;
+    char* end;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !std::isfinite(v)) return false;
+    *out = (float)v;
+    return true;
+}
+
+// Parses argv into cfg. "-h" prints usage and exits 0; anything malformed dies with one line.
+inline void parse_args(int argc, char** argv, TrainConfig* cfg, bool cuda) {
+    std::vector<Flag> table = flag_table(*cfg);
+    for (int i = 1; i < argc; i++) {
+        const char* name = argv[i];
+        if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
+            print_usage(argv[0], cuda);
+            exit(EXIT_SUCCESS);
+        }
+        const Flag* flag = nullptr;
+        for (const Flag& f : table) {
+            if (!strcmp(f.name, name)) flag = &f;
+        }
+        if (!flag) die("unknown flag %s (run with -h for the list)", name);
+        if (flag->who == Trainer::Cuda && !cuda) die("flag %s applies to the CUDA trainer only", name);
+        if (i + 1 >= argc) die("flag %s needs a value", name);
+        const char* val = argv[++i];
+        if (auto p = std::get_if<int*>(&flag->value)) {
+            if (!parse_int_strict(val, *p)) die("flag %s: '%s' is not an integer", name, val);
+        } else if (auto p = std::get_if<float*>(&flag->value)) {
+            if (!parse_float_strict(val, *p)) die("flag %s: '%s' is not a number", name, val);
+        } else {
+            *std::get<std::string*>(flag->value) = val;
+        }
+    }
+}
+
+// Range checks after parsing: one line naming the flag.
+inline void validate_config(const TrainConfig& c) {
+    auto bool01 = [](int v) { return v == 0 || v == 1; };
+    if (c.B <= 0) die("-b must be positive (got %d)", c.B);
+    if (c.T <= 0) die("-t must be positive (got %d)", c.T);
+    if (c.total_batch != -1 && (c.total_batch <= 0 || c.total_batch % (c.B * c.T) != 0))
+        die("-d %d must be -1 or a positive multiple of B*T = %d", c.total_batch, c.B * c.T);
+    if (c.max_steps == 0 || c.max_steps < -1) die("-x must be -1 or positive (got %d)", c.max_steps);
+    if (c.learning_rate < 0) die("-l must be >= 0 (got %g)", (double)c.learning_rate);
+    if (c.warmup_steps < 0) die("-u must be >= 0 (got %d)", c.warmup_steps);
+    if (c.final_lr_frac < 0 || c.final_lr_frac > 1) die("-q must be in [0, 1] (got %g)", (double)c.final_lr_frac);
+    if (c.weight_decay < 0) die("-c must be >= 0 (got %g)", (double)c.weight_decay);
+    if (c.beta1 < 0 || c.beta1 >= 1) die("-b1 must be in [0, 1) (got %g)", (double)c.beta1);
+    if (c.beta2 < 0 || c.beta2 >= 1) die("-b2 must be in [0, 1) (got %g)", (double)c.beta2);
+    if (c.eps <= 0) die("-eps must be positive (got %g)", (double)c.eps);
+    if (c.grad_clip < 0) die("-gc must be >= 0 (got %g)", (double)c.grad_clip);
+    if (c.checkpoint_every < 0) die("-n must be >= 0 (got %d)", c.checkpoint_every);
+    if (c.val_every < 0 || c.sample_every < 0) die("-v and -s must be >= 0");
+    if (c.val_max_steps == 0 || c.val_max_steps < -1) die("-m must be -1 or positive (got %d)", c.val_max_steps);
+    if (c.gen_tokens < 1) die("-g must be positive (got %d)", c.gen_tokens);
+    if (!bool01(c.shuffle) || !bool01(c.resume) || !bool01(c.overfit_single_batch) || !bool01(c.tf32) ||
+        !bool01(c.master_weights) || !bool01(c.recompute))
+        die("flags -shuffle -y -a -f -w -r take 0 or 1");
+    if (c.resume && c.output_dir.empty()) die("-y 1 needs an output dir (-o) to resume from");
+    const char* k = c.lr_scheduler.c_str();
+    if (strcmp(k, "cosine") && strcmp(k, "linear") && strcmp(k, "constant") && strcmp(k, "wsd"))
+        die("-k: unknown lr schedule '%s' (cosine | linear | constant | wsd)", k);
+}
+
+inline void print_config(TrainConfig& c, bool cuda) {
+    printf("+----------+----------------------------------------------------------------+------------------------------------+\n");
+    for (const Flag& f : flag_table(c)) {
+        if (f.who == Trainer::Cuda && !cuda) continue;
+        printf("| %-8s | %-62s | %-34s |\n", f.name, f.help, flag_value_str(f).c_str());
+    }
+    printf("+----------+----------------------------------------------------------------+------------------------------------+\n");
+}

@@ -1,0 +1,139 @@
+// Mersenne Twister with PyTorch's CPU seeding, and normal_/uniform_ fills that follow
+// torch.manual_seed(seed) + tensor.normal_() on the CPU (same uniform stream, same
+// Box-Muller pairing), so a seeded init here starts from PyTorch's weights.
+// Facts followed (PyTorch's CPU generator, 1.13):
+//   - mt19937 seeded with the standard 1812433253 recurrence; 32-bit outputs tempered as usual.
+//   - float uniform in [0,1): low 24 bits of one 32-bit draw * 2^-24.
+//   - double uniform: low 53 bits of a 64-bit value made from two 32-bit draws (hi first).
+//   - normal_ on a contiguous float tensor of >= 16 elements: fill every slot with a float
+//     uniform, then Box-Muller in blocks of 16 (u1 = 1 - data[i], u2 = data[i+8], cos to the
+//     first half, sin to the second); a tail that is not a multiple of 16 redraws the last
+//     16 slots. Fewer than 16 elements: pairs of double uniforms, cached second sample.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+class Mt19937 {
+public:
+    static constexpr int N = 624;
+    static constexpr int M = 397;
+
+    explicit Mt19937(uint32_t seed = 5489u) { manual_seed(seed); }
+
+    void manual_seed(uint32_t seed) {
+        state_[0] = seed;
+        for (int j = 1; j < N; j++) {
+            state_[j] = 1812433253u * (state_[j - 1] ^ (state_[j - 1] >> 30)) + (uint32_t)j;
+        }
+        left_ = 1;
+        next_ = 0;
+        has_cached_normal_ = false;
+    }
+
+    uint32_t next_u32() {
+        if (--left_ <= 0) twist();
+        uint32_t y = state_[next_++];
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c5680u;
+        y ^= (y << 15) & 0xefc60000u;
+        y ^= y >> 18;
+        return y;
+    }
+    uint64_t next_u64() {
+        uint64_t hi = next_u32();
+        return (hi << 32) | next_u32();
+    }
+    // One double normal sample; the second Box-Muller value is cached in the generator
+    // (as PyTorch does) and returned by the next call.
+    double normal_f64(double mean, double std) {
+        if (has_cached_normal_) {
+            has_cached_normal_ = false;
+            return cached_normal_ * std + mean;
+        }
+        double u1 = uniform_f64();
+        double u2 = uniform_f64();
+        double radius = sqrt(-2.0 * log1p(-u2));
+        double theta = 2.0 * M_PI * u1;
+        cached_normal_ = radius * sin(theta);
+        has_cached_normal_ = true;
+        return radius * cos(theta) * std + mean;
+    }
+    float uniform_f32() { return (float)(next_u32() & ((1u << 24) - 1)) * (1.0f / (1u << 24)); }
+    double uniform_f64() { return (double)(next_u64() & ((1ull << 53) - 1)) * (1.0 / (1ull << 53)); }
+
+    // The whole generator state, for exact resume (checkpointed as raw bytes).
+    struct State {
+        uint32_t mt[N];
+        int32_t left, next;
+        int64_t has_cached_normal;  // 64-bit: no padding bytes in the saved struct
+        double cached_normal;
+    };
+    State get_state() const {
+        State s;
+        for (int i = 0; i < N; i++) s.mt[i] = state_[i];
+        s.left = left_;
+        s.next = next_;
+        s.has_cached_normal = has_cached_normal_;
+        s.cached_normal = cached_normal_;
+        return s;
+    }
+    void set_state(const State& s) {
+        for (int i = 0; i < N; i++) state_[i] = s.mt[i];
+        left_ = s.left;
+        next_ = s.next;
+        has_cached_normal_ = s.has_cached_normal != 0;
+        cached_normal_ = s.cached_normal;
+    }
+
+private:
+    void twist() {
+        // regenerate all N words at once; left_/next_ restart the read position
+        for (int i = 0; i < N; i++) {
+            uint32_t y = (state_[i] & 0x80000000u) | (state_[(i + 1) % N] & 0x7fffffffu);
+            uint32_t v = state_[(i + M) % N] ^ (y >> 1);
+            if (y & 1u) v ^= 0x9908b0dfu;
+            state_[i] = v;
+        }
+        left_ = N;
+        next_ = 0;
+    }
+    uint32_t state_[N];
+    int left_ = 1;
+    int next_ = 0;
+    bool has_cached_normal_ = false;
+    double cached_normal_ = 0.0;
+};
+
+// Box-Muller on one block of 16 uniforms in place (PyTorch's normal_fill_16).
+static inline void normal_block16(float* d, float mean, float std) {
+    for (int i = 0; i < 8; i++) {
+        float u1 = 1.0f - d[i];
+        float u2 = d[i + 8];
+        float radius = sqrtf(-2.0f * logf(u1 + 1e-12f));
+        float theta = (float)(2.0 * M_PI * (double)u2);
+        d[i] = radius * cosf(theta) * std + mean;
+        d[i + 8] = radius * sinf(theta) * std + mean;
+    }
+}
+
+// tensor.normal_(mean, std) over n contiguous floats. Sequential by nature: the uniform
+// stream is consumed in order, so the result is independent of thread count.
+static inline void normal_fill(float* data, size_t n, float mean, float std, Mt19937& rng) {
+    if (n >= 16) {
+        for (size_t i = 0; i < n; i++) data[i] = rng.uniform_f32();
+        for (size_t i = 0; i + 16 <= n; i += 16) normal_block16(data + i, mean, std);
+        if (n % 16 != 0) {
+            float* tail = data + n - 16;  // PyTorch redraws the last 16 slots
+            for (int i = 0; i < 16; i++) tail[i] = rng.uniform_f32();
+            normal_block16(tail, mean, std);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) data[i] = (float)rng.normal_f64(mean, std);
+}
+
+// tensor.uniform_(lo, hi) over n contiguous floats.
+static inline void uniform_fill(float* data, size_t n, float lo, float hi, Mt19937& rng) {
+    for (size_t i = 0; i < n; i++) data[i] = rng.uniform_f32() * (hi - lo) + lo;
+}

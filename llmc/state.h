@@ -1,0 +1,91 @@
+// Training-state file for exact resume: llm.c's state_%08d_%05d.bin header layout (FORMATS.md)
+// followed by AdamW m and v (fp32), then our extension block: what else a bit-exact resume
+// needs (dataloader position, sampling RNG). The schedule is recomputed from the step and flags.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "dataloader.h"
+#include "formats.h"
+#include "rand.h"
+#include "utils.h"
+
+constexpr int32_t STATE_EXT_MAGIC = 0x47505432;  // "GPT2": marks our extension block
+
+struct TrainState {
+    int step = 0;            // optimizer steps done
+    int shuffle = 0;
+    int master_weights = 0;  // 1 if the file also carries fp32 master weights (CUDA bf16)
+    DataLoaderPos train_pos;
+    Mt19937::State sample_rng{};
+};
+
+struct StateExt {
+    int32_t magic;
+    int32_t reserved;
+    int64_t num_parameters;
+    int64_t epoch, shard_pos, sample_pos;
+    Mt19937::State sample_rng;
+};
+
+// m, v (and master weights when non-null) hold n floats each.
+inline void state_write(const std::string& path, const TrainState& s, const float* m, const float* v,
+                        const float* master, size_t n) {
+    int32_t h[HEADER_INTS] = {0};
+    h[0] = STATE_MAGIC;
+    h[1] = STATE_VERSION;
+    h[2] = 1;  // processes
+    h[3] = 0;  // rank
+    h[4] = master ? 1 : 0;
+    h[5] = s.shuffle;
+    h[10] = s.step;
+    StateExt e{};
+    e.magic = STATE_EXT_MAGIC;
+    e.num_parameters = (int64_t)n;
+    e.epoch = s.train_pos.epoch;
+    e.shard_pos = s.train_pos.shard_pos;
+    e.sample_pos = s.train_pos.sample_pos;
+    e.sample_rng = s.sample_rng;
+    AtomicWriter w(path);
+    fwriteCheck(h, sizeof(int32_t), HEADER_INTS, w.get(), path.c_str());
+    fwriteCheck(m, sizeof(float), n, w.get(), path.c_str());
+    fwriteCheck(v, sizeof(float), n, w.get(), path.c_str());
+    if (master) fwriteCheck(master, sizeof(float), n, w.get(), path.c_str());
+    fwriteCheck(&e, sizeof e, 1, w.get(), path.c_str());
+    w.commit();
+}
+
+// Reads a state written for a model of n parameters. master may be null (then a master-weights
+// block in the file is skipped). Dies naming the file on any mismatch.
+inline TrainState state_read(const std::string& path, float* m, float* v, float* master, size_t n) {
+    FilePtr f(fopenCheck(path.c_str(), "rb"));
+    const char* p = path.c_str();
+    int64_t size = file_size(f.get(), p);
+    int32_t h[HEADER_INTS];
+    if (size < HEADER_BYTES) die("%s: not a training state file (only %lld bytes)", p, (long long)size);
+    freadCheck(h, sizeof(int32_t), HEADER_INTS, f.get(), p);
+    if (h[0] != STATE_MAGIC) die("%s: bad magic %d in state header (want %d)", p, h[0], STATE_MAGIC);
+    if (h[1] != STATE_VERSION) die("%s: unsupported state version %d", p, h[1]);
+    if (h[2] != 1) die("%s: written by %d processes; this trainer runs one", p, h[2]);
+    int blocks = 2 + (h[4] ? 1 : 0);
+    int64_t want = HEADER_BYTES + (int64_t)(blocks * n * sizeof(float)) + (int64_t)sizeof(StateExt);
+    if (size != want) die("%s: %lld bytes, but a state for this %zu-parameter model is %lld bytes: truncated, or from another model", p, (long long)size, n, (long long)want);
+    freadCheck(m, sizeof(float), n, f.get(), p);
+    freadCheck(v, sizeof(float), n, f.get(), p);
+    if (h[4]) {
+        if (master) freadCheck(master, sizeof(float), n, f.get(), p);
+        else if (fseeko(f.get(), (off_t)(n * sizeof(float)), SEEK_CUR) != 0) die("%s: cannot seek", p);
+    }
+    StateExt e;
+    freadCheck(&e, sizeof e, 1, f.get(), p);
+    if (e.magic != STATE_EXT_MAGIC || e.num_parameters != (int64_t)n) die("%s: extension block is missing or for another model", p);
+    TrainState s;
+    s.step = h[10];
+    s.shuffle = h[5];
+    s.master_weights = h[4];
+    s.train_pos.epoch = e.epoch;
+    s.train_pos.shard_pos = e.shard_pos;
+    s.train_pos.sample_pos = e.sample_pos;
+    s.sample_rng = e.sample_rng;
+    return s;
+}

@@ -1,0 +1,919 @@
+/*
+GPT-2 training on the CPU in plain C++ with OpenMP: handwritten forward and backward for every
+layer, AdamW, gradient accumulation, llm.c-compatible checkpoints and exact resume.
+
+Legend: B = batch, T = time (sequence length), C = channels, V = vocab (Vp: padded to 128),
+L = layers, NH = heads, hs = C/NH head size, OC = output channels of a matmul.
+
+Conventions (house style): layer functions take outputs, then saved state, then inputs, then
+sizes. Backward functions ACCUMULATE (+=) into parameter gradients and into activation
+gradients; gpt2_backward zeroes the activation-gradient arena once per micro-step, and
+gpt2_zero_grad zeroes parameter gradients once per optimizer step (accumulation over micro-steps).
+Every parallel loop gives each output element to exactly one thread and sums in a fixed order,
+so results are bit-identical for any thread count.
+*/
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <vector>
+#ifdef OMP
+#include <omp.h>
+#endif
+
+#include "llmc/cli.h"
+#include "llmc/dataloader.h"
+#include "llmc/formats.h"
+#include "llmc/model.h"
+#include "llmc/rand.h"
+#include "llmc/schedule.h"
+#include "llmc/state.h"
+#include "llmc/tokenizer.h"
+#include "llmc/utils.h"
+
+// ----------------------------------------------------------------------------
+// layers: forward and backward
+
+// out (B,T,C) = wte[inp] + wpe[t]
+void encoder_forward(float* out, const int* inp, const float* wte, const float* wpe, int B, int T, int C) {
+    #pragma omp parallel for collapse(2)
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            float* o = out + ((size_t)b * T + t) * C;
+            const float* e = wte + (size_t)inp[b * T + t] * C;
+            const float* p = wpe + (size_t)t * C;
+            for (int i = 0; i < C; i++) o[i] = e[i] + p[i];
+        }
+    }
+}
+
+// Scatter into dwte by token id: parallel over channels so no two threads touch one element.
+void encoder_backward(float* dwte, float* dwpe, const float* dout, const int* inp, int B, int T, int C) {
+    #pragma omp parallel for
+    for (int i = 0; i < C; i++) {
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                float d = dout[((size_t)b * T + t) * C + i];
+                dwte[(size_t)inp[b * T + t] * C + i] += d;
+                dwpe[(size_t)t * C + i] += d;
+            }
+        }
+    }
+}
+
+// out (N,C) = (inp - mean) * rstd * weight + bias per row; saves mean, rstd (N) for backward.
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int N, int C) {
+    const float eps = 1e-5f;
+    #pragma omp parallel for
+    for (int n = 0; n < N; n++) {
+        const float* x = inp + (size_t)n * C;
+        float m = 0.0f;
+        for (int i = 0; i < C; i++) m += x[i];
+        m /= C;
+        float v = 0.0f;
+        for (int i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
+        v /= C;
+        float s = 1.0f / sqrtf(v + eps);
+        float* o = out + (size_t)n * C;
+        for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * weight[i] + bias[i];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                        const float* weight, const float* mean, const float* rstd, int N, int C) {
+    #pragma omp parallel for
+    for (int n = 0; n < N; n++) {
+        const float* x = inp + (size_t)n * C;
+        const float* d = dout + (size_t)n * C;
+        float m = mean[n], s = rstd[n];
+        // dinp = s * (dnorm - mean(dnorm) - xhat * mean(dnorm * xhat)), dnorm = d * weight
+        float dnorm_mean = 0.0f, dnorm_xhat_mean = 0.0f;
+        for (int i = 0; i < C; i++) {
+            float dnorm = d[i] * weight[i];
+            dnorm_mean += dnorm;
+            dnorm_xhat_mean += dnorm * (x[i] - m) * s;
+        }
+        dnorm_mean /= C;
+        dnorm_xhat_mean /= C;
+        float* dx = dinp + (size_t)n * C;
+        for (int i = 0; i < C; i++) {
+            float xhat = (x[i] - m) * s;
+            dx[i] += s * (d[i] * weight[i] - dnorm_mean - xhat * dnorm_xhat_mean);
+        }
+    }
+    // parameter grads reduce over rows: one channel per thread, rows in order
+    #pragma omp parallel for
+    for (int i = 0; i < C; i++) {
+        float dw = 0.0f, db = 0.0f;
+        for (int n = 0; n < N; n++) {
+            float d = dout[(size_t)n * C + i];
+            dw += d * (inp[(size_t)n * C + i] - mean[n]) * rstd[n];
+            db += d;
+        }
+        dweight[i] += dw;
+        dbias[i] += db;
+    }
+}
+
+// ----------------------------------------------------------------------------
+// matmul: out (N, OC) = inp (N, K) @ weight (OC, K)^T + bias (OC), N = B*T rows.
+// Register-blocked kernels on 16-float vectors (GCC/Clang vector extensions: AVX-512 where the
+// target has it, split into narrower vectors elsewhere). Full tiles take the blocked path;
+// ragged edges take plain loops. Each output element is owned by one thread.
+
+typedef float vec16 __attribute__((vector_size(64), aligned(4)));
+static inline vec16 load16(const float* p) { vec16 v; memcpy(&v, p, sizeof v); return v; }
+static inline void store16(float* p, vec16 v) { memcpy(p, &v, sizeof v); }
+static inline float hsum16(vec16 v) {
+    float s = 0.0f;
+    for (int i = 0; i < 16; i++) s += v[i];
+    return s;
+}
+
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int K, int OC) {
+    constexpr int RN = 4, RO = 4;  // 4 rows x 4 outputs = 16 vector accumulators over K
+    const int Kv = K / 16 * 16;
+    const int tiles_o = (OC + RO - 1) / RO, tiles_n = (N + RN - 1) / RN;
+    // outputs outer: a (RO, K) weight tile stays in L1 while it meets every row of inp
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int to = 0; to < tiles_o; to++) {
+        for (int tn = 0; tn < tiles_n; tn++) {
+            const int o0 = to * RO, n0 = tn * RN;
+            if (o0 + RO <= OC && n0 + RN <= N) {
+                vec16 acc[RN][RO] = {};
+                for (int k = 0; k < Kv; k += 16) {
+                    vec16 w[RO];
+                    for (int c = 0; c < RO; c++) w[c] = load16(weight + (size_t)(o0 + c) * K + k);
+                    for (int r = 0; r < RN; r++) {
+                        vec16 x = load16(inp + (size_t)(n0 + r) * K + k);
+                        for (int c = 0; c < RO; c++) acc[r][c] += x * w[c];
+                    }
+                }
+                for (int r = 0; r < RN; r++) {
+                    for (int c = 0; c < RO; c++) {
+                        const float* x = inp + (size_t)(n0 + r) * K;
+                        const float* w = weight + (size_t)(o0 + c) * K;
+                        float s = hsum16(acc[r][c]);
+                        for (int k = Kv; k < K; k++) s += x[k] * w[k];
+                        out[(size_t)(n0 + r) * OC + o0 + c] = s + (bias ? bias[o0 + c] : 0.0f);
+                    }
+                }
+            } else {
+                for (int n = n0; n < std::min(n0 + RN, N); n++) {
+                    for (int o = o0; o < std::min(o0 + RO, OC); o++) {
+                        const float* x = inp + (size_t)n * K;
+                        const float* w = weight + (size_t)o * K;
+                        float s = 0.0f;
+                        for (int k = 0; k < K; k++) s += x[k] * w[k];
+                        out[(size_t)n * OC + o] = s + (bias ? bias[o] : 0.0f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// dinp (N, K) += dout (N, OC) @ weight (OC, K)
+// dweight (OC, K) += dout^T (OC, N) @ inp (N, K);  dbias (OC) += column sums of dout
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int N, int K, int OC) {
+    constexpr int RN = 4, KB = 32;  // dinp tile: 4 rows x 32 channels = 8 vector accumulators
+    const int tiles_n = (N + RN - 1) / RN, tiles_k = (K + KB - 1) / KB;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int tn = 0; tn < tiles_n; tn++) {
+        for (int tk = 0; tk < tiles_k; tk++) {
+            const int n0 = tn * RN, k0 = tk * KB;
+            if (n0 + RN <= N && k0 + KB <= K) {
+                vec16 acc[RN][2];
+                for (int r = 0; r < RN; r++) {
+                    acc[r][0] = load16(dinp + (size_t)(n0 + r) * K + k0);
+                    acc[r][1] = load16(dinp + (size_t)(n0 + r) * K + k0 + 16);
+                }
+                for (int o = 0; o < OC; o++) {
+                    vec16 w0 = load16(weight + (size_t)o * K + k0);
+                    vec16 w1 = load16(weight + (size_t)o * K + k0 + 16);
+                    for (int r = 0; r < RN; r++) {
+                        float d = dout[(size_t)(n0 + r) * OC + o];
+                        acc[r][0] += d * w0;
+                        acc[r][1] += d * w1;
+                    }
+                }
+                for (int r = 0; r < RN; r++) {
+                    store16(dinp + (size_t)(n0 + r) * K + k0, acc[r][0]);
+                    store16(dinp + (size_t)(n0 + r) * K + k0 + 16, acc[r][1]);
+                }
+            } else {
+                for (int n = n0; n < std::min(n0 + RN, N); n++) {
+                    for (int k = k0; k < std::min(k0 + KB, K); k++) {
+                        float s = dinp[(size_t)n * K + k];
+                        for (int o = 0; o < OC; o++) s += dout[(size_t)n * OC + o] * weight[(size_t)o * K + k];
+                        dinp[(size_t)n * K + k] = s;
+                    }
+                }
+            }
+        }
+    }
+    constexpr int RO = 4;  // dweight tile: 4 outputs x 32 channels, summed over all N rows
+    const int tiles_o = (OC + RO - 1) / RO;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int to = 0; to < tiles_o; to++) {
+        for (int tk = 0; tk < tiles_k; tk++) {
+            const int o0 = to * RO, k0 = tk * KB;
+            if (o0 + RO <= OC && k0 + KB <= K) {
+                vec16 acc[RO][2];
+                for (int c = 0; c < RO; c++) {
+                    acc[c][0] = load16(dweight + (size_t)(o0 + c) * K + k0);
+                    acc[c][1] = load16(dweight + (size_t)(o0 + c) * K + k0 + 16);
+                }
+                for (int n = 0; n < N; n++) {
+                    vec16 x0 = load16(inp + (size_t)n * K + k0);
+                    vec16 x1 = load16(inp + (size_t)n * K + k0 + 16);
+                    for (int c = 0; c < RO; c++) {
+                        float d = dout[(size_t)n * OC + o0 + c];
+                        acc[c][0] += d * x0;
+                        acc[c][1] += d * x1;
+                    }
+                }
+                for (int c = 0; c < RO; c++) {
+                    store16(dweight + (size_t)(o0 + c) * K + k0, acc[c][0]);
+                    store16(dweight + (size_t)(o0 + c) * K + k0 + 16, acc[c][1]);
+                }
+            } else {
+                for (int o = o0; o < std::min(o0 + RO, OC); o++) {
+                    for (int k = k0; k < std::min(k0 + KB, K); k++) {
+                        float s = dweight[(size_t)o * K + k];
+                        for (int n = 0; n < N; n++) s += dout[(size_t)n * OC + o] * inp[(size_t)n * K + k];
+                        dweight[(size_t)o * K + k] = s;
+                    }
+                }
+            }
+        }
+    }
+    if (dbias) {
+        #pragma omp parallel for schedule(static)
+        for (int o0 = 0; o0 < OC; o0 += 64) {
+            float s[64] = {};
+            const int w = std::min(64, OC - o0);
+            for (int n = 0; n < N; n++) {
+                for (int i = 0; i < w; i++) s[i] += dout[(size_t)n * OC + o0 + i];
+            }
+            for (int i = 0; i < w; i++) dbias[o0 + i] += s[i];
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+// causal self-attention over qkv (B, T, 3C) laid out [q | k | v], heads contiguous in each.
+// out (B, T, C); att (B, NH, T, T) keeps the softmax for backward (row t only fills t2 <= t).
+void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int NH) {
+    const int hs = C / NH;
+    const float scale = 1.0f / sqrtf((float)hs);
+    const size_t C3 = 3 * (size_t)C;
+    #pragma omp parallel for collapse(2)
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            for (int t = 0; t < T; t++) {
+                const float* q = qkv + ((size_t)b * T + t) * C3 + h * hs;
+                float* a = att + (((size_t)b * NH + h) * T + t) * T;
+                float maxv = -INFINITY;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float* k = qkv + ((size_t)b * T + t2) * C3 + C + h * hs;
+                    float s = 0.0f;
+                    for (int i = 0; i < hs; i++) s += q[i] * k[i];
+                    a[t2] = s * scale;
+                    maxv = std::max(maxv, a[t2]);
+                }
+                float sum = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    a[t2] = expf(a[t2] - maxv);
+                    sum += a[t2];
+                }
+                const float inv = 1.0f / sum;
+                for (int t2 = 0; t2 <= t; t2++) a[t2] *= inv;
+                for (int t2 = t + 1; t2 < T; t2++) a[t2] = 0.0f;
+                float* o = out + ((size_t)b * T + t) * C + h * hs;
+                for (int i = 0; i < hs; i++) o[i] = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float* v = qkv + ((size_t)b * T + t2) * C3 + 2 * C + h * hs;
+                    for (int i = 0; i < hs; i++) o[i] += a[t2] * v[i];
+                }
+            }
+        }
+    }
+}
+
+// One (b, h) pair per task: every write to dqkv lands in that head's columns of that batch row.
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att,
+                        int B, int T, int C, int NH) {
+    const int hs = C / NH;
+    const float scale = 1.0f / sqrtf((float)hs);
+    const size_t C3 = 3 * (size_t)C;
+    #pragma omp parallel for collapse(2)
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            std::vector<float> datt(T);
+            for (int t = 0; t < T; t++) {
+                const float* a = att + (((size_t)b * NH + h) * T + t) * T;
+                const float* d = dout + ((size_t)b * T + t) * C + h * hs;
+                // out = att @ v: datt = d . v, dv += att * d
+                float dot_sum = 0.0f;  // sum_t2 att * datt, for the softmax backward
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float* v = qkv + ((size_t)b * T + t2) * C3 + 2 * C + h * hs;
+                    float* dv = dqkv + ((size_t)b * T + t2) * C3 + 2 * C + h * hs;
+                    float s = 0.0f;
+                    for (int i = 0; i < hs; i++) {
+                        s += d[i] * v[i];
+                        dv[i] += a[t2] * d[i];
+                    }
+                    datt[t2] = s;
+                    dot_sum += a[t2] * s;
+                }
+                // softmax backward, then preatt = scale * q . k
+                const float* q = qkv + ((size_t)b * T + t) * C3 + h * hs;
+                float* dq = dqkv + ((size_t)b * T + t) * C3 + h * hs;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    float dpre = a[t2] * (datt[t2] - dot_sum) * scale;
+                    const float* k = qkv + ((size_t)b * T + t2) * C3 + C + h * hs;
+                    float* dk = dqkv + ((size_t)b * T + t2) * C3 + C + h * hs;
+                    for (int i = 0; i < hs; i++) {
+                        dq[i] += dpre * k[i];
+                        dk[i] += dpre * q[i];
+                    }
+                }
+            }
+        }
+    }
+}
+
+// GELU, tanh approximation (GPT-2's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+#define GELU_SCALE 0.7978845608028654f  // sqrt(2/pi)
+void gelu_forward(float* out, const float* inp, size_t N) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i++) {
+        float x = inp[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(GELU_SCALE * (x + 0.044715f * x * x * x)));
+    }
+}
+
+void gelu_backward(float* dinp, const float* inp, const float* dout, size_t N) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        float th = tanhf(u);
+        float sech2 = 1.0f - th * th;
+        float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] += grad * dout[i];
+    }
+}
+
+void residual_forward(float* out, const float* a, const float* b, size_t N) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
+}
+
+// Softmax + cross-entropy over the V real columns of logits (N, Vp); padded columns never
+// enter the softmax. Saves lse (N) = log-sum-exp per row so backward needs no probs buffer.
+void crossentropy_forward(float* losses, float* lse, const float* logits, const int* targets, int N, int V, int Vp) {
+    #pragma omp parallel for
+    for (int n = 0; n < N; n++) {
+        const float* z = logits + (size_t)n * Vp;
+        float maxv = -INFINITY;
+        for (int v = 0; v < V; v++) maxv = std::max(maxv, z[v]);
+        float sum = 0.0f;
+        for (int v = 0; v < V; v++) sum += expf(z[v] - maxv);
+        lse[n] = maxv + logf(sum);
+        if (losses) losses[n] = lse[n] - z[targets[n]];
+    }
+}
+
+// In place: logits (N, Vp) become dlogits = (softmax - onehot(target)) * dloss; padded columns 0.
+void crossentropy_backward_inplace(float* logits, const float* lse, const int* targets, float dloss, int N, int V, int Vp) {
+    #pragma omp parallel for
+    for (int n = 0; n < N; n++) {
+        float* z = logits + (size_t)n * Vp;
+        for (int v = 0; v < V; v++) z[v] = expf(z[v] - lse[n]) * dloss;
+        z[targets[n]] -= dloss;
+        for (int v = V; v < Vp; v++) z[v] = 0.0f;
+    }
+}
+
+// ----------------------------------------------------------------------------
+// GPT-2 model
+
+// Saved activations, all views into one arena sized for the (B, T) given to gpt2_build.
+struct ActivationTensors {
+    float* encoded;    // (B, T, C)
+    float* ln1;        // (L, B, T, C)
+    float* ln1_mean;   // (L, B, T)
+    float* ln1_rstd;   // (L, B, T)
+    float* qkv;        // (L, B, T, 3C)
+    float* atty;       // (L, B, T, C)
+    float* att;        // (L, B, NH, T, T)
+    float* residual2;  // (L, B, T, C)
+    float* ln2;        // (L, B, T, C)
+    float* ln2_mean;   // (L, B, T)
+    float* ln2_rstd;   // (L, B, T)
+    float* fch;        // (L, B, T, 4C)
+    float* fch_gelu;   // (L, B, T, 4C)
+    float* residual3;  // (L, B, T, C)
+    float* lnf;        // (B, T, C)
+    float* lnf_mean;   // (B, T)
+    float* lnf_rstd;   // (B, T)
+    float* proj;       // (B, T, C) attention/MLP projection output before the residual add
+    float* logits;     // (B, T, Vp); backward overwrites it with dlogits
+    float* lse;        // (B, T) log-sum-exp of each row of logits
+    float* losses;     // (B, T)
+};
+constexpr int NUM_ACTIVATION_TENSORS = 21;
+
+// Activation gradients: one layer's worth, reused from the last layer down to the first.
+struct GradScratch {
+    float* dresidual;  // (B, T, C) gradient of the residual stream, carried across layers
+    float* dln;        // (B, T, C)
+    float* datty;      // (B, T, C)
+    float* dqkv;       // (B, T, 3C)
+    float* dfch;       // (B, T, 4C)
+    float* dfch_gelu;  // (B, T, 4C)
+};
+constexpr int NUM_GRAD_SCRATCH = 6;
+
+struct GPT2 {
+    GPT2Config config;
+    size_t param_sizes[NUM_PARAMETER_TENSORS];
+    size_t num_parameters = 0;
+    Arena<float> params_memory, grads_memory, m_memory, v_memory;
+    ParameterTensors params, grads;
+    // sized by gpt2_build for (max_B, max_T); forward may run any B <= max_B, T <= max_T
+    int max_B = 0, max_T = 0;
+    Arena<float> acts_memory, scratch_memory;
+    ActivationTensors acts;
+    GradScratch scratch;
+    size_t num_activations = 0, num_scratch = 0;
+    int B = 0, T = 0;        // of the last forward
+    const int* inputs = nullptr;   // of the last forward, kept for backward
+    const int* targets = nullptr;
+    float mean_loss = -1.0f; // of the last forward with targets
+};
+
+static void fill_act_sizes(size_t s[NUM_ACTIVATION_TENSORS], const GPT2Config& c, size_t B, size_t T) {
+    size_t C = c.channels, L = c.num_layers, NH = c.num_heads, Vp = c.padded_vocab_size;
+    size_t sizes[NUM_ACTIVATION_TENSORS] = {
+        B * T * C, L * B * T * C, L * B * T, L * B * T, L * B * T * 3 * C, L * B * T * C,
+        L * B * NH * T * T, L * B * T * C, L * B * T * C, L * B * T, L * B * T,
+        L * B * T * 4 * C, L * B * T * 4 * C, L * B * T * C, B * T * C, B * T, B * T,
+        B * T * C, B * T * Vp, B * T, B * T};
+    memcpy(s, sizes, sizeof sizes);
+}
+
+// Allocates every arena once: params, grads, AdamW m and v, activations and gradient scratch.
+// Nothing is allocated in the training loop.
+void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T) {
+    model->config = config;
+    fill_param_sizes(model->param_sizes, config);
+    size_t n = count_params(model->param_sizes);
+    model->num_parameters = n;
+    model->params_memory = arena_alloc<float>(n, "parameters");
+    model->grads_memory = arena_alloc<float>(n, "gradients");
+    model->m_memory = arena_alloc<float>(n, "AdamW m");
+    model->v_memory = arena_alloc<float>(n, "AdamW v");
+    model->params = point_parameters(model->params_memory.get(), model->param_sizes);
+    model->grads = point_parameters(model->grads_memory.get(), model->param_sizes);
+
+    model->max_B = B;
+    model->max_T = T;
+    size_t act_sizes[NUM_ACTIVATION_TENSORS];
+    fill_act_sizes(act_sizes, config, B, T);
+    size_t na = 0;
+    for (size_t s : act_sizes) na += s;
+    model->num_activations = na;
+    model->acts_memory = arena_alloc<float>(na, "activations");
+    float** act_ptrs[NUM_ACTIVATION_TENSORS] = {
+        &model->acts.encoded, &model->acts.ln1, &model->acts.ln1_mean, &model->acts.ln1_rstd,
+        &model->acts.qkv, &model->acts.atty, &model->acts.att, &model->acts.residual2,
+        &model->acts.ln2, &model->acts.ln2_mean, &model->acts.ln2_rstd, &model->acts.fch,
+        &model->acts.fch_gelu, &model->acts.residual3, &model->acts.lnf, &model->acts.lnf_mean,
+        &model->acts.lnf_rstd, &model->acts.proj, &model->acts.logits, &model->acts.lse, &model->acts.losses};
+    float* p = model->acts_memory.get();
+    for (int i = 0; i < NUM_ACTIVATION_TENSORS; i++) {
+        *act_ptrs[i] = p;
+        p += act_sizes[i];
+    }
+    size_t BTC = (size_t)B * T * config.channels;
+    size_t scratch_sizes[NUM_GRAD_SCRATCH] = {BTC, BTC, BTC, 3 * BTC, 4 * BTC, 4 * BTC};
+    float** scratch_ptrs[NUM_GRAD_SCRATCH] = {&model->scratch.dresidual, &model->scratch.dln, &model->scratch.datty,
+                                              &model->scratch.dqkv, &model->scratch.dfch, &model->scratch.dfch_gelu};
+    size_t ns = 0;
+    for (size_t s : scratch_sizes) ns += s;
+    model->num_scratch = ns;
+    model->scratch_memory = arena_alloc<float>(ns, "activation gradients");
+    p = model->scratch_memory.get();
+    for (int i = 0; i < NUM_GRAD_SCRATCH; i++) {
+        *scratch_ptrs[i] = p;
+        p += scratch_sizes[i];
+    }
+}
+
+// Reads the config and weights of a checkpoint (version 3 or 5) into a freshly built model.
+GPT2Config gpt2_read_config(const char* path) {
+    FilePtr f(fopenCheck(path, "rb"));
+    int version;
+    return checkpoint_read_header(f.get(), path, &version);
+}
+
+void gpt2_load_weights(GPT2* model, const char* path) {
+    FilePtr f(fopenCheck(path, "rb"));
+    int version;
+    GPT2Config c = checkpoint_read_header(f.get(), path, &version);
+    if (c.num_layers != model->config.num_layers || c.channels != model->config.channels ||
+        c.padded_vocab_size != model->config.padded_vocab_size || c.max_seq_len != model->config.max_seq_len) {
+        die("%s: checkpoint shape differs from the model being trained", path);
+    }
+    checkpoint_read_params(f.get(), path, version, model->params_memory.get(), model->num_parameters);
+}
+
+// inputs, targets (B, T); targets may be null (no loss). B <= max_B, T <= max_T.
+void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int T) {
+    const GPT2Config& cfg = model->config;
+    const int V = cfg.vocab_size, Vp = cfg.padded_vocab_size, L = cfg.num_layers, NH = cfg.num_heads, C = cfg.channels;
+    if (B > model->max_B || T > model->max_T) die("forward with B=%d T=%d exceeds the planned B=%d T=%d", B, T, model->max_B, model->max_T);
+    if (T > cfg.max_seq_len) die("T=%d exceeds the model's maxT=%d", T, cfg.max_seq_len);
+    for (int i = 0; i < B * T; i++) {
+        if (inputs[i] < 0 || inputs[i] >= V) die("input token %d at position %d is out of range [0, %d)", inputs[i], i, V);
+        if (targets && (targets[i] < 0 || targets[i] >= V)) die("target token %d at position %d is out of range [0, %d)", targets[i], i, V);
+    }
+    model->B = B;
+    model->T = T;
+    model->inputs = inputs;
+    model->targets = targets;
+    const int N = B * T;
+    const size_t BTC = (size_t)N * C;
+    ParameterTensors& p = model->params;
+    ActivationTensors& a = model->acts;
+
+    encoder_forward(a.encoded, inputs, p.wte, p.wpe, B, T, C);
+    for (int l = 0; l < L; l++) {
+        const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTC;
+        float* l_ln1 = a.ln1 + l * BTC;
+        float* l_qkv = a.qkv + l * 3 * BTC;
+        float* l_atty = a.atty + l * BTC;
+        float* l_residual2 = a.residual2 + l * BTC;
+        float* l_ln2 = a.ln2 + l * BTC;
+        float* l_fch = a.fch + l * 4 * BTC;
+        float* l_fch_gelu = a.fch_gelu + l * 4 * BTC;
+        layernorm_forward(l_ln1, a.ln1_mean + l * N, a.ln1_rstd + l * N, residual, p.ln1w + l * C, p.ln1b + l * C, N, C);
+        matmul_forward(l_qkv, l_ln1, p.qkvw + (size_t)l * 3 * C * C, p.qkvb + l * 3 * C, N, C, 3 * C);
+        attention_forward(l_atty, a.att + (size_t)l * B * NH * T * T, l_qkv, B, T, C, NH);
+        matmul_forward(a.proj, l_atty, p.attprojw + (size_t)l * C * C, p.attprojb + l * C, N, C, C);
+        residual_forward(l_residual2, residual, a.proj, BTC);
+        layernorm_forward(l_ln2, a.ln2_mean + l * N, a.ln2_rstd + l * N, l_residual2, p.ln2w + l * C, p.ln2b + l * C, N, C);
+        matmul_forward(l_fch, l_ln2, p.fcw + (size_t)l * 4 * C * C, p.fcb + l * 4 * C, N, C, 4 * C);
+        gelu_forward(l_fch_gelu, l_fch, 4 * BTC);
+        matmul_forward(a.proj, l_fch_gelu, p.fcprojw + (size_t)l * 4 * C * C, p.fcprojb + l * C, N, 4 * C, C);
+        residual_forward(a.residual3 + l * BTC, l_residual2, a.proj, BTC);
+    }
+    layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * BTC, p.lnfw, p.lnfb, N, C);
+    matmul_forward(a.logits, a.lnf, p.wte, nullptr, N, C, Vp);  // tied lm_head
+    crossentropy_forward(targets ? a.losses : nullptr, a.lse, a.logits, targets, N, V, Vp);
+    if (targets) {
+        double sum = 0.0;
+        for (int i = 0; i < N; i++) sum += a.losses[i];
+        model->mean_loss = (float)(sum / N);
+    } else {
+        model->mean_loss = -1.0f;
+    }
+}
+
+void gpt2_zero_grad(GPT2* model) {
+    memset(model->grads_memory.get(), 0, model->num_parameters * sizeof(float));
+}
+
+// Backward of the last forward (which must have had targets). Parameter gradients accumulate,
+// scaled by loss_scale (1/grad_accum_steps): the gradient of the mean loss over the full batch.
+void gpt2_backward(GPT2* model, float loss_scale) {
+    if (!model->targets) die("gpt2_backward: the last forward had no targets");
+    const GPT2Config& cfg = model->config;
+    const int B = model->B, T = model->T, N = B * T;
+    const int V = cfg.vocab_size, Vp = cfg.padded_vocab_size, L = cfg.num_layers, NH = cfg.num_heads, C = cfg.channels;
+    const size_t BTC = (size_t)N * C;
+    ParameterTensors& p = model->params;
+    ParameterTensors& g = model->grads;
+    ActivationTensors& a = model->acts;
+    GradScratch& s = model->scratch;
+
+    crossentropy_backward_inplace(a.logits, a.lse, model->targets, loss_scale / N, N, V, Vp);
+    float* dlogits = a.logits;
+    memset(s.dln, 0, BTC * sizeof(float));
+    matmul_backward(s.dln, g.wte, nullptr, dlogits, a.lnf, p.wte, N, C, Vp);
+    memset(s.dresidual, 0, BTC * sizeof(float));
+    layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * BTC, p.lnfw, a.lnf_mean, a.lnf_rstd, N, C);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTC;
+        // residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))))
+        memset(s.dfch_gelu, 0, 4 * BTC * sizeof(float));
+        matmul_backward(s.dfch_gelu, g.fcprojw + (size_t)l * 4 * C * C, g.fcprojb + l * C, s.dresidual,
+                        a.fch_gelu + l * 4 * BTC, p.fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
+        memset(s.dfch, 0, 4 * BTC * sizeof(float));
+        gelu_backward(s.dfch, a.fch + l * 4 * BTC, s.dfch_gelu, 4 * BTC);
+        memset(s.dln, 0, BTC * sizeof(float));
+        matmul_backward(s.dln, g.fcw + (size_t)l * 4 * C * C, g.fcb + l * 4 * C, s.dfch, a.ln2 + l * BTC,
+                        p.fcw + (size_t)l * 4 * C * C, N, C, 4 * C);
+        layernorm_backward(s.dresidual, g.ln2w + l * C, g.ln2b + l * C, s.dln, a.residual2 + l * BTC,
+                           p.ln2w + l * C, a.ln2_mean + l * N, a.ln2_rstd + l * N, N, C);
+        // residual2 = residual + attproj(attention(qkv(ln1(residual))))
+        memset(s.datty, 0, BTC * sizeof(float));
+        matmul_backward(s.datty, g.attprojw + (size_t)l * C * C, g.attprojb + l * C, s.dresidual,
+                        a.atty + l * BTC, p.attprojw + (size_t)l * C * C, N, C, C);
+        memset(s.dqkv, 0, 3 * BTC * sizeof(float));
+        attention_backward(s.dqkv, s.datty, a.qkv + l * 3 * BTC, a.att + (size_t)l * B * NH * T * T, B, T, C, NH);
+        memset(s.dln, 0, BTC * sizeof(float));
+        matmul_backward(s.dln, g.qkvw + (size_t)l * 3 * C * C, g.qkvb + l * 3 * C, s.dqkv, a.ln1 + l * BTC,
+                        p.qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
+        layernorm_backward(s.dresidual, g.ln1w + l * C, g.ln1b + l * C, s.dln, residual, p.ln1w + l * C,
+                           a.ln1_mean + l * N, a.ln1_rstd + l * N, N, C);
+    }
+    encoder_backward(g.wte, g.wpe, s.dresidual, model->inputs, B, T, C);
+}
+
+// Global L2 norm of the gradients. Partial sums over fixed 64K-element chunks, added in chunk
+// order: the same bits for any thread count.
+float gpt2_grad_norm(GPT2* model) {
+    const size_t n = model->num_parameters, chunk = 1 << 16;
+    const size_t nchunks = (n + chunk - 1) / chunk;
+    std::vector<double> partial(nchunks);
+    const float* g = model->grads_memory.get();
+    #pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < nchunks; c++) {
+        double s = 0.0;
+        for (size_t i = c * chunk; i < std::min(n, (c + 1) * chunk); i++) s += (double)g[i] * g[i];
+        partial[c] = s;
+    }
+    double total = 0.0;
+    for (double s : partial) total += s;
+    return (float)sqrt(total);
+}
+
+// AdamW (PyTorch's form): p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p), wd on 2-D weights
+// only; t counts updates from 1. grad_scale multiplies every gradient first (clipping).
+void gpt2_update(GPT2* model, float lr, float beta1, float beta2, float eps, float weight_decay,
+                 float grad_scale, int t) {
+    const float bc1 = 1.0f - powf(beta1, (float)t);
+    const float bc2 = 1.0f - powf(beta2, (float)t);
+    size_t offset = 0;
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        const size_t n = model->param_sizes[k];
+        const float wd = PARAM_DECAYED[k] ? weight_decay : 0.0f;
+        float* p = model->params_memory.get() + offset;
+        const float* g = model->grads_memory.get() + offset;
+        float* m = model->m_memory.get() + offset;
+        float* v = model->v_memory.get() + offset;
+        #pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            float grad = g[i] * grad_scale;
+            m[i] = beta1 * m[i] + (1.0f - beta1) * grad;
+            v[i] = beta2 * v[i] + (1.0f - beta2) * grad * grad;
+            float mhat = m[i] / bc1;
+            float vhat = v[i] / bc2;
+            p[i] -= lr * (mhat / (sqrtf(vhat) + eps) + wd * p[i]);
+        }
+        offset += n;
+    }
+}
+
+// Clip factor as torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), capped at 1.
+float clip_scale(float norm, float max_norm) {
+    if (max_norm <= 0.0f) return 1.0f;
+    float s = max_norm / (norm + 1e-6f);
+    return s < 1.0f ? s : 1.0f;
+}
+
+// ----------------------------------------------------------------------------
+// sampling
+
+// Sample an index from probabilities (n) given a uniform coin in [0, 1).
+int sample_mult(const float* probs, int n, float coin) {
+    float cdf = 0.0f;
+    for (int i = 0; i < n; i++) {
+        cdf += probs[i];
+        if (coin < cdf) return i;
+    }
+    return n - 1;
+}
+
+// Generates up to gen_tokens tokens after EOT, B=1, one full forward of the prefix per token.
+// Prints decoded text, or token ids if no tokenizer was found.
+void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens) {
+    const int V = model->config.vocab_size, Vp = model->config.padded_vocab_size;
+    const int maxlen = std::min(gen_tokens + 1, std::min(model->max_T, model->max_B * model->max_T));
+    std::vector<int> tokens(maxlen, GPT2_EOT);
+    std::vector<float> probs(V);
+    printf("generating:\n---\n");
+    for (int t = 1; t < maxlen; t++) {
+        gpt2_forward(model, tokens.data(), nullptr, 1, t);
+        const float* z = model->acts.logits + (size_t)(t - 1) * Vp;
+        const float lse = model->acts.lse[t - 1];
+        for (int v = 0; v < V; v++) probs[v] = expf(z[v] - lse);
+        int next = sample_mult(probs.data(), V, rng->uniform_f32());
+        tokens[t] = next;
+        if (tok->ok) printf("%s", tokenizer_decode(tok, (uint32_t)next).c_str());
+        else printf("%d ", next);
+        fflush(stdout);
+    }
+    printf("\n---\n");
+}
+
+// ----------------------------------------------------------------------------
+// checkpoints: model_%08d.bin (llm.c format) + state_%08d_00000.bin, then DONE_%08d marks the
+// pair complete. Each file is written to a temp name and renamed, so a crash never leaves a
+// half-written checkpoint that a resume would pick up.
+
+std::string ckpt_path(const std::string& dir, const char* kind, int step) {
+    char buf[64];
+    if (!strcmp(kind, "state")) snprintf(buf, sizeof buf, "/state_%08d_00000.bin", step);
+    else if (!strcmp(kind, "model")) snprintf(buf, sizeof buf, "/model_%08d.bin", step);
+    else snprintf(buf, sizeof buf, "/DONE_%08d", step);
+    return dir + buf;
+}
+
+void save_checkpoint(GPT2* model, const std::string& dir, int step, const DataLoader* train, const Mt19937& sample_rng) {
+    checkpoint_write(ckpt_path(dir, "model", step), model->config, model->params_memory.get(), model->num_parameters, MODEL_VERSION_FP32);
+    TrainState s;
+    s.step = step;
+    s.shuffle = train->shuffle;
+    s.train_pos = train->pos;
+    s.sample_rng = sample_rng.get_state();
+    state_write(ckpt_path(dir, "state", step), s, model->m_memory.get(), model->v_memory.get(), nullptr, model->num_parameters);
+    AtomicWriter done(ckpt_path(dir, "DONE", step));
+    done.commit();
+    printf("wrote checkpoint %s (step %d)\n", ckpt_path(dir, "model", step).c_str(), step);
+}
+
+// Latest step with a DONE_ marker in dir, or -1.
+int find_latest_checkpoint(const std::string& dir) {
+    int latest = -1;
+    std::vector<std::string> done;
+    glob_t g;
+    std::string pattern = dir + "/DONE_*";
+    if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            const char* name = strrchr(g.gl_pathv[i], '/') + 1;
+            int step;
+            if (parse_int_strict(name + 5, &step) && step > latest) latest = step;
+        }
+    }
+    globfree(&g);
+    return latest;
+}
+
+// ----------------------------------------------------------------------------
+// main training loop
+#ifndef TESTING
+
+double now_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+float evaluate(GPT2* model, DataLoader* val, int max_batches) {
+    dataloader_reset(val);
+    int64_t per_epoch = 0;
+    for (size_t s = 0; s < val->files.size(); s++) per_epoch += dataloader_samples_per_shard(val, (int)s);
+    int n = max_batches < 0 ? (int)per_epoch : (int)std::min<int64_t>(max_batches, per_epoch);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        dataloader_next_batch(val);
+        gpt2_forward(model, val->inputs.data(), val->targets.data(), val->B, val->T);
+        sum += model->mean_loss;
+    }
+    return (float)(sum / n);
+}
+
+int main(int argc, char** argv) {
+    TrainConfig cfg;
+    parse_args(argc, argv, &cfg, /*cuda=*/false);
+    validate_config(cfg);
+    print_config(cfg, false);
+#ifdef OMP
+    printf("threads: %d (OpenMP; set OMP_NUM_THREADS to change)\n", omp_get_max_threads());
+#else
+    printf("threads: 1 (built without OpenMP)\n");
+#endif
+
+    // resume: the latest complete checkpoint in -o replaces -e
+    int resume_step = -1;
+    std::string init_path = cfg.init;
+    if (cfg.resume) {
+        resume_step = find_latest_checkpoint(cfg.output_dir);
+        if (resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
+        init_path = ckpt_path(cfg.output_dir, "model", resume_step);
+    }
+    GPT2Config mc;
+    const bool from_scratch = resume_step < 0 && config_from_depth(cfg.init.c_str(), &mc);
+    if (!from_scratch) mc = gpt2_read_config(init_path.c_str());
+    if (cfg.T > mc.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, mc.max_seq_len);
+
+    GPT2 model;
+    gpt2_build(&model, mc, cfg.B, cfg.T);
+    if (from_scratch) gpt2_init_nanogpt(model.params_memory.get(), mc, (uint32_t)cfg.seed);
+    else gpt2_load_weights(&model, init_path.c_str());
+    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %zu parameters (%s)\n", mc.num_layers, mc.num_heads,
+           mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size, model.num_parameters,
+           from_scratch ? "from scratch" : init_path.c_str());
+
+    DataLoader train, val;
+    dataloader_init(&train, cfg.train_glob.c_str(), cfg.B, cfg.T, 0, 1, cfg.shuffle, (uint32_t)cfg.seed, mc.vocab_size);
+    const bool do_val = cfg.val_every > 0;
+    if (do_val) dataloader_init(&val, cfg.val_glob.c_str(), cfg.B, cfg.T, 0, 1, false, (uint32_t)cfg.seed, mc.vocab_size);
+    const int tokens_per_micro = cfg.B * cfg.T;
+    const int total_batch = cfg.total_batch == -1 ? tokens_per_micro : cfg.total_batch;
+    const int grad_accum = total_batch / tokens_per_micro;
+    const int max_steps = cfg.max_steps > 0 ? cfg.max_steps
+                                            : (int)std::max<int64_t>(1, dataloader_total_tokens(&train) / total_batch);
+    printf("train: %zu shard(s), %lld tokens | val: %s | total batch %d tokens = %d x B*T (grad accumulation) | %d steps\n",
+           train.files.size(), (long long)dataloader_total_tokens(&train), do_val ? cfg.val_glob.c_str() : "off",
+           total_batch, grad_accum, max_steps);
+
+    Tokenizer tokenizer;
+    tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
+    Mt19937 sample_rng((uint32_t)cfg.seed + 1337u);
+
+    int start_step = 0;
+    if (resume_step >= 0) {
+        TrainState s = state_read(ckpt_path(cfg.output_dir, "state", resume_step), model.m_memory.get(),
+                                  model.v_memory.get(), nullptr, model.num_parameters);
+        if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
+        dataloader_restore(&train, s.train_pos);
+        sample_rng.set_state(s.sample_rng);
+        start_step = s.step;
+        printf("resumed from step %d (%s)\n", start_step, init_path.c_str());
+    }
+    if (start_step > max_steps) die("resume: checkpoint step %d is past -x %d", start_step, max_steps);
+
+    FilePtr log;
+    if (!cfg.output_dir.empty()) {
+        mkdir(cfg.output_dir.c_str(), 0755);  // may exist already
+        std::string log_path = cfg.output_dir + "/main.log";
+        log.reset(fopenCheck(log_path.c_str(), resume_step >= 0 ? "a" : "w"));
+    }
+
+    std::vector<double> step_ms;
+    for (int step = start_step; step <= max_steps; step++) {
+        const bool last = step == max_steps;
+        if (!cfg.output_dir.empty() && step > start_step &&
+            ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last)) {
+            save_checkpoint(&model, cfg.output_dir, step, &train, sample_rng);
+        }
+        if (do_val && (step % cfg.val_every == 0 || last)) {
+            float val_loss = evaluate(&model, &val, cfg.val_max_steps);
+            printf("step %d: val loss %.6f\n", step, val_loss);
+            if (log) fprintf(log.get(), "s:%d tel:%.6f\n", step, val_loss), fflush(log.get());
+        }
+        if (cfg.sample_every > 0 && (step % cfg.sample_every == 0 || last)) {
+            gpt2_sample(&model, &tokenizer, &sample_rng, cfg.gen_tokens);
+        }
+        if (last) break;
+
+        double t0 = now_ms();
+        gpt2_zero_grad(&model);
+        double loss_sum = 0.0;
+        for (int micro = 0; micro < grad_accum; micro++) {
+            if (cfg.overfit_single_batch) dataloader_reset(&train);
+            dataloader_next_batch(&train);
+            gpt2_forward(&model, train.inputs.data(), train.targets.data(), cfg.B, cfg.T);
+            loss_sum += model.mean_loss;
+            gpt2_backward(&model, 1.0f / grad_accum);
+        }
+        const float loss = (float)(loss_sum / grad_accum);
+        const float norm = gpt2_grad_norm(&model);
+        const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
+        gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1);
+        const double ms = now_ms() - t0;
+        if (step > start_step) step_ms.push_back(ms);  // the first step warms caches
+        printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s\n", step + 1, max_steps, loss,
+               norm, lr, ms, total_batch / (ms / 1e3));
+        if (log) {
+            fprintf(log.get(), "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f\n", step, loss, norm, lr, ms);
+            fflush(log.get());
+        }
+    }
+    if (!step_ms.empty()) {
+        std::sort(step_ms.begin(), step_ms.end());
+        rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("median step %.1f ms over %zu steps | peak RSS %.1f MB\n", step_ms[step_ms.size() / 2],
+               step_ms.size(), ru.ru_maxrss / 1024.0);
+    }
+    return 0;
+}
+#endif
