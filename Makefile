@@ -51,6 +51,10 @@ data: prepare_shards
 # ---------------------------------------------------------------------------
 # tests: every dev/test/t_*.sh, counted by dev/test/run_tests.sh
 TEST_BINS := test_gpt2
+TEST_BINS += test_tokenizer
+
+test_tokenizer: dev/test/test_tokenizer.cpp $(HEADERS)
+	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
 test: all $(TEST_BINS)
 	bash dev/test/run_tests.sh

@@ -9,6 +9,7 @@ its own byte. Run with Debian's python, which has `regex`:
   /usr/bin/python3 dev/bpe_ref.py VOCAB_DIR cases FIXTURE        one line of ids per fixture case
   /usr/bin/python3 dev/bpe_ref.py VOCAB_DIR json FIELD FILE...   EOT + ids of each document, one id a line
   /usr/bin/python3 dev/bpe_ref.py VOCAB_DIR text FILE...         EOT + ids of each file, one id a line
+  /usr/bin/python3 dev/bpe_ref.py fuzz COUNT SEED                random fixture lines (inputs only)
 
 Fixture format: one case per line, UTF-8; backslash escapes \\n \\t \\r \\\\ \\xHH (a raw byte);
 lines that are empty or start with '#' are skipped.
@@ -108,7 +109,28 @@ def json_strings(node, field, out):
             json_strings(v, field, out)
 
 
+# Fuzz pieces: every class boundary the pattern cares about, from several scripts, plus bad bytes.
+FUZZ_PIECES = [b" ", b"  ", b"\t", b"\n", b"\r\n", b"\x0b", b"\x0c", b"\x1c", b"\xc2\x85", b"\xc2\xa0",
+               b"\xe2\x80\xa8", b"\xe3\x80\x80", b"a", b"Z", b"the", b" of", b"\xc3\xa9", b"e\xcc\x81",
+               b"\xd0\x96", b"\xce\xbb", b"\xe4\xbd\xa0", b"\xea\xb0\x80", b"\xd9\x85", b"7", b"42",
+               b"\xd9\xa3", b"\xe2\x85\xa0", b"\xc2\xbd", b"'", b"'s", b"'ll", b"'re", b"'S", b"\xe2\x80\x99",
+               b".", b",", b"!", b"-", b"\xe2\x80\x94", b"$", b"\xf0\x9f\x98\x80", b"\xe2\x80\x8d",
+               b"\xef\xb8\x8f", b"\x80", b"\xff", b"\xe2\x82", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80"]
+
+
+def fuzz_lines(count, seed):
+    import random
+    rng = random.Random(seed)
+    for _ in range(count):
+        data = b"".join(rng.choice(FUZZ_PIECES) for _ in range(rng.randint(1, 30)))
+        yield "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else "\\x%02x" % b for b in data)
+
+
 def main():
+    if sys.argv[1] == "fuzz":
+        for line in fuzz_lines(int(sys.argv[2]), int(sys.argv[3])):
+            print(line)
+        return
     enc = Encoder(sys.argv[1])
     mode = sys.argv[2]
     w = sys.stdout.write
