@@ -1,0 +1,192 @@
+// Checks the CPU trainer against our PyTorch reference (dev/gpt2_ref.py): logits, loss, all 16
+// parameter gradients, and 10 AdamW steps (losses, grad norms, lrs, final weights), plus
+// thread-count determinism. Usage: ./test_gpt2 DIR  (DIR holds ref_model.bin, ref_debug_state.bin)
+// Prints PASS/FAIL per check and exits non-zero on any failure.
+#define TESTING
+#include "train_gpt2.cpp"
+#include "dev/test/check.h"
+
+// Tolerance table, fp32 vs PyTorch fp32 (|ours - ref| <= atol + rtol * |ref| per element).
+// The two sides sum in different orders (our 16-wide vector partial sums vs BLAS), so each
+// value carries ~1e-7 relative rounding per reduction; the bounds below leave ~10x headroom
+// over the errors observed on the L=2, C=64, V=50257 debug config.
+struct Tolerance {
+    const char* what;
+    float atol, rtol;
+    const char* why;
+};
+static const Tolerance TOLERANCES[] = {
+    {"logits", 1e-5f, 1e-4f, "one C=64 reduction per layer and the lm_head dot; |logits| < 1"},
+    {"loss", 0.0f, 1e-5f, "mean over B*T of log-sum-exp over 50257 terms"},
+    {"grads", 2e-6f, 2e-3f, "grads are tiny (1/(B*T) scale) and the wte grad sums B*T rows; atol covers near-zero entries"},
+    {"step_losses", 0.0f, 1e-5f, "10 AdamW steps: the losses track the reference to fp32 noise"},
+    {"grad_norm0", 0.0f, 1e-6f, "step-0 norm vs the exact (double) norm of the reference's own gradients"},
+    {"grad_norms", 0.0f, 1e-3f, "torch's clip_grad_norm_ sums in fp32 (1e-5 off the exact norm at step 0); that"
+                                " feeds the clip factor, so the runs drift apart by ~2e-4 over 10 clipped steps"},
+    {"lrs", 0.0f, 1e-6f, "schedule in float here, double in Python"},
+    {"init", 1e-7f, 0.0f, "PyTorch's normal_ uses vectorized log/cos (AVX2 Sleef); ours libm: same uniforms, ~4e-8 apart"},
+    {"final_params", 2e-5f, 1e-3f, "after 10 steps Adam's normalised update amplifies tiny grad differences near zero"},
+};
+
+static const Tolerance& tol(const char* what) {
+    for (const Tolerance& t : TOLERANCES) {
+        if (!strcmp(t.what, what)) return t;
+    }
+    die("no tolerance for %s", what);
+}
+
+// Compares n values; prints max abs / rel errors and PASS/FAIL.
+static bool compare(const char* name, const char* tol_name, const float* ours, const float* ref, size_t n) {
+    const Tolerance& t = tol(tol_name);
+    double max_abs = 0.0, max_rel = 0.0;
+    size_t bad = 0, first_bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)ours[i] - ref[i]);
+        if (!(d <= t.atol + t.rtol * fabs(ref[i]))) {  // written so NaN fails
+            if (!bad) first_bad = i;
+            bad++;
+        }
+        max_abs = std::max(max_abs, d);
+        if (fabs(ref[i]) > 1e-6) max_rel = std::max(max_rel, d / fabs(ref[i]));
+    }
+    char label[128];
+    snprintf(label, sizeof label, "%s", name);
+    if (bad) {
+        check(label, false, "max_abs %.3e max_rel %.3e; %zu of %zu outside atol %.0e rtol %.0e, first at %zu: ours %.9g ref %.9g",
+              max_abs, max_rel, bad, n, t.atol, t.rtol, first_bad, ours[first_bad], ref[first_bad]);
+    } else {
+        check(label, true, "max_abs %.3e max_rel %.3e (atol %.0e rtol %.0e, n=%zu)", max_abs, max_rel, t.atol, t.rtol, n);
+    }
+    return bad == 0;
+}
+
+struct DebugState {
+    int32_t h[HEADER_INTS];
+    float hyper[16];
+    std::vector<int> x, y;
+    std::vector<float> logits, grads, losses, norms, lrs, final_params;
+    float loss;
+};
+
+static DebugState read_debug_state(const std::string& path, size_t num_params) {
+    FilePtr f(fopenCheck(path.c_str(), "rb"));
+    DebugState s;
+    const char* p = path.c_str();
+    freadCheck(s.h, 4, HEADER_INTS, f.get(), p);
+    if (s.h[0] != 20240327 || s.h[1] != 2) die("%s: not a version-2 debug state", p);
+    freadCheck(s.hyper, 4, 16, f.get(), p);
+    size_t B = s.h[2], T = s.h[3], steps = s.h[4], V = s.h[5];
+    s.x.resize(B * T);
+    s.y.resize(B * T);
+    s.logits.resize(B * T * V);
+    s.grads.resize(num_params);
+    s.losses.resize(steps);
+    s.norms.resize(steps);
+    s.lrs.resize(steps);
+    s.final_params.resize(num_params);
+    freadCheck(s.x.data(), 4, B * T, f.get(), p);
+    freadCheck(s.y.data(), 4, B * T, f.get(), p);
+    freadCheck(s.logits.data(), 4, B * T * V, f.get(), p);
+    freadCheck(&s.loss, 4, 1, f.get(), p);
+    freadCheck(s.grads.data(), 4, num_params, f.get(), p);
+    freadCheck(s.losses.data(), 4, steps, f.get(), p);
+    freadCheck(s.norms.data(), 4, steps, f.get(), p);
+    freadCheck(s.lrs.data(), 4, steps, f.get(), p);
+    freadCheck(s.final_params.data(), 4, num_params, f.get(), p);
+    return s;
+}
+
+// Sets the OpenMP thread count; returns the previous one.
+static int set_threads(int n) {
+#ifdef OMP
+    int prev = omp_get_max_threads();
+    omp_set_num_threads(n);
+    return prev;
+#else
+    return 1;
+#endif
+}
+
+int main(int argc, char** argv) {
+    if (argc != 2 && argc != 3) die("usage: %s DIR [SEED] (DIR has ref_model.bin and ref_debug_state.bin from dev/gpt2_ref.py; with SEED, also check our init against ref_model.bin)", argv[0]);
+    std::string dir = argv[1];
+    std::string model_path = dir + "/ref_model.bin";
+    GPT2Config mc = gpt2_read_config(model_path.c_str());
+    GPT2 model;
+    size_t sizes[NUM_PARAMETER_TENSORS];
+    fill_param_sizes(sizes, mc);
+    DebugState ref = read_debug_state(dir + "/ref_debug_state.bin", count_params(sizes));
+    const int B = ref.h[2], T = ref.h[3], steps = ref.h[4], V = ref.h[5], Vp = mc.padded_vocab_size;
+    if (ref.h[13] != 0) die("untied reference states are not supported by this trainer yet");
+    gpt2_build(&model, mc, B, T);
+    gpt2_load_weights(&model, model_path.c_str());
+    printf("config: L=%d C=%d NH=%d V=%d Vp=%d B=%d T=%d, %zu params, %d steps\n", mc.num_layers, mc.channels,
+           mc.num_heads, V, Vp, B, T, model.num_parameters, steps);
+
+    if (argc == 3) {  // seeded init vs the reference's torch.manual_seed(SEED) + normal_ draws
+        int seed;
+        if (!parse_int_strict(argv[2], &seed)) die("SEED must be an integer");
+        Arena<float> ours = arena_alloc<float>(model.num_parameters, "init");
+        gpt2_init_nanogpt(ours.get(), mc, (uint32_t)seed);
+        compare("init_vs_pytorch", "init", ours.get(), model.params_memory.get(), model.num_parameters);
+    }
+
+    // forward: logits (V real columns of each row) and loss
+    gpt2_forward(&model, ref.x.data(), ref.y.data(), B, T);
+    std::vector<float> logits((size_t)B * T * V);
+    for (size_t n = 0; n < (size_t)B * T; n++) memcpy(&logits[n * V], model.acts.logits + n * Vp, V * sizeof(float));
+    compare("logits", "logits", logits.data(), ref.logits.data(), logits.size());
+    compare("loss", "loss", &model.mean_loss, &ref.loss, 1);
+
+    // backward: all 16 gradient tensors
+    gpt2_zero_grad(&model);
+    gpt2_backward(&model, 1.0f);
+    size_t off = 0;
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "grad_%s", PARAM_NAMES[k]);
+        compare(name, "grads", model.grads_memory.get() + off, ref.grads.data() + off, sizes[k]);
+        off += sizes[k];
+    }
+
+    // the exact global norm of the reference's gradients, to check ours without torch's fp32 norm
+    double ref_sq = 0.0;
+    for (float g : ref.grads) ref_sq += (double)g * g;
+    const float ref_norm0 = (float)sqrt(ref_sq);
+    const float norm0 = gpt2_grad_norm(&model);
+    compare("grad_norm0", "grad_norm0", &norm0, &ref_norm0, 1);
+
+    // determinism: the same forward/backward on 1 thread gives the same bits as on all threads
+    std::vector<float> grads_all(model.grads_memory.get(), model.grads_memory.get() + model.num_parameters);
+    float loss_all = model.mean_loss;
+    const int threads = set_threads(1);
+    gpt2_forward(&model, ref.x.data(), ref.y.data(), B, T);
+    gpt2_zero_grad(&model);
+    gpt2_backward(&model, 1.0f);
+    bool same = model.mean_loss == loss_all &&
+                !memcmp(grads_all.data(), model.grads_memory.get(), model.num_parameters * sizeof(float));
+    check("threads_bit_identical", same, "loss and all gradients, 1 thread vs default threads");
+    set_threads(threads);
+
+    // training: `steps` AdamW steps on the same batch, with clipping, weight decay and cosine lr
+    const float lr = ref.hyper[0], beta1 = ref.hyper[1], beta2 = ref.hyper[2], eps = ref.hyper[3];
+    const float wd = ref.hyper[4], clip = ref.hyper[5], final_frac = ref.hyper[6];
+    const int warmup = ref.h[11];
+    std::vector<float> losses(steps), norms(steps), lrs(steps);
+    for (int step = 0; step < steps; step++) {
+        gpt2_forward(&model, ref.x.data(), ref.y.data(), B, T);
+        gpt2_zero_grad(&model);
+        gpt2_backward(&model, 1.0f);
+        losses[step] = model.mean_loss;
+        norms[step] = gpt2_grad_norm(&model);
+        lrs[step] = lr_at_step("cosine", step, steps, warmup, lr, final_frac);
+        gpt2_update(&model, lrs[step], beta1, beta2, eps, wd, clip_scale(norms[step], clip), step + 1);
+        printf("step %d: loss %.6f (ref %.6f) norm %.6f (ref %.6f) lr %.6e\n", step, losses[step], ref.losses[step],
+               norms[step], ref.norms[step], lrs[step]);
+    }
+    compare("step_losses", "step_losses", losses.data(), ref.losses.data(), steps);
+    compare("grad_norms", "grad_norms", norms.data(), ref.norms.data(), steps);
+    compare("lrs", "lrs", lrs.data(), ref.lrs.data(), steps);
+    compare("final_params", "final_params", model.params_memory.get(), ref.final_params.data(), model.num_parameters);
+    return test_exit_code();
+}
