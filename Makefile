@@ -39,6 +39,9 @@ test_gpt2: test_gpt2.cpp train_gpt2.cpp $(HEADERS)
 test_layers: dev/test/test_layers.cpp train_gpt2.cpp $(HEADERS)
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
+test_io: dev/test/test_io.cpp train_gpt2.cpp $(HEADERS)
+	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
+
 # ---------------------------------------------------------------------------
 # data tools (tokenizer, shard writer)
 .PHONY: tools data bench-tokenizer
@@ -60,7 +63,7 @@ data: prepare_shards
 
 # ---------------------------------------------------------------------------
 # tests: every dev/test/t_*.sh, counted by dev/test/run_tests.sh
-TEST_BINS := test_gpt2 test_layers
+TEST_BINS := test_gpt2 test_layers test_io
 TEST_BINS += test_tokenizer
 
 test_tokenizer: dev/test/test_tokenizer.cpp $(HEADERS)

@@ -1,0 +1,237 @@
+// Host-side pieces both trainers share: dataloader (order, shuffling, resume position, 64-bit
+// offsets), the Mersenne Twister, checkpoint and state round trips, lr schedules, init determinism.
+#define TESTING
+#include "../../train_gpt2.cpp"
+#include "check.h"
+
+#include <fcntl.h>
+#include <random>
+#include <set>
+#include <unistd.h>
+
+static std::string g_dir;
+
+// Shard whose token i is (base + i) % modulo.
+static std::string write_shard(const char* name, int64_t ntok, int base, int modulo) {
+    std::string path = g_dir + "/" + name;
+    FilePtr f(fopenCheck(path.c_str(), "wb"));
+    int32_t h[HEADER_INTS] = {SHARD_MAGIC, SHARD_VERSION, (int32_t)ntok};
+    fwriteCheck(h, 4, HEADER_INTS, f.get(), path.c_str());
+    std::vector<uint16_t> toks(ntok);
+    for (int64_t i = 0; i < ntok; i++) toks[i] = (uint16_t)((base + i) % modulo);
+    fwriteCheck(toks.data(), 2, ntok, f.get(), path.c_str());
+    return path;
+}
+
+static void test_dataloader() {
+    const int B = 2, T = 8;
+    write_shard("dl_train_000000.bin", 16 * 10 + 1, 0, 50000);      // 10 samples
+    write_shard("dl_train_000001.bin", 16 * 6 + 5, 20000, 50000);   // 6 samples, ragged tail
+    std::string pattern = g_dir + "/dl_train_*.bin";
+    DataLoader dl;
+    dataloader_init(&dl, pattern.c_str(), B, T, 0, 1, false, 42, GPT2_VOCAB);
+    check("dl_glob_two_shards", dl.files.size() == 2, "found %zu", dl.files.size());
+    // sequential: sample k of shard 0 starts at token k*B*T; targets are inputs shifted by one
+    bool seq_ok = true;
+    for (int k = 0; k < 10; k++) {
+        dataloader_next_batch(&dl);
+        seq_ok &= dl.inputs[0] == k * B * T && dl.targets[B * T - 1] == (k + 1) * B * T;
+    }
+    dataloader_next_batch(&dl);  // first sample of shard 1
+    seq_ok &= dl.inputs[0] == 20000;
+    check("dl_sequential_order", seq_ok, "samples in file order, then the next shard");
+
+    // shuffled: each epoch visits all 16 samples exactly once, in a different order per epoch
+    DataLoader sh;
+    dataloader_init(&sh, pattern.c_str(), B, T, 0, 1, true, 42, GPT2_VOCAB);
+    std::vector<int> epoch0, epoch1;
+    for (int i = 0; i < 16; i++) { dataloader_next_batch(&sh); epoch0.push_back(sh.inputs[0]); }
+    for (int i = 0; i < 16; i++) { dataloader_next_batch(&sh); epoch1.push_back(sh.inputs[0]); }
+    std::set<int> s0(epoch0.begin(), epoch0.end()), s1(epoch1.begin(), epoch1.end());
+    check("dl_shuffle_covers_epoch", s0.size() == 16 && s0 == s1, "%zu distinct samples per epoch", s0.size());
+    check("dl_shuffle_reorders", epoch0 != epoch1, "epoch 0 and 1 orders differ");
+    std::vector<int> sorted0 = epoch0;
+    std::sort(sorted0.begin(), sorted0.end());
+    check("dl_shuffle_not_identity", sorted0 != epoch0, "order is not the file order");
+
+    // resume: a fresh loader restored to a saved position yields the same next batches
+    DataLoader a, b;
+    dataloader_init(&a, pattern.c_str(), B, T, 0, 1, true, 7, GPT2_VOCAB);
+    for (int i = 0; i < 13; i++) dataloader_next_batch(&a);
+    DataLoaderPos pos = a.pos;
+    dataloader_init(&b, pattern.c_str(), B, T, 0, 1, true, 7, GPT2_VOCAB);
+    dataloader_restore(&b, pos);
+    bool same = true;
+    for (int i = 0; i < 25; i++) {
+        dataloader_next_batch(&a);
+        dataloader_next_batch(&b);
+        same &= a.inputs == b.inputs && a.targets == b.targets;
+    }
+    check("dl_restore_exact", same, "25 batches after restoring position (epoch %lld shard %lld sample %lld)",
+          (long long)pos.epoch, (long long)pos.shard_pos, (long long)pos.sample_pos);
+
+    // two processes split the samples of a shard between them without overlap
+    DataLoader r0, r1;
+    dataloader_init(&r0, pattern.c_str(), B, T, 0, 2, false, 1, GPT2_VOCAB);
+    dataloader_init(&r1, pattern.c_str(), B, T, 1, 2, false, 1, GPT2_VOCAB);
+    std::set<int> seen;
+    for (int i = 0; i < 5; i++) {
+        dataloader_next_batch(&r0); seen.insert(r0.inputs[0]);
+        dataloader_next_batch(&r1); seen.insert(r1.inputs[0]);
+    }
+    check("dl_two_ranks_disjoint", seen.size() == 10, "%zu distinct samples from 10 reads", seen.size());
+}
+
+// A sparse shard over 2 GiB: the sample near the end must be read from the right 64-bit offset.
+static void test_dataloader_large() {
+    const int B = 4, T = 64, BT = B * T;
+    const int64_t ntok = (int64_t)1300 * 1000 * 1000;  // 2.6 GB of tokens, almost all holes (zeros)
+    std::string path = g_dir + "/big_train_000000.bin";
+    int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    int32_t h[HEADER_INTS] = {SHARD_MAGIC, SHARD_VERSION, (int32_t)ntok};
+    bool ok = fd >= 0 && write(fd, h, sizeof h) == (ssize_t)sizeof h && ftruncate(fd, HEADER_BYTES + 2 * ntok) == 0;
+    const int64_t sample = (ntok - 1) / BT - 3;  // a sample whose offset is far past 2^31
+    std::vector<uint16_t> marker(BT + 1);
+    for (int i = 0; i <= BT; i++) marker[i] = (uint16_t)(1000 + i);
+    ok = ok && pwrite(fd, marker.data(), marker.size() * 2, HEADER_BYTES + 2 * sample * BT) == (ssize_t)(marker.size() * 2);
+    if (fd >= 0) close(fd);
+    if (!ok) {
+        check("dl_offset_past_2GiB", false, "could not create the sparse shard %s", path.c_str());
+        return;
+    }
+    DataLoader dl;
+    dataloader_init(&dl, path.c_str(), B, T, 0, 1, false, 1, GPT2_VOCAB);
+    DataLoaderPos pos;
+    pos.sample_pos = sample;
+    dataloader_restore(&dl, pos);
+    dataloader_next_batch(&dl);
+    check("dl_offset_past_2GiB", dl.inputs[0] == 1000 && dl.targets[BT - 1] == 1000 + BT,
+          "sample %lld at byte %lld: first input %d", (long long)sample, (long long)(HEADER_BYTES + 2 * sample * BT), dl.inputs[0]);
+    remove(path.c_str());
+}
+
+static void test_rng() {
+    Mt19937 ours(5489u);
+    std::mt19937 ref(5489u);
+    bool same = true;
+    for (int i = 0; i < 5000; i++) same &= ours.next_u32() == ref();
+    check("mt19937_matches_std", same, "5000 outputs, seed 5489");
+    Mt19937 a(42);
+    for (int i = 0; i < 1000; i++) a.next_u32();
+    a.normal_f64(0, 1);  // leaves a cached Box-Muller sample in the state
+    Mt19937 b(0);
+    b.set_state(a.get_state());
+    bool restored = true;
+    for (int i = 0; i < 1000; i++) restored &= a.normal_f64(0, 1) == b.normal_f64(0, 1);
+    check("mt19937_state_roundtrip", restored, "1000 normals after set_state");
+}
+
+static void test_checkpoint_roundtrip() {
+    GPT2Config c;
+    c.max_seq_len = 32; c.vocab_size = 100; c.padded_vocab_size = 128; c.num_layers = 2; c.num_heads = 2; c.channels = 16;
+    size_t sizes[NUM_PARAMETER_TENSORS];
+    fill_param_sizes(sizes, c);
+    size_t n = count_params(sizes);
+    std::vector<float> p(n), q(n);
+    gpt2_init_nanogpt(p.data(), c, 3);
+    std::string path3 = g_dir + "/rt_v3.bin", path5 = g_dir + "/rt_v5.bin";
+    checkpoint_write(path3, c, p.data(), n, MODEL_VERSION_FP32);
+    checkpoint_write(path5, c, p.data(), n, MODEL_VERSION_BF16);
+    for (int version : {MODEL_VERSION_FP32, MODEL_VERSION_BF16}) {
+        const std::string& path = version == MODEL_VERSION_FP32 ? path3 : path5;
+        FilePtr f(fopenCheck(path.c_str(), "rb"));
+        int got_version;
+        GPT2Config r = checkpoint_read_header(f.get(), path.c_str(), &got_version);
+        checkpoint_read_params(f.get(), path.c_str(), got_version, q.data(), n);
+        bool header_ok = got_version == version && r.num_layers == 2 && r.channels == 16 && r.padded_vocab_size == 128 &&
+                         r.vocab_size == 100 && r.max_seq_len == 32 && r.num_heads == 2;
+        double max_rel = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            if (p[i] != 0.0f) max_rel = std::max(max_rel, (double)fabsf(q[i] - p[i]) / fabsf(p[i]));
+            else if (q[i] != 0.0f) max_rel = 1.0;
+        }
+        // bf16 keeps 8 significant bits (7 stored): round-to-nearest error <= half an ulp = 2^-8 relative
+        double bound = version == MODEL_VERSION_FP32 ? 0.0 : 1.0 / 256;
+        char name[64];
+        snprintf(name, sizeof name, "checkpoint_roundtrip_v%d", version);
+        check(name, header_ok && max_rel <= bound, "header %s, max relative error %.2e (bound %.2e)", header_ok ? "ok" : "WRONG", max_rel, bound);
+    }
+    // the state file round trip
+    std::vector<float> m(n), v(n), m2(n), v2(n);
+    for (size_t i = 0; i < n; i++) { m[i] = (float)i * 1e-3f; v[i] = (float)(n - i); }
+    TrainState s;
+    s.step = 123;
+    s.shuffle = 1;
+    s.train_pos.epoch = 2; s.train_pos.shard_pos = 1; s.train_pos.sample_pos = 77;
+    Mt19937 rng(99);
+    rng.next_u32();
+    s.sample_rng = rng.get_state();
+    std::string spath = g_dir + "/rt_state.bin";
+    state_write(spath, s, m.data(), v.data(), nullptr, n);
+    TrainState r = state_read(spath, m2.data(), v2.data(), nullptr, n);
+    Mt19937 rng2(0);
+    rng2.set_state(r.sample_rng);
+    bool ok = r.step == 123 && r.shuffle == 1 && r.train_pos.epoch == 2 && r.train_pos.shard_pos == 1 &&
+              r.train_pos.sample_pos == 77 && m == m2 && v == v2 && rng2.next_u32() == rng.next_u32();
+    check("state_roundtrip", ok, "step, shuffle flag, data position, m, v, sampling RNG");
+    FILE* tmp = fopen((spath + ".tmp").c_str(), "rb");
+    check("atomic_write_leaves_no_tmp", tmp == nullptr, "no .tmp beside the state file");
+    if (tmp) fclose(tmp);
+}
+
+static void test_schedules() {
+    auto near = [](float a, float b) { return fabsf(a - b) <= 1e-6f * std::max(1.0f, fabsf(b)); };
+    bool ok = true;
+    ok &= near(lr_at_step("cosine", 0, 100, 10, 1.0f, 0.1f), 0.1f);      // warmup: lr*(step+1)/warmup
+    ok &= near(lr_at_step("cosine", 9, 100, 10, 1.0f, 0.1f), 1.0f);
+    ok &= near(lr_at_step("cosine", 10, 100, 10, 1.0f, 0.1f), 1.0f);     // decay starts at lr
+    ok &= near(lr_at_step("cosine", 55, 100, 10, 1.0f, 0.1f), 0.55f);    // halfway: midpoint of lr and lr_min
+    ok &= near(lr_at_step("linear", 55, 100, 10, 1.0f, 0.1f), 0.55f);
+    ok &= near(lr_at_step("linear", 100, 100, 10, 1.0f, 0.0f), 0.0f);
+    ok &= near(lr_at_step("constant", 80, 100, 10, 0.5f, 0.1f), 0.5f);
+    ok &= near(lr_at_step("wsd", 50, 100, 10, 1.0f, 0.0f), 1.0f);        // stable phase
+    ok &= near(lr_at_step("wsd", 100, 100, 10, 1.0f, 0.0f), 0.0f);       // decayed to the end
+    ok &= lr_at_step("wsd", 95, 100, 10, 1.0f, 0.0f) < 0.5f;
+    check("lr_schedules", ok, "warmup, cosine, linear, constant, wsd at known points");
+}
+
+static void test_init_determinism() {
+    GPT2Config c;
+    c.max_seq_len = 64; c.vocab_size = 500; c.padded_vocab_size = 512; c.num_layers = 2; c.num_heads = 2; c.channels = 32;
+    size_t sizes[NUM_PARAMETER_TENSORS];
+    fill_param_sizes(sizes, c);
+    size_t n = count_params(sizes);
+    std::vector<float> a(n), b(n), d(n);
+    gpt2_init_nanogpt(a.data(), c, 42);
+    gpt2_init_nanogpt(b.data(), c, 42);
+    gpt2_init_nanogpt(d.data(), c, 43);
+    check("init_same_seed_identical", a == b, "seed 42 twice");
+    check("init_other_seed_differs", a != d, "seed 42 vs 43");
+    ParameterTensors p = point_parameters(a.data(), sizes);
+    bool pad_zero = true;
+    for (size_t i = (size_t)c.vocab_size * c.channels; i < sizes[0]; i++) pad_zero &= p.wte[i] == 0.0f;
+    bool ln_ok = p.ln1w[0] == 1.0f && p.ln1b[0] == 0.0f && p.lnfw[c.channels - 1] == 1.0f && p.qkvb[5] == 0.0f;
+    check("init_padding_and_layernorm", pad_zero && ln_ok, "wte padding rows 0, LayerNorm 1/0, biases 0");
+    // empirical std of each drawn tensor vs the scheme's 0.02 and 0.02/sqrt(2L)
+    auto stdev = [](const float* x, size_t k) {
+        double s = 0.0, s2 = 0.0;
+        for (size_t i = 0; i < k; i++) { s += x[i]; s2 += (double)x[i] * x[i]; }
+        return sqrt(s2 / k - (s / k) * (s / k));
+    };
+    double s_fc = stdev(p.fcw, sizes[10]), s_proj = stdev(p.fcprojw, sizes[12]);
+    double want_proj = 0.02 / sqrt(4.0);
+    check("init_std", fabs(s_fc - 0.02) < 0.02 * 0.02 && fabs(s_proj - want_proj) < want_proj * 0.02,
+          "fcw std %.5f (0.02), fcprojw std %.5f (%.5f)", s_fc, s_proj, want_proj);
+}
+
+int main(int argc, char** argv) {
+    g_dir = argc > 1 ? argv[1] : "dev/test/tmp/io";
+    mkdir(g_dir.c_str(), 0755);
+    test_rng();
+    test_dataloader();
+    test_dataloader_large();
+    test_checkpoint_roundtrip();
+    test_schedules();
+    test_init_determinism();
+    return test_exit_code();
+}
