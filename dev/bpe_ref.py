@@ -121,8 +121,10 @@ FUZZ_PIECES = [b" ", b"  ", b"\t", b"\n", b"\r\n", b"\x0b", b"\x0c", b"\x1c", b"
 def fuzz_lines(count, seed):
     import random
     rng = random.Random(seed)
-    for _ in range(count):
+    for i in range(count):
         data = b"".join(rng.choice(FUZZ_PIECES) for _ in range(rng.randint(1, 30)))
+        if i % 500 == 0:  # a long word, for the heap BPE path (pre-tokens >= 128 bytes)
+            data = bytes(rng.choice(b"etaoinshrdlu") for _ in range(rng.randint(128, 1500))) + data
         yield "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else "\\x%02x" % b for b in data)
 
 

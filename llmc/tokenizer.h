@@ -442,6 +442,7 @@ struct Bpe {
     std::vector<std::pair<uint32_t, uint32_t>> merge_pairs;  // (n merges) rank -> (left, right)
     std::vector<uint32_t> merged;                       // (n merges) rank -> id of the merged token
     uint32_t eot = GPT2_EOT;                            // id of "<|endoftext|>"
+    bool ranks_ordered = false;  // every merge's inputs are made by lower-ranked merges (see bpe_merge_word)
 };
 
 // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the other 68 bytes are
@@ -556,6 +557,16 @@ inline void bpe_init(Bpe* bpe, const char* encoder_json, const char* vocab_bpe) 
         if (!bpe->pairs.insert(merges[r].first, merges[r].second, (uint32_t)r))
             die("%s: merge number %zu repeats an earlier merge", vocab_bpe, r + 1);
     }
+    // True of any BPE vocab learned the usual way (a token exists only after its merge); checked,
+    // not assumed, since the fast path for long words relies on it.
+    std::vector<int64_t> made_at(n, -1);
+    for (size_t r = 0; r < merges.size(); r++) {
+        if (made_at[bpe->merged[r]] < 0) made_at[bpe->merged[r]] = (int64_t)r;
+    }
+    bpe->ranks_ordered = true;
+    for (size_t r = 0; r < merges.size(); r++) {
+        if (made_at[merges[r].first] >= (int64_t)r || made_at[merges[r].second] >= (int64_t)r) bpe->ranks_ordered = false;
+    }
 }
 
 // Per-thread memo of pre-token -> ids. Natural text repeats a small set of words, so after warm-up
@@ -567,8 +578,9 @@ struct BpeCache {
 };
 
 // BPE of one pre-token, GPT-2's way: repeatedly take the lowest-ranked adjacent pair and merge all its
-// non-overlapping occurrences left to right. Cost: O(merges applied * length); pre-tokens are short.
-inline void bpe_merge_word(const Bpe* bpe, std::string_view word, std::vector<uint32_t>* out) {
+// non-overlapping occurrences left to right. Cost: O(merges applied * length); fine for the short
+// pre-tokens of natural text, quadratic for long ones (see bpe_merge_word_heap).
+inline void bpe_merge_word_scan(const Bpe* bpe, std::string_view word, std::vector<uint32_t>* out) {
     size_t start = out->size();
     for (unsigned char b : word) out->push_back(bpe->byte_ids[b]);
     uint32_t* sym = out->data() + start;
@@ -587,6 +599,56 @@ inline void bpe_merge_word(const Bpe* bpe, std::string_view word, std::vector<ui
         n = w;
     }
     out->resize(start + n);
+}
+
+// Same result in O(length * log length) for long pre-tokens (a run of 1 MB of letters would take
+// minutes above): a heap of (rank, position) over a linked list of symbols. Equal to the scan when
+// bpe->ranks_ordered: a merge of rank r only creates pairs of rank > r, so the heap drains every
+// occurrence of rank r, left to right, before anything else -- exactly one pass of the scan.
+inline void bpe_merge_word_heap(const Bpe* bpe, std::string_view word, std::vector<uint32_t>* out) {
+    size_t n = word.size();
+    std::vector<uint32_t> sym(n);
+    std::vector<int64_t> next(n), prev(n);  // -1 = none
+    for (size_t k = 0; k < n; k++) {
+        sym[k] = bpe->byte_ids[(unsigned char)word[k]];
+        prev[k] = (int64_t)k - 1;
+        next[k] = k + 1 < n ? (int64_t)k + 1 : -1;
+    }
+    std::vector<uint64_t> heap;  // (rank << 32 | position), min-heap; stale entries skipped on pop
+    auto push = [&](int64_t p) {
+        if (p < 0 || next[p] < 0) return;
+        uint32_t r = bpe->pairs.find(sym[p], sym[next[p]]);
+        if (r == UINT32_MAX) return;
+        heap.push_back(((uint64_t)r << 32) | (uint64_t)p);
+        std::push_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
+    };
+    for (size_t k = 0; k + 1 < n; k++) push((int64_t)k);
+    std::vector<bool> dead(n, false);
+    while (!heap.empty()) {
+        std::pop_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
+        uint64_t e = heap.back();
+        heap.pop_back();
+        uint32_t r = (uint32_t)(e >> 32);
+        int64_t p = (int64_t)(e & 0xFFFFFFFFu);
+        if (dead[p] || next[p] < 0 || bpe->pairs.find(sym[p], sym[next[p]]) != r) continue;
+        int64_t q = next[p];
+        sym[p] = bpe->merged[r];
+        dead[q] = true;
+        next[p] = next[q];
+        if (next[q] >= 0) prev[next[q]] = p;
+        push(prev[p]);
+        push(p);
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (!dead[k]) out->push_back(sym[k]);
+    }
+}
+
+constexpr size_t BPE_HEAP_MIN_BYTES = 128;  // below this the scan is faster (no allocation)
+
+inline void bpe_merge_word(const Bpe* bpe, std::string_view word, std::vector<uint32_t>* out) {
+    if (word.size() >= BPE_HEAP_MIN_BYTES && bpe->ranks_ordered) bpe_merge_word_heap(bpe, word, out);
+    else bpe_merge_word_scan(bpe, word, out);
 }
 
 // Appends the ids of `text` to *out. Not thread-safe per cache: give each thread its own BpeCache.

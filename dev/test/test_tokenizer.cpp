@@ -104,6 +104,29 @@ static int run_cases(const char* vocab_dir, const char* fixture, const char* ref
         tiles = tiles && bpe_decode(&bpe, bpe_encode(&bpe, &c, s)) == s;
     }
     check("pretokenize_tiles_random_bytes", tiles, "2000 random strings: matches tile the input, encode/decode round-trips");
+
+    // the heap BPE for long pre-tokens must equal GPT-2's scan: random words over small alphabets
+    // (many merges, repeats like "aaaa" that overlap) and over all bytes
+    check("bpe_ranks_ordered", bpe.ranks_ordered, "every merge's inputs come from lower-ranked merges");
+    bool same = true;
+    size_t words = 0, symbols = 0;
+    for (int trial = 0; trial < 300 && same; trial++) {
+        static const char* alphabets[] = {"a", "ab", "abc", "etaoinshrdlu", "abcdefghijklmnopqrstuvwxyz", "0123456789", " ", "\xe4\xbd\xa0\xe5\xa5\xbd"};
+        std::string alpha = alphabets[trial % 8];
+        std::string w;
+        size_t n = 1 + trial * 7 % 1500;
+        for (size_t k = 0; k < n; k++) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            w.push_back(trial % 9 == 8 ? (char)(state >> 56) : alpha[(state >> 33) % alpha.size()]);
+        }
+        std::vector<uint32_t> a, b;
+        bpe_merge_word_scan(&bpe, w, &a);
+        bpe_merge_word_heap(&bpe, w, &b);
+        same = a == b;
+        words++;
+        symbols += a.size();
+    }
+    check("bpe_heap_equals_scan", same, "%zu random words up to 1500 bytes, %zu tokens", words, symbols);
     return test_exit_code();
 }
 
