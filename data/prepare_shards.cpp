@@ -11,7 +11,10 @@
 // Pipeline: files are read in batches of about 32 MB; documents are cut into chunks of about
 // 64 KB at points where GPT-2's pre-tokenizer provably splits anyway ("X\nY", X and Y printable
 // ASCII), chunks are encoded by a pool of threads, and tokens are appended in chunk order, so the
-// output is byte-identical for any thread count. Memory: about one batch of text plus its tokens.
+// output is byte-identical for any thread count (a document with no such point is one chunk, on one
+// thread). Memory: about one batch of text plus its tokens.
+// Errors: one "error: <file>: <problem>" line and exit 1; shards are written to NAME.tmp and renamed,
+// and a shard interrupted by an error is removed, so only whole shards ever carry the .bin name.
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -143,6 +146,7 @@ static Options options_parse(int argc, char** argv) {
     if (o.threads < 0 || o.threads > 1024) die("flag -t: threads must be 0..1024, got %ld", o.threads);
     if (o.chunk_bytes < 64) die("flag -c: chunk size must be >= 64, got %ld", o.chunk_bytes);
     if (o.name.empty() || o.name.find('/') != std::string::npos) die("flag -n: name must be non-empty without '/'");
+    if (!o.json_field.empty() && !o.separator.empty()) die("flags -j and -e cannot be combined: JSON documents are string members, not separated text");
     if (o.ext == "-") o.ext = o.json_field.empty() ? "txt" : "json";
     o.separator = escapes_expand(o.separator);
     if (o.val_tokens < 0) o.val_tokens = o.shard_tokens;
