@@ -7,7 +7,10 @@
   make_fixtures.py shard OUT NTOKENS [--seed 0] [--magic M] [--version N] [--header-tokens N]
                                       [--bad-token ID]
       llm.c token shard of NTOKENS random ids (EOT every ~50); --header-tokens writes a different
-      count into the header (a truncated/corrupt shard), --bad-token puts ID at position 10
+      count into the header (a truncated/corrupt shard), --bad-token puts ID at positions 10, 210, 410, ... (in every
+      sample of B*T >= 200 tokens, whatever the shuffle)
+  make_fixtures.py tokenizer OUT [--magic M]
+      gpt2_tokenizer.bin (version 2) whose token i decodes to "<i>": samples print without a warning
   make_fixtures.py patch FILE INDEX VALUE
       overwrite header int32 number INDEX in place
   make_fixtures.py check_model FILE
@@ -70,12 +73,24 @@ def make_shard(args):
     toks[::50] = EOT
     bad = opt(args, "--bad-token", None)
     if bad is not None:
-        toks[10] = bad
+        toks[10::200] = bad
     header = np.zeros(256, dtype=np.int32)
     header[:3] = [opt(args, "--magic", SHARD_MAGIC), opt(args, "--version", 1), opt(args, "--header-tokens", n)]
     with open(out, "wb") as f:
         f.write(header.tobytes())
         f.write(toks.tobytes())
+
+
+def make_tokenizer(args):
+    header = np.zeros(256, dtype=np.uint32)
+    header[:4] = [opt(args, "--magic", 20240328), 2, V, EOT]
+    body = bytearray()
+    for i in range(V):
+        b = b"<%d>" % i
+        body += bytes([len(b)]) + b
+    with open(args[0], "wb") as f:
+        f.write(header.tobytes())
+        f.write(bytes(body))
 
 
 def patch(args):
@@ -104,7 +119,7 @@ def check_model(args):
 
 
 if __name__ == "__main__":
-    cmds = {"model": make_model, "shard": make_shard, "patch": patch, "check_model": check_model}
+    cmds = {"model": make_model, "shard": make_shard, "tokenizer": make_tokenizer, "patch": patch, "check_model": check_model}
     if len(sys.argv) < 3 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](sys.argv[2:])

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Bad input files: each must stop the CPU trainer with exit status 1 (not a signal), exactly one
+# stderr line "error: ..." naming the offending file, and no checkpoint files (or *.tmp) left in
+# the output dir. A missing tokenizer is only a warning.
+# One line per check: "PASS name ..." or "FAIL name ..."; exits non-zero if any check failed.
+set -u
+cd "$(dirname "$0")/../.."
+PY=/usr/bin/python3
+FIX="$PY dev/test/make_fixtures.py"
+TMP=dev/test/tmp/t_bad_input
+rm -rf "$TMP" && mkdir -p "$TMP"
+failed=0
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; failed=1; }
+
+if make -s train_gpt2 > "$TMP/make.log" 2>&1; then pass build
+else fail build "$(grep -m1 error "$TMP/make.log")"; exit 1; fi
+
+# --- fixtures: good ones, then one bad variant per case ---------------------------------------
+$FIX model "$TMP/tiny.bin" --bf16 "$TMP/tiny_bf16.bin" || { fail fixtures model; exit 1; }
+$FIX tokenizer "$TMP/tok.bin" && $FIX tokenizer "$TMP/tok_magic.bin" --magic 7 || { fail fixtures tokenizer; exit 1; }
+$FIX shard "$TMP/ok_train_000000.bin" 3000 --seed 1 && $FIX shard "$TMP/ok_val_000000.bin" 1000 --seed 2 \
+    || { fail fixtures shard; exit 1; }
+cp "$TMP/tiny.bin" "$TMP/ckpt_magic.bin" && $FIX patch "$TMP/ckpt_magic.bin" 0 12345
+cp "$TMP/tiny.bin" "$TMP/ckpt_version.bin" && $FIX patch "$TMP/ckpt_version.bin" 1 4
+head -c 3000000 "$TMP/tiny.bin" > "$TMP/ckpt_truncated.bin"
+head -c 1024 "$TMP/tiny.bin" > "$TMP/ckpt_header_only.bin"
+cp "$TMP/tiny.bin" "$TMP/ckpt_huge_c.bin" && $FIX patch "$TMP/ckpt_huge_c.bin" 6 $((1 << 30))
+# plausible-looking but enormous (L=1024, C=65536: ~50T params): the size check must catch it
+cp "$TMP/tiny.bin" "$TMP/ckpt_huge_l.bin" && $FIX patch "$TMP/ckpt_huge_l.bin" 4 1024 && $FIX patch "$TMP/ckpt_huge_l.bin" 6 65536
+cp "$TMP/tiny.bin" "$TMP/ckpt_neg_t.bin" && $FIX patch "$TMP/ckpt_neg_t.bin" 2 -64
+cp "$TMP/tiny.bin" "$TMP/ckpt_bad_nh.bin" && $FIX patch "$TMP/ckpt_bad_nh.bin" 5 3
+$FIX shard "$TMP/magic_train_000000.bin" 3000 --magic 20240326
+$FIX shard "$TMP/version_train_000000.bin" 3000 --version 7
+$FIX shard "$TMP/trunc_train_000000.bin" 3000 --header-tokens 4000
+$FIX shard "$TMP/long_train_000000.bin" 3000 --header-tokens 2000
+$FIX shard "$TMP/token_train_000000.bin" 3000 --bad-token 50257
+$FIX shard "$TMP/tokmax_train_000000.bin" 3000 --bad-token 65535
+$FIX shard "$TMP/short_train_000000.bin" 100
+head -c 500 "$TMP/ok_train_000000.bin" > "$TMP/tiny_train_000000.bin"
+$FIX shard "$TMP/badval_val_000000.bin" 1000 --version 9
+mkdir -p "$TMP/empty_out"
+
+# run_case NAME PATH ARGS...: the trainer with ARGS (plus -o $TMP/out_NAME unless ARGS has -o)
+# must exit 1, print one stderr line starting "error:" that contains PATH, and leave no
+# checkpoint or temp files. Memory is capped at 2 GiB: a header that slips past the checks and
+# sizes a huge allocation fails the "names the file" check instead of swapping the machine.
+run_case() {
+    local name=$1 path=$2; shift 2
+    local out="$TMP/out_$name" args=("$@")
+    [[ " $* " == *" -o "* ]] && out="" || args+=(-o "$out")
+    local t0=$SECONDS
+    ( ulimit -v 2097152; exec timeout 30 ./train_gpt2 "${args[@]}" ) > "$TMP/$name.out" 2> "$TMP/$name.err"
+    local rc=$? secs=$((SECONDS - t0)) lines err left=""
+    lines=$(wc -l < "$TMP/$name.err")
+    err=$(head -n 1 "$TMP/$name.err")
+    [ -n "$out" ] && [ -d "$out" ] && left=$(cd "$out" && ls -A | grep -E '^(model_|state_|DONE_)|\.tmp$' | tr '\n' ' ')
+    if [ $rc -ne 1 ]; then fail "$name" "exit status $rc (want 1; >= 128 is a signal) after ${secs}s; stderr: $(head -c 300 "$TMP/$name.err")"
+    elif [ "$lines" -ne 1 ]; then fail "$name" "$lines stderr lines (want 1): $(head -c 300 "$TMP/$name.err" | tr '\n' '|')"
+    elif [[ "$err" != error:* ]]; then fail "$name" "stderr does not start with 'error:': $err"
+    elif ! grep -qF -- "$path" "$TMP/$name.err"; then fail "$name" "message does not name $path: $err"
+    elif [ -n "$left" ]; then fail "$name" "left files in $out: $left"
+    else pass "$name" "${secs}s: $err"; fi
+}
+DATA=(-i "$TMP/ok_train_*.bin" -j "$TMP/ok_val_*.bin" -tok "$TMP/tok.bin" -x 2 -n 1 -v 1 -m 1 -s 0)
+ckpt_case() { run_case "$1" "$2" -e "$2" "${DATA[@]}"; }
+ckpt_case ckpt_wrong_magic "$TMP/ckpt_magic.bin"
+ckpt_case ckpt_wrong_version "$TMP/ckpt_version.bin"
+ckpt_case ckpt_truncated "$TMP/ckpt_truncated.bin"
+ckpt_case ckpt_header_only "$TMP/ckpt_header_only.bin"
+ckpt_case ckpt_absurd_c "$TMP/ckpt_huge_c.bin"
+ckpt_case ckpt_absurd_l_c "$TMP/ckpt_huge_l.bin"
+ckpt_case ckpt_negative_maxt "$TMP/ckpt_neg_t.bin"
+ckpt_case ckpt_c_not_multiple_of_nh "$TMP/ckpt_bad_nh.bin"
+ckpt_case ckpt_missing "$TMP/no_such_model.bin"
+ckpt_case ckpt_is_directory "$TMP/empty_out"
+
+shard_case() { run_case "$1" "$2" -e "$TMP/tiny.bin" "${DATA[@]}" -i "$2"; }
+shard_case shard_wrong_magic "$TMP/magic_train_000000.bin"
+shard_case shard_wrong_version "$TMP/version_train_000000.bin"
+shard_case shard_truncated "$TMP/trunc_train_000000.bin"
+shard_case shard_longer_than_header "$TMP/long_train_000000.bin"
+shard_case shard_shorter_than_header "$TMP/tiny_train_000000.bin"
+shard_case shard_token_50257 "$TMP/token_train_000000.bin"
+shard_case shard_token_65535 "$TMP/tokmax_train_000000.bin"
+shard_case shard_fewer_than_one_batch "$TMP/short_train_000000.bin"
+run_case val_shard_bad_version "$TMP/badval_val_000000.bin" -e "$TMP/tiny.bin" "${DATA[@]}" -j "$TMP/badval_val_*.bin"
+run_case train_glob_no_match "$TMP/nothing_*.bin" -e "$TMP/tiny.bin" "${DATA[@]}" -i "$TMP/nothing_*.bin"
+# T > maxT: the message names maxT (the path is not required here)
+run_case t_exceeds_maxt "maxT" -e "$TMP/tiny.bin" "${DATA[@]}" -t 128
+run_case tokenizer_wrong_magic "$TMP/tok_magic.bin" -e "$TMP/tiny.bin" "${DATA[@]}" -tok "$TMP/tok_magic.bin"
+run_case resume_without_checkpoint "$TMP/empty_out" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/empty_out" -y 1
+left=$(ls -A "$TMP/empty_out")
+if [ -z "$left" ]; then pass resume_without_checkpoint_leaves_dir_empty
+else fail resume_without_checkpoint_leaves_dir_empty "created in $TMP/empty_out: $left"; fi
+
+# A corrupt training state: a good run leaves step-1 and step-2 checkpoints; cut the latest state.
+if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/good" > "$TMP/good.out" 2> "$TMP/good.err"; then
+    st="$TMP/good/state_00000002_00000.bin"
+    head -c 2000 "$st" > "$st.cut" && mv "$st.cut" "$st"
+    rm -f "$TMP/good/model_00000001.bin" "$TMP/good/state_00000001_00000.bin" "$TMP/good/DONE_00000001"
+    before=$(cd "$TMP/good" && ls -A | sort | tr '\n' ' ')
+    run_case resume_truncated_state "$st" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/good" -y 1 -x 4
+    after=$(cd "$TMP/good" && ls -A | sort | tr '\n' ' ')
+    if [ "$before" = "$after" ]; then pass resume_truncated_state_no_new_files
+    else fail resume_truncated_state_no_new_files "before: $before after: $after"; fi
+else
+    fail resume_truncated_state "the good run failed: $(head -c 300 "$TMP/good.err")"
+fi
+
+# --- a missing tokenizer is a warning: one stderr line, training finishes ---------------------
+timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -s 1 -g 4 -tok "$TMP/no_tokenizer.bin" \
+    > "$TMP/notok.out" 2> "$TMP/notok.err"
+rc=$?
+lines=$(wc -l < "$TMP/notok.err")
+if [ $rc -eq 0 ] && [ "$lines" -eq 1 ] && ! grep -q '^error' "$TMP/notok.err" && grep -qF "$TMP/no_tokenizer.bin" "$TMP/notok.err"; then
+    pass missing_tokenizer_warns "$(cat "$TMP/notok.err")"
+else
+    fail missing_tokenizer_warns "exit $rc, $lines stderr lines: $(head -c 300 "$TMP/notok.err" | tr '\n' '|')"
+fi
+
+# the good fixtures run cleanly: no stderr at all (so the failures above are the trainer's, not ours)
+for init in tiny.bin tiny_bf16.bin; do
+    timeout 30 ./train_gpt2 -e "$TMP/$init" "${DATA[@]}" -s 1 -g 4 > "$TMP/$init.out" 2> "$TMP/$init.err"
+    rc=$?
+    if [ $rc -eq 0 ] && [ ! -s "$TMP/$init.err" ] && grep -q '^<[0-9]*>' "$TMP/$init.out"; then pass "good_fixture_${init%.bin}"
+    else fail "good_fixture_${init%.bin}" "exit $rc: $(head -c 300 "$TMP/$init.err")"; fi
+done
+
+exit $failed
