@@ -263,9 +263,21 @@ struct ShardSink {
         index++;
         buf.clear();
     }
-    void push(uint32_t tok) {
-        buf.push_back((uint16_t)tok);
-        if (buf.size() == shard_tokens) flush();
+    // Appends ids, closing shards as they fill and ending the validation split after exactly
+    // val_limit tokens (SIZE_MAX: the caller ends it). Ids fit uint16: bpe_init's vocab was checked.
+    void append(const uint32_t* ids, size_t n, size_t val_limit) {
+        while (n > 0) {
+            if (in_val && split_tokens[0] + buf.size() >= val_limit) end_val();
+            size_t room = shard_tokens - buf.size();
+            if (in_val && val_limit != SIZE_MAX) room = std::min(room, val_limit - split_tokens[0] - buf.size());
+            size_t take = std::min(n, room);
+            size_t old = buf.size();
+            buf.resize(old + take);
+            for (size_t i = 0; i < take; i++) buf[old + i] = (uint16_t)ids[i];
+            ids += take;
+            n -= take;
+            if (buf.size() == shard_tokens) flush();
+        }
     }
     void end_val() {
         flush();
@@ -374,15 +386,10 @@ int main(int argc, char** argv) {
         for (std::thread& th : pool) th.join();
 
         // append in order, splitting off the validation prefix
+        size_t val_limit = by_fraction ? SIZE_MAX : (size_t)opt.val_tokens;
         for (size_t k = 0; k < chunks.size(); k++) {
-            if (chunks[k].doc_start) {
-                if (sink.in_val && !by_fraction && sink.split_tokens[0] + sink.buf.size() >= (size_t)opt.val_tokens) sink.end_val();
-                sink.push(bpe.eot);
-            }
-            for (uint32_t id : results[k]) {
-                if (sink.in_val && !by_fraction && sink.split_tokens[0] + sink.buf.size() >= (size_t)opt.val_tokens) sink.end_val();
-                sink.push(id);
-            }
+            if (chunks[k].doc_start) sink.append(&bpe.eot, 1, val_limit);
+            sink.append(results[k].data(), results[k].size(), val_limit);
             if (sink.in_val && by_fraction && chunks[k].input_pos >= val_bytes) sink.end_val();
             std::vector<uint32_t>().swap(results[k]);
         }
