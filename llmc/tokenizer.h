@@ -221,7 +221,7 @@ inline void pretokenize(std::string_view text, Emit&& emit) {
         // single character, which the plain \s+ then takes alone.
         size_t last = i;
         j = i + l0;
-        int count = 1;
+        size_t count = 1;
         while (j < n) {
             uint32_t c;
             int l = utf8_next(s + j, end, &c);
@@ -647,7 +647,8 @@ inline void bpe_merge_word_heap(const Bpe* bpe, std::string_view word, std::vect
 constexpr size_t BPE_HEAP_MIN_BYTES = 128;  // below this the scan is faster (no allocation)
 
 inline void bpe_merge_word(const Bpe* bpe, std::string_view word, std::vector<uint32_t>* out) {
-    if (word.size() >= BPE_HEAP_MIN_BYTES && bpe->ranks_ordered) bpe_merge_word_heap(bpe, word, out);
+    // the heap packs positions into 32 bits; a pre-token of 4 GiB falls back to the scan
+    if (word.size() >= BPE_HEAP_MIN_BYTES && word.size() < (1ull << 32) && bpe->ranks_ordered) bpe_merge_word_heap(bpe, word, out);
     else bpe_merge_word_scan(bpe, word, out);
 }
 
