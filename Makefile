@@ -74,4 +74,5 @@ test: all $(TEST_BINS)
 
 clean:
 	rm -f train_gpt2 test_gpt2 $(TEST_BINS)
+	rm -f prepare_shards bench_tokenizer
 	rm -rf build dev/test/tmp
