@@ -64,7 +64,7 @@ static std::vector<Flag> flags_table(Options* o) {
         {"-b", FlagKind::STR, "DIR", "vocab directory holding encoder.json and vocab.bpe", &o->vocab_dir},
         {"-s", FlagKind::LONG, "N", "tokens per shard", &o->shard_tokens},
         {"-v", FlagKind::LONG, "N", "validation tokens, split exactly (-1: the first shard)", &o->val_tokens},
-        {"-f", FlagKind::FRACTION, "F", "validation = first fraction F of the input bytes, at a chunk boundary (overrides -v)", &o->val_fraction},
+        {"-f", FlagKind::FRACTION, "F", "validation = first fraction F of the input bytes, at a chunk boundary (overrides -v; -1: off)", &o->val_fraction},
         {"-j", FlagKind::STR, "FIELD", "inputs are JSON: every string member named FIELD is one document", &o->json_field},
         {"-e", FlagKind::STR, "SEP", "split text files into documents at SEP (escapes \\n \\t \\r \\\\ \\xHH)", &o->separator},
         {"-x", FlagKind::STR, "EXT", "file extension taken from directories ('' = all; default json with -j, else txt)", &o->ext},
