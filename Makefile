@@ -69,6 +69,10 @@ TEST_BINS += test_tokenizer
 test_tokenizer: dev/test/test_tokenizer.cpp $(HEADERS)
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
+# d12 B=4 T=64 step time, ours vs the PyTorch reference on the same weights and batches
+bench: train_gpt2
+	bash scripts/bench.sh
+
 test: all $(TEST_BINS)
 	bash dev/test/run_tests.sh
 

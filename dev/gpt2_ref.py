@@ -15,8 +15,10 @@ Command lines (always Debian's python, which has torch):
       debug state: writes DIR/ref_model.bin (initial weights, version 3) and DIR/ref_debug_state.bin
   /usr/bin/python3 dev/gpt2_ref.py --out DIR --init-only [--L --C --NH --maxT --seed --untied]
       seeded init only: writes DIR/ref_model.bin
-  /usr/bin/python3 dev/gpt2_ref.py --bench N [--B 4 --T 64 --threads K --seed S]
-      d12 (L=12, C=768, NH=12, maxT=1024) training-step timing on random data; prints
+  /usr/bin/python3 dev/gpt2_ref.py --bench N [--B 4 --T 64 --threads K --seed S --shard SHARD.bin]
+      d12 (L=12, C=768, NH=12, maxT=1024) training-step timing on random data (or the shard's
+      batches in order, as the C++ dataloader with -shuffle 0 reads them); constant lr 1e-3,
+      wd 0.1, betas 0.9/0.95, clip 1.0; prints
       "step i ms X" per step and "bench: median_ms=.. tok_per_s=.. peak_rss_mb=.. threads=.. blas=.."
   /usr/bin/python3 dev/gpt2_ref.py --selfcheck
       prints PASS/FAIL lines for the checkpoint round trip (v3 and v5), attention vs a per-row
@@ -264,14 +266,17 @@ def read_model(path):
 # ----------------------------------------------------------------------------
 # data
 
-def read_shard_batch(path, B, T):
+def read_shard_batch(path, B, T, index=0):
+    """Batch `index` of a shard read in order: tokens[index*B*T : (index+1)*B*T + 1], as the C++
+    dataloader serves them with shuffling off."""
     with open(path, "rb") as f:
         h = np.frombuffer(f.read(4 * HEADER_INTS), dtype="<i4")
         if len(h) != HEADER_INTS or h[0] != SHARD_MAGIC or h[1] != 1:
             sys.exit(f"read_shard_batch: {path}: not an llm.c token shard (magic/version)")
         ntok = int(h[2])
-        if ntok < B * T + 1:
-            sys.exit(f"read_shard_batch: {path}: {ntok} tokens, need B*T+1 = {B * T + 1}")
+        if ntok < (index + 1) * B * T + 1:
+            sys.exit(f"read_shard_batch: {path}: {ntok} tokens, batch {index} needs {(index + 1) * B * T + 1}")
+        f.seek(4 * HEADER_INTS + 2 * index * B * T)
         toks = np.frombuffer(f.read(2 * (B * T + 1)), dtype="<u2").astype(np.int64)
     if len(toks) != B * T + 1:
         sys.exit(f"read_shard_batch: {path}: truncated file")
@@ -422,6 +427,8 @@ def mode_bench(a):
     x, y = random_batch(B, T, V_GPT2, a.seed)
     times = []
     for step in range(a.bench + 2):
+        if a.shard:  # the same batches as ./train_gpt2 -shuffle 0 on this shard
+            x, y = read_shard_batch(a.shard, B, T, step)
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = gpt2_loss(gpt2_forward(p, x, NH), y)
