@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Checkpoint/resume exactness of the CPU trainer: a run resumed from its step-10 checkpoint ends
+# byte-identical to the uninterrupted run; thread count does not change a bit; checkpoints are
+# llm.c-format; a bf16 (version 5) checkpoint loads; no *.tmp files survive.
+# Setting: tiny model (L=1, C=32), B=2 T=32 with 2 micro-steps of gradient accumulation a step;
+# 2 shards of 13 samples per epoch in all, so the 40 micro-batches cross shard and epoch
+# boundaries with shuffling on; warmup + cosine schedule, weight decay, val.
+# One line per check: "PASS name ..." or "FAIL name ..."; exits non-zero if any check failed.
+set -u
+cd "$(dirname "$0")/../.."
+PY=/usr/bin/python3
+FIX="$PY dev/test/make_fixtures.py"
+TMP=dev/test/tmp/t_resume
+rm -rf "$TMP" && mkdir -p "$TMP"
+failed=0
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; failed=1; }
+
+if make -s train_gpt2 > "$TMP/make.log" 2>&1; then pass build
+else fail build "$(grep -m1 error "$TMP/make.log")"; exit 1; fi
+
+$FIX model "$TMP/tiny.bin" --bf16 "$TMP/tiny_bf16.bin" && $FIX tokenizer "$TMP/tok.bin" &&
+$FIX shard "$TMP/r_train_000000.bin" 500 --seed 1 && $FIX shard "$TMP/r_train_000001.bin" 400 --seed 2 &&
+$FIX shard "$TMP/r_val_000000.bin" 300 --seed 3 || { fail fixtures; exit 1; }
+
+FLAGS=(-i "$TMP/r_train_*.bin" -j "$TMP/r_val_*.bin" -tok "$TMP/tok.bin" -b 2 -t 32 -d 128 -n 10 -shuffle 1 -x 20
+       -k cosine -l 1e-3 -u 3 -q 0.1 -c 0.1 -v 5 -m 2 -s 0)
+# train NAME THREADS ARGS...: run the trainer, stdout/stderr to $TMP/NAME.{out,err}; check exit 0
+train() {
+    local name=$1 threads=$2; shift 2
+    OMP_NUM_THREADS=$threads timeout 60 ./train_gpt2 "$@" > "$TMP/$name.out" 2> "$TMP/$name.err"
+    local rc=$?
+    if [ $rc -eq 0 ]; then pass "run_$name"; return 0; fi
+    fail "run_$name" "exit $rc: $(tail -n 3 "$TMP/$name.err" | tr '\n' '|')"
+    return 1
+}
+same_file() {  # same_file NAME A B
+    if [ ! -f "$2" ] || [ ! -f "$3" ]; then fail "$1" "missing: $(ls "$2" "$3" 2>&1 >/dev/null | tr '\n' ' ')"
+    elif cmp -s "$2" "$3"; then pass "$1" "$(basename "$2") identical ($(stat -c %s "$2") bytes)"
+    else fail "$1" "$2 and $3 differ: $(cmp "$2" "$3" 2>&1 | head -n 1)"; fi
+}
+# log lines of steps >= 10 without the timing: "s:N trl:X norm:Y lr:Z" and "s:N tel:X"
+log_from_10() { sed -n 's/ ms:.*//; /^s:\([1-9][0-9]\)/p' "$1"; }
+
+# --- run A: 20 steps with checkpoints at 10 and 20; run B: resume from A's step 10 -------------
+A=$TMP/dirA B=$TMP/dirB
+train A 2 -e "$TMP/tiny.bin" -o "$A" "${FLAGS[@]}"
+missing=()
+for f in model_00000010.bin state_00000010_00000.bin DONE_00000010 model_00000020.bin state_00000020_00000.bin DONE_00000020 main.log; do
+    [ -f "$A/$f" ] || missing+=("$f")
+done
+if [ ${#missing[@]} -eq 0 ]; then pass checkpoint_files "steps 10 and 20: model, state, DONE"
+else fail checkpoint_files "missing in $A: ${missing[*]}"; fi
+
+mkdir -p "$B"
+cp "$A/model_00000010.bin" "$A/state_00000010_00000.bin" "$A/DONE_00000010" "$B/"
+train B 2 -e "$TMP/tiny.bin" -o "$B" "${FLAGS[@]}" -y 1
+if grep -q "resumed from step 10" "$TMP/B.out"; then pass resume_from_step_10
+else fail resume_from_step_10 "no 'resumed from step 10' in $TMP/B.out"; fi
+same_file resume_model_exact "$A/model_00000020.bin" "$B/model_00000020.bin"
+same_file resume_state_exact "$A/state_00000020_00000.bin" "$B/state_00000020_00000.bin"
+log_from_10 "$A/main.log" > "$TMP/A.log10"; log_from_10 "$B/main.log" > "$TMP/B.log10"
+n_trl=$(grep -c ' trl:' "$TMP/B.log10"); n_tel=$(grep -c ' tel:' "$TMP/B.log10")
+if [ "$n_trl" -eq 10 ] && [ "$n_tel" -eq 3 ] && cmp -s "$TMP/A.log10" "$TMP/B.log10"; then
+    pass resume_losses_exact "steps 10..19: train loss, grad norm and lr equal; val loss at 10, 15, 20 equal"
+else
+    fail resume_losses_exact "B has $n_trl train / $n_tel val lines from step 10 (want 10 / 3); diff: $(diff "$TMP/A.log10" "$TMP/B.log10" | head -n 4 | tr '\n' '|')"
+fi
+
+# --- thread count: 1 and 3 threads (3 on 2 cores: a different split of every loop) ------------
+train T1 1 -e "$TMP/tiny.bin" -o "$TMP/dirT1" "${FLAGS[@]}"
+same_file threads_1_vs_2 "$A/model_00000020.bin" "$TMP/dirT1/model_00000020.bin"
+train T3 3 -e "$TMP/tiny.bin" -o "$TMP/dirT3" "${FLAGS[@]}"
+same_file threads_3_vs_2 "$A/model_00000020.bin" "$TMP/dirT3/model_00000020.bin"
+# resume with another thread count than the run that wrote the checkpoint
+mkdir -p "$TMP/dirR1" && cp "$A/model_00000010.bin" "$A/state_00000010_00000.bin" "$A/DONE_00000010" "$TMP/dirR1/"
+train R1 1 -e "$TMP/tiny.bin" -o "$TMP/dirR1" "${FLAGS[@]}" -y 1
+same_file resume_1_thread_exact "$A/model_00000020.bin" "$TMP/dirR1/model_00000020.bin"
+
+# --- the exactness checks can fail: move the saved dataloader position by one sample ----------
+# (StateExt at the end of the state file: magic, reserved, num_parameters, epoch, shard_pos,
+# sample_pos, ...: sample_pos is the int64 at byte 32 of the block, see llmc/state.h)
+X=$TMP/dirX
+mkdir -p "$X" && cp "$A/model_00000010.bin" "$A/state_00000010_00000.bin" "$A/DONE_00000010" "$X/"
+$PY - "$X/state_00000010_00000.bin" "$X/model_00000010.bin" <<'EOF2'
+import os, sys, numpy as np
+state, model = sys.argv[1:]
+nparams = (os.path.getsize(model) - 1024) // 4
+blocks = 3 if np.fromfile(state, dtype=np.int32, count=256)[4] else 2   # m, v (+ master weights)
+ext = 1024 + 4 * blocks * nparams
+with open(state, "r+b") as f:
+    f.seek(ext)
+    head = f.read(40)
+    assert int.from_bytes(head[:4], "little") == 0x47505432, "extension block not found"
+    pos = int.from_bytes(head[32:40], "little", signed=True)
+    f.seek(ext + 32)
+    f.write((pos - 1 if pos > 0 else pos + 1).to_bytes(8, "little", signed=True))
+EOF2
+train X 2 -e "$TMP/tiny.bin" -o "$X" "${FLAGS[@]}" -y 1
+if [ -f "$X/model_00000020.bin" ] && ! cmp -s "$A/model_00000020.bin" "$X/model_00000020.bin"; then
+    pass resume_check_is_sensitive "a dataloader position off by one sample gives a different final model"
+else fail resume_check_is_sensitive "moving the saved sample position changed nothing: is the position restored at all?"; fi
+
+# --- resume ignores a checkpoint without its DONE marker (a crash mid-save) -------------------
+E=$TMP/dirE
+mkdir -p "$E" && cp "$A/model_00000010.bin" "$A/state_00000010_00000.bin" "$A/DONE_00000010" "$E/"
+head -c 100000 "$A/model_00000020.bin" > "$E/model_00000020.bin"   # half-written, no DONE_00000020
+train E 2 -e "$TMP/tiny.bin" -o "$E" "${FLAGS[@]}" -y 1
+if grep -q "resumed from step 10" "$TMP/E.out"; then pass resume_skips_incomplete
+else fail resume_skips_incomplete "$(grep -m1 resumed "$TMP/E.out")"; fi
+same_file resume_skips_incomplete_exact "$A/model_00000020.bin" "$E/model_00000020.bin"
+
+# --- resume with a different -shuffle than the checkpoint is refused --------------------------
+mkdir -p "$TMP/dirS" && cp "$A/model_00000010.bin" "$A/state_00000010_00000.bin" "$A/DONE_00000010" "$TMP/dirS/"
+OMP_NUM_THREADS=2 timeout 60 ./train_gpt2 -e "$TMP/tiny.bin" -o "$TMP/dirS" "${FLAGS[@]}" -shuffle 0 -y 1 \
+    > "$TMP/S.out" 2> "$TMP/S.err"
+rc=$?
+if [ $rc -eq 1 ] && [ "$(wc -l < "$TMP/S.err")" -eq 1 ] && grep -q '^error:.*shuffle' "$TMP/S.err"; then
+    pass resume_shuffle_mismatch_refused "$(cat "$TMP/S.err")"
+else fail resume_shuffle_mismatch_refused "exit $rc: $(head -c 300 "$TMP/S.err")"; fi
+
+# --- llm.c formats: model magic/version/size, state header ------------------------------------
+for f in "$A/model_00000010.bin" "$A/model_00000020.bin"; do
+    r=$($FIX check_model "$f")
+    if [ "$r" = ok ]; then pass "llmc_model_format_$(basename "$f" .bin)" "magic 20240326, version 3, 1024 + 4*num_params bytes"
+    else fail "llmc_model_format_$(basename "$f" .bin)" "$f: $r"; fi
+done
+r=$($PY - "$A/state_00000020_00000.bin" <<'EOF'
+import sys, numpy as np
+h = np.fromfile(sys.argv[1], dtype=np.int32, count=256)
+want = {0: 20240527, 1: 1, 2: 1, 3: 0, 4: 0, 5: 1, 10: 20}
+bad = [f"h[{k}]={h[k]} want {v}" for k, v in want.items() if h[k] != v]
+print("; ".join(bad) if bad else "ok")
+EOF
+)
+if [ "$r" = ok ]; then pass llmc_state_header "magic 20240527, version 1, 1 process, rank 0, shuffle 1, step 20"
+else fail llmc_state_header "$r"; fi
+
+# --- weights load exactly: with -l 0 one step leaves them unchanged, so the step-1 checkpoint ---
+# holds exactly what was loaded (fp32: the input bytes; bf16: each value widened to fp32)
+ONE=(-i "$TMP/r_train_*.bin" -j "$TMP/r_val_*.bin" -tok "$TMP/tok.bin" -b 2 -t 32 -x 1 -l 0 -v 0 -s 0)
+if train L32 2 -e "$TMP/tiny.bin" -o "$TMP/dirL32" "${ONE[@]}"; then
+    same_file fp32_load_roundtrip "$TMP/tiny.bin" "$TMP/dirL32/model_00000001.bin"
+fi
+train bf16 2 -e "$TMP/tiny_bf16.bin" -i "$TMP/r_train_*.bin" -j "$TMP/r_val_*.bin" -tok "$TMP/tok.bin" -b 2 -t 32 -x 2 -v 1 -s 0
+if train L16 2 -e "$TMP/tiny_bf16.bin" -o "$TMP/dirL16" "${ONE[@]}"; then
+    r=$($PY - "$TMP/tiny_bf16.bin" "$TMP/dirL16/model_00000001.bin" <<'EOF'
+import sys, numpy as np
+src, out = (np.fromfile(p, dtype=np.uint8) for p in sys.argv[1:])
+hs, ho = src[:1024].view(np.int32), out[:1024].view(np.int32)
+if hs[1] != 5 or ho[1] != 3 or (hs[2:] != ho[2:]).any():
+    print(f"headers: bf16 version {hs[1]}, out version {ho[1]}, sizes equal: {(hs[2:] == ho[2:]).all()}")
+else:
+    want = (src[1024:].view(np.uint16).astype(np.uint32) << 16)
+    got = out[1024:].view(np.uint32)
+    print("ok" if got.shape == want.shape and (got == want).all()
+          else f"{np.count_nonzero(got != want) if got.shape == want.shape else 'shape'} values differ")
+EOF
+)
+    if [ "$r" = ok ]; then pass bf16_load_exact "version-5 values widened to fp32 bit for bit"
+    else fail bf16_load_exact "$r"; fi
+fi
+
+# --- no partial files: every checkpoint went through NAME.tmp + rename ------------------------
+tmps=$(find "$TMP" -name '*.tmp' | tr '\n' ' ')
+if [ -z "$tmps" ]; then pass no_tmp_files_left "$(find "$TMP" -name 'dir*' -type d | wc -l) output dirs"
+else fail no_tmp_files_left "$tmps"; fi
+
+exit $failed
