@@ -45,12 +45,13 @@ mkdir -p "$TMP/empty_out"
 # must exit 1, print one stderr line starting "error:" that contains PATH, and leave no
 # checkpoint or temp files. Memory is capped at 2 GiB: a header that slips past the checks and
 # sizes a huge allocation fails the "names the file" check instead of swapping the machine.
+# Two threads: on a many-core box, per-thread stacks and malloc arenas alone would reserve GiBs.
 run_case() {
     local name=$1 path=$2; shift 2
     local out="$TMP/out_$name" args=("$@")
     [[ " $* " == *" -o "* ]] && out="" || args+=(-o "$out")
     local t0=$SECONDS
-    ( ulimit -v 2097152; exec timeout 30 ./train_gpt2 "${args[@]}" ) > "$TMP/$name.out" 2> "$TMP/$name.err"
+    ( ulimit -v 2097152; export OMP_NUM_THREADS=2; exec timeout 30 ./train_gpt2 "${args[@]}" ) > "$TMP/$name.out" 2> "$TMP/$name.err"
     local rc=$? secs=$((SECONDS - t0)) lines err left=""
     lines=$(wc -l < "$TMP/$name.err")
     err=$(head -n 1 "$TMP/$name.err")
