@@ -2,7 +2,12 @@
 // followed by AdamW m and v (fp32), then our extension block: what else a bit-exact resume
 // needs (dataloader position, sampling RNG). The schedule is recomputed from the step and flags.
 #pragma once
+#include <glob.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "dataloader.h"
@@ -88,4 +93,31 @@ inline TrainState state_read(const std::string& path, float* m, float* v, float*
     s.train_pos.sample_pos = e.sample_pos;
     s.sample_rng = e.sample_rng;
     return s;
+}
+
+// Checkpoint file names (llm.c's): kind "model" -> dir/model_%08d.bin, "state" ->
+// dir/state_%08d_00000.bin, anything else -> dir/DONE_%08d (written once both files are complete).
+inline std::string checkpoint_path(const std::string& dir, const char* kind, int step) {
+    char buf[64];
+    if (!strcmp(kind, "state")) snprintf(buf, sizeof buf, "/state_%08d_00000.bin", step);
+    else if (!strcmp(kind, "model")) snprintf(buf, sizeof buf, "/model_%08d.bin", step);
+    else snprintf(buf, sizeof buf, "/DONE_%08d", step);
+    return dir + buf;
+}
+
+// Latest step with a DONE_ marker in dir, or -1.
+inline int checkpoint_find_latest(const std::string& dir) {
+    int latest = -1;
+    glob_t g;
+    std::string pattern = dir + "/DONE_*";
+    if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            const char* name = strrchr(g.gl_pathv[i], '/') + 1;
+            char* end;
+            long step = strtol(name + 5, &end, 10);
+            if (*end == '\0' && end != name + 5 && step >= 0 && step > latest && step <= INT32_MAX) latest = (int)step;
+        }
+        globfree(&g);
+    }
+    return latest;
 }

@@ -1,0 +1,115 @@
+// Global gradient norm and the AdamW update on the device.
+// The norm is two fixed-shape passes (per-block partial sums in double, then one block adds
+// them in order), so it is bitwise reproducible run to run. AdamW follows the CPU trainer's
+// formula op for op; fp32 master weights, fp32 m and v, fp32 grads; the floatX copy used by the
+// matmuls is refreshed from the master in the same pass.
+#pragma once
+#include "cuda_common.cuh"
+
+constexpr int NORM_BLOCKS = 1024, NORM_THREADS = 512;
+
+__device__ inline double warp_sum_d(double v) {
+    for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+    return v;
+}
+
+// partial[blockIdx.x] = sum of g^2 over a grid-stride slice (fixed grid: NORM_BLOCKS).
+__global__ void grad_norm_partial_kernel(double* partial, const float* g, size_t n) {
+    __shared__ double sh[32];
+    double s = 0.0;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        s += (double)g[i] * g[i];
+    }
+    s = warp_sum_d(s);
+    if (threadIdx.x % 32 == 0) sh[threadIdx.x / 32] = s;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        s = threadIdx.x < blockDim.x / 32 ? sh[threadIdx.x] : 0.0;
+        s = warp_sum_d(s);
+        if (threadIdx.x == 0) partial[blockIdx.x] = s;
+    }
+}
+
+__global__ void grad_norm_finish_kernel(float* norm, const double* partial, int nparts) {
+    if (threadIdx.x != 0 || blockIdx.x != 0) return;
+    double s = 0.0;
+    for (int i = 0; i < nparts; i++) s += partial[i];
+    *norm = (float)sqrt(s);
+}
+
+// norm_out: one device float. partial: NORM_BLOCKS doubles of scratch.
+inline void global_grad_norm(float* norm_out, double* partial, const float* grads, size_t n, cudaStream_t stream) {
+    grad_norm_partial_kernel<<<NORM_BLOCKS, NORM_THREADS, 0, stream>>>(partial, grads, n);
+    cudaCheck(cudaGetLastError());
+    grad_norm_finish_kernel<<<1, 32, 0, stream>>>(norm_out, partial, NORM_BLOCKS);
+    cudaCheck(cudaGetLastError());
+}
+
+// Stochastic rounding to bf16 for the no-master-weights mode: add uniform noise below the kept
+// 16 bits, then truncate. The noise is a hash of (index, seed): reproducible, no RNG state.
+__device__ inline uint32_t hash_u32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+__device__ inline void store_param(float* p, float v, size_t, uint32_t) { *p = v; }
+__device__ inline void store_param(__nv_bfloat16* p, float v, size_t i, uint32_t seed) {
+    uint32_t u = __float_as_uint(v);
+    if ((u & 0x7f800000u) != 0x7f800000u) u += hash_u32((uint32_t)i ^ hash_u32(seed)) & 0xffffu;  // skip inf/nan
+    *p = __ushort_as_bfloat16((unsigned short)(u >> 16));
+}
+
+// p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p). master may be null (then the floatX params are
+// the weights, updated with stochastic rounding when floatX is bf16). With master, params =
+// round-to-nearest(master).
+__global__ void adamw_kernel(floatX* params, float* master, const float* grads, float* m, float* v, size_t n,
+                             float lr, float beta1, float beta2, float bc1, float bc2, float eps, float wd,
+                             float grad_scale, uint32_t seed) {
+    const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const float grad = grads[i] * grad_scale;
+    const float mi = beta1 * m[i] + (1.0f - beta1) * grad;
+    const float vi = beta2 * v[i] + (1.0f - beta2) * grad * grad;
+    m[i] = mi;
+    v[i] = vi;
+    const float mhat = mi / bc1, vhat = vi / bc2;
+    const float p = master ? master[i] : to_float(params[i]);
+    const float pn = p - lr * (mhat / (sqrtf(vhat) + eps) + wd * p);
+    if (master) {
+        master[i] = pn;
+        params[i] = from_float<floatX>(pn);
+    } else {
+        store_param(params + i, pn, i, seed);
+    }
+}
+
+inline void adamw_update(floatX* params, float* master, const float* grads, float* m, float* v, size_t n, float lr,
+                         float beta1, float beta2, int t, float eps, float wd, float grad_scale, uint32_t seed,
+                         cudaStream_t stream) {
+    const float bc1 = 1.0f - powf(beta1, (float)t), bc2 = 1.0f - powf(beta2, (float)t);  // as the CPU
+    const int block = 512;
+    adamw_kernel<<<ceil_div(n, block), block, 0, stream>>>(params, master, grads, m, v, n, lr, beta1, beta2, bc1, bc2,
+                                                           eps, wd, grad_scale, seed);
+    cudaCheck(cudaGetLastError());
+}
+
+// fp32 -> floatX copy (params from host-initialized master weights).
+__global__ void cast_kernel(floatX* dst, const float* src, size_t n) {
+    const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) dst[i] = from_float<floatX>(src[i]);
+}
+__global__ void widen_kernel(float* dst, const floatX* src, size_t n) {
+    const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) dst[i] = to_float(src[i]);
+}
+inline void cast_to_floatX(floatX* dst, const float* src, size_t n, cudaStream_t stream) {
+    cast_kernel<<<ceil_div(n, 512), 512, 0, stream>>>(dst, src, n);
+    cudaCheck(cudaGetLastError());
+}
+inline void widen_to_float(float* dst, const floatX* src, size_t n, cudaStream_t stream) {
+    widen_kernel<<<ceil_div(n, 512), 512, 0, stream>>>(dst, src, n);
+    cudaCheck(cudaGetLastError());
+}

@@ -1,0 +1,699 @@
+/*
+GPT-2 training on one NVIDIA GPU: the CPU trainer (train_gpt2.cpp) with the heavy work on the
+device. Same CLI table, dataloader, init, checkpoint and state formats, schedule (the llmc/ .h headers);
+kernels in llmc/cuda_*.cuh, each with a CPU-referenced benchmark in dev/cuda/.
+
+Legend: B = batch, T = time (sequence length), C = channels, V = vocab (Vp: padded to 128),
+L = layers, NH = heads, hs = C/NH head size, OC = output channels of a matmul, N = B*T rows.
+
+Precision (make PRECISION=BF16|FP32):
+  BF16 (default): weights, activations and activation gradients in bf16; parameter gradients,
+    AdamW m/v and master weights in fp32 (-w 0 drops the master copy and updates the bf16 weights
+    with stochastic rounding). Checkpoints are version 5 (bf16); the state file carries the fp32
+    master weights so a resume continues bit for bit.
+  FP32: everything fp32, checkpoints version 3. Pass -f 0 for exact fp32 matmuls (the default
+    -f 1 allows TF32, as llm.c does); this is the mode the CPU comparison and parity test use.
+
+Conventions: layer functions take outputs, then saved state, then inputs, then sizes, then the
+stream. Parameter gradients ACCUMULATE (+=, fp32); activation gradients of matmuls, GELU and
+attention are SET (=) and the residual-stream gradient accumulates through the layernorms.
+No reduction uses atomics: given the same inputs and GPU, every step is bitwise reproducible.
+*/
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "llmc/cli.h"
+#include "llmc/dataloader.h"
+#include "llmc/formats.h"
+#include "llmc/model.h"
+#include "llmc/rand.h"
+#include "llmc/schedule.h"
+#include "llmc/state.h"
+#include "llmc/tokenizer.h"
+#include "llmc/utils.h"
+
+#include "llmc/cuda_adamw.cuh"
+#include "llmc/cuda_attention.cuh"
+#include "llmc/cuda_classifier.cuh"
+#include "llmc/cuda_common.cuh"
+#include "llmc/cuda_encoder.cuh"
+#include "llmc/cuda_gelu.cuh"
+#include "llmc/cuda_layernorm.cuh"
+#include "llmc/cuda_matmul.cuh"
+
+// ----------------------------------------------------------------------------
+// GPT-2 model on the device
+
+// Saved activations; views into one device arena sized for (max_B, max_T). floatX unless noted.
+struct ActivationTensors {
+    floatX* encoded;    // (B, T, C)
+    floatX* ln1;        // (L, B, T, C)
+    float* ln1_mean;    // (L, B, T)
+    float* ln1_rstd;    // (L, B, T)
+    floatX* qkv;        // (L, B, T, 3C)
+    floatX* atty;       // (L, B, T, C)
+    floatX* att;        // (L, B, NH, T, T)
+    floatX* residual2;  // (L, B, T, C)
+    floatX* ln2;        // (L, B, T, C)
+    float* ln2_mean;    // (L, B, T)
+    float* ln2_rstd;    // (L, B, T)
+    floatX* fch;        // (L, B, T, 4C) before GELU
+    floatX* fch_gelu;   // (L, B, T, 4C), or (B, T, 4C) recomputed per layer with -r 1
+    floatX* residual3;  // (L, B, T, C)
+    floatX* lnf;        // (B, T, C)
+    float* lnf_mean;    // (B, T)
+    float* lnf_rstd;    // (B, T)
+    floatX* proj;       // (B, T, C) attention/MLP projection output before the residual add
+    floatX* logits;     // (B, T, Vp); a training forward overwrites it with dlogits
+    float* losses;      // (B, T)
+};
+
+// Backward scratch, one layer's worth, reused from the last layer down (floatX unless noted).
+struct GradScratch {
+    floatX* dresidual;  // (B, T, C) gradient of the residual stream, carried across layers
+    floatX* dln;        // (B, T, C)
+    floatX* datty;      // (B, T, C)
+    floatX* dqkv;       // (B, T, 3C)
+    floatX* dfch;       // (B, T, 4C): d(fch_gelu), then d(fch) in place
+    AttentionScratch attn;
+    float* colsum;      // partial column sums for bias / layernorm weight grads
+    double* norm_partial;  // (NORM_BLOCKS)
+    float* norm;        // (1)
+};
+
+struct GPT2 {
+    GPT2Config config;
+    size_t param_sizes[NUM_PARAMETER_TENSORS];
+    size_t num_parameters = 0;
+    bool use_master = false;             // BF16 with -w 1: fp32 master copy on the device
+    bool recompute_gelu = false;         // -r 1: fch_gelu recomputed in backward
+    // host: fp32 weights for init/load/save, m and v for the state file
+    Arena<float> host_params, host_m, host_v;
+    // device arenas
+    DeviceArena<floatX> params_memory;   // the weights the kernels read
+    DeviceArena<float> master_memory;    // fp32 master (BF16 with -w 1 only)
+    DeviceArena<float> grads_memory, m_memory, v_memory;
+    DeviceArena<char> acts_memory, scratch_memory;
+    DeviceArena<int> io_memory;          // inputs, targets, encoder buckets
+    ParameterTensors host_view;          // into host_params
+    struct {                             // floatX views into params_memory, one per tensor
+        floatX* p[NUM_PARAMETER_TENSORS];
+    } params;
+    ParameterTensors grads;
+    ActivationTensors acts;
+    GradScratch scratch;
+    int* d_inputs = nullptr;
+    int* d_targets = nullptr;
+    int *d_bucket_tokens = nullptr, *d_bucket_offsets = nullptr, *d_bucket_positions = nullptr;
+    EncoderBuckets buckets;
+    std::vector<int> bucket_counts;      // (V) scratch for the bucketing
+    std::vector<float> host_losses;      // (max_B * max_T)
+    size_t device_bytes = 0;             // everything this struct allocated on the device
+    int max_B = 0, max_T = 0;
+    int B = 0, T = 0;                    // of the last forward
+    float dloss = 0.0f;                  // of the last forward: != 0 means dlogits are ready
+    float mean_loss = -1.0f;
+    Blas blas;
+    cudaStream_t stream = nullptr;
+};
+
+enum ParamIndex { WTE, WPE, LN1W, LN1B, QKVW, QKVB, ATTPROJW, ATTPROJB, LN2W, LN2B, FCW, FCB, FCPROJW, FCPROJB, LNFW, LNFB };
+
+static size_t align_up(size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+// Carves typed views out of one arena: every tensor 256-byte aligned (cuBLASLt, 16-byte loads).
+struct Carver {
+    char* base;
+    size_t offset = 0;
+    template <typename T>
+    T* take(size_t n) {
+        T* p = reinterpret_cast<T*>(base ? base + offset : nullptr);
+        offset += align_up(n * sizeof(T));
+        return p;
+    }
+};
+
+// Lays out activations and scratch for (B, T); with base = nullptr only measures.
+static size_t carve_activations(ActivationTensors* a, char* base, const GPT2Config& c, size_t B, size_t T, bool recompute) {
+    const size_t C = c.channels, L = c.num_layers, NH = c.num_heads, Vp = c.padded_vocab_size, BT = B * T;
+    Carver k{base};
+    a->encoded = k.take<floatX>(BT * C);
+    a->ln1 = k.take<floatX>(L * BT * C);
+    a->ln1_mean = k.take<float>(L * BT);
+    a->ln1_rstd = k.take<float>(L * BT);
+    a->qkv = k.take<floatX>(L * BT * 3 * C);
+    a->atty = k.take<floatX>(L * BT * C);
+    a->att = k.take<floatX>(L * B * NH * T * T);
+    a->residual2 = k.take<floatX>(L * BT * C);
+    a->ln2 = k.take<floatX>(L * BT * C);
+    a->ln2_mean = k.take<float>(L * BT);
+    a->ln2_rstd = k.take<float>(L * BT);
+    a->fch = k.take<floatX>(L * BT * 4 * C);
+    a->fch_gelu = k.take<floatX>((recompute ? 1 : L) * BT * 4 * C);
+    a->residual3 = k.take<floatX>(L * BT * C);
+    a->lnf = k.take<floatX>(BT * C);
+    a->lnf_mean = k.take<float>(BT);
+    a->lnf_rstd = k.take<float>(BT);
+    a->proj = k.take<floatX>(BT * C);
+    a->logits = k.take<floatX>(BT * Vp);
+    a->losses = k.take<float>(BT);
+    return k.offset;
+}
+
+static size_t carve_scratch(GradScratch* s, char* base, const GPT2Config& c, size_t B, size_t T) {
+    const size_t C = c.channels, NH = c.num_heads, BT = B * T;
+    Carver k{base};
+    s->dresidual = k.take<floatX>(BT * C);
+    s->dln = k.take<floatX>(BT * C);
+    s->datty = k.take<floatX>(BT * C);
+    s->dqkv = k.take<floatX>(BT * 3 * C);
+    s->dfch = k.take<floatX>(BT * 4 * C);
+    s->attn.q = k.take<floatX>(BT * C);
+    s->attn.k = k.take<floatX>(BT * C);
+    s->attn.v = k.take<floatX>(BT * C);
+    s->attn.y = k.take<floatX>(BT * C);
+    s->attn.dq = k.take<floatX>(BT * C);
+    s->attn.dk = k.take<floatX>(BT * C);
+    s->attn.dv = k.take<floatX>(BT * C);
+    s->attn.tt = k.take<floatX>(B * NH * T * T);
+    s->colsum = k.take<float>(colsum_scratch_floats((int)BT, 4 * (int)C));
+    s->norm_partial = k.take<double>(NORM_BLOCKS);
+    s->norm = k.take<float>(1);
+    return k.offset;
+}
+
+// Allocates every arena once (host and device); nothing is allocated in the training loop.
+void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T, bool master_weights, bool recompute, bool tf32) {
+    if (config.channels % 64 != 0 || config.padded_vocab_size % 128 != 0)
+        die("the CUDA trainer needs C %% 64 == 0 and Vp %% 128 == 0 (got C=%d Vp=%d)", config.channels, config.padded_vocab_size);
+    model->config = config;
+    fill_param_sizes(model->param_sizes, config);
+    const size_t n = count_params(model->param_sizes);
+    model->num_parameters = n;
+    model->use_master = master_weights && !FLOATX_IS_FP32;
+    model->recompute_gelu = recompute;
+    model->max_B = B;
+    model->max_T = T;
+
+    model->host_params = arena_alloc<float>(n, "parameters (host)");
+    model->host_m = arena_alloc<float>(n, "AdamW m (host)");
+    model->host_v = arena_alloc<float>(n, "AdamW v (host)");
+    model->host_view = point_parameters(model->host_params.get(), model->param_sizes);
+
+    model->params_memory = device_alloc<floatX>(n, "parameters");
+    if (model->use_master) model->master_memory = device_alloc<float>(n, "master weights");
+    model->grads_memory = device_alloc<float>(n, "gradients");
+    model->m_memory = device_alloc<float>(n, "AdamW m");
+    model->v_memory = device_alloc<float>(n, "AdamW v");
+    model->device_bytes = n * (sizeof(floatX) + 3 * sizeof(float) + (model->use_master ? sizeof(float) : 0));
+    floatX* p = model->params_memory.get();
+    for (int i = 0; i < NUM_PARAMETER_TENSORS; i++) {
+        model->params.p[i] = p;
+        p += model->param_sizes[i];
+    }
+    model->grads = point_parameters(model->grads_memory.get(), model->param_sizes);
+
+    const size_t act_bytes = carve_activations(&model->acts, nullptr, config, B, T, recompute);
+    model->acts_memory = device_alloc<char>(act_bytes, "activations");
+    carve_activations(&model->acts, model->acts_memory.get(), config, B, T, recompute);
+    const size_t scratch_bytes = carve_scratch(&model->scratch, nullptr, config, B, T);
+    model->scratch_memory = device_alloc<char>(scratch_bytes, "backward scratch");
+    carve_scratch(&model->scratch, model->scratch_memory.get(), config, B, T);
+    const size_t BT = (size_t)B * T;
+    model->io_memory = device_alloc<int>(5 * BT + 2, "inputs and targets");
+    model->d_inputs = model->io_memory.get();
+    model->d_targets = model->d_inputs + BT;
+    model->d_bucket_tokens = model->d_targets + BT;
+    model->d_bucket_offsets = model->d_bucket_tokens + BT + 1;
+    model->d_bucket_positions = model->d_bucket_offsets + BT + 1;
+    model->device_bytes += act_bytes + scratch_bytes + (5 * BT + 2) * sizeof(int);
+    model->bucket_counts.assign(config.vocab_size, 0);
+    model->host_losses.resize(BT);
+
+    cudaCheck(cudaStreamCreate(&model->stream));
+    blas_init(&model->blas, tf32);
+    cublasCheck(cublasSetStream(model->blas.handle, model->stream));
+}
+
+void gpt2_free(GPT2* model) {
+    blas_free(&model->blas);
+    if (model->stream) cudaCheck(cudaStreamDestroy(model->stream));
+    model->stream = nullptr;
+}
+
+// host_params (fp32) -> device master (if kept) and the floatX weights.
+void gpt2_upload_params(GPT2* model) {
+    const size_t n = model->num_parameters;
+    if (FLOATX_IS_FP32) {
+        cudaCheck(cudaMemcpy(model->params_memory.get(), model->host_params.get(), n * sizeof(float), cudaMemcpyHostToDevice));
+        return;
+    }
+    // stage through the grads arena (fp32, n floats) when there is no master copy
+    float* staging = model->use_master ? model->master_memory.get() : model->grads_memory.get();
+    cudaCheck(cudaMemcpy(staging, model->host_params.get(), n * sizeof(float), cudaMemcpyHostToDevice));
+    cast_to_floatX(model->params_memory.get(), staging, n, model->stream);
+    if (!model->use_master) cudaCheck(cudaMemsetAsync(staging, 0, n * sizeof(float), model->stream));
+    cudaCheck(cudaStreamSynchronize(model->stream));
+}
+
+// device weights -> host_params (fp32): the master copy if kept, else the floatX weights widened.
+// Uses the grads arena as staging when widening: call between steps only.
+void gpt2_download_params(GPT2* model) {
+    const size_t n = model->num_parameters;
+    const float* src = model->use_master ? model->master_memory.get() : (const float*)model->params_memory.get();
+    if (!model->use_master && !FLOATX_IS_FP32) {
+        widen_to_float(model->grads_memory.get(), model->params_memory.get(), n, model->stream);
+        src = model->grads_memory.get();
+    }
+    cudaCheck(cudaStreamSynchronize(model->stream));
+    cudaCheck(cudaMemcpy(model->host_params.get(), src, n * sizeof(float), cudaMemcpyDeviceToHost));
+}
+
+GPT2Config gpt2_read_config(const char* path) {
+    FilePtr f(fopenCheck(path, "rb"));
+    int version;
+    return checkpoint_read_header(f.get(), path, &version);
+}
+
+// Reads a version 3 or 5 checkpoint into host_params and uploads it.
+void gpt2_load_weights(GPT2* model, const char* path) {
+    FilePtr f(fopenCheck(path, "rb"));
+    int version;
+    GPT2Config c = checkpoint_read_header(f.get(), path, &version);
+    if (c.num_layers != model->config.num_layers || c.channels != model->config.channels ||
+        c.padded_vocab_size != model->config.padded_vocab_size || c.max_seq_len != model->config.max_seq_len) {
+        die("%s: checkpoint shape differs from the model being trained", path);
+    }
+    checkpoint_read_params(f.get(), path, version, model->host_params.get(), model->num_parameters);
+    gpt2_upload_params(model);
+}
+
+// inputs, targets: host (B, T) ints; targets may be null (no loss). dloss != 0 (training) makes
+// the classifier leave dlogits = dloss * d(loss_row)/d(logits) in the logits buffer, ready for
+// gpt2_backward; dloss = 0 keeps the logits (eval, sampling, tests). B <= max_B, T <= max_T.
+void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int T, float dloss) {
+    const GPT2Config& cfg = model->config;
+    const int V = cfg.vocab_size, Vp = cfg.padded_vocab_size, L = cfg.num_layers, NH = cfg.num_heads, C = cfg.channels;
+    if (B > model->max_B || T > model->max_T) die("forward with B=%d T=%d exceeds the planned B=%d T=%d", B, T, model->max_B, model->max_T);
+    if (T > cfg.max_seq_len) die("T=%d exceeds the model's maxT=%d", T, cfg.max_seq_len);
+    for (int i = 0; i < B * T; i++) {
+        if (inputs[i] < 0 || inputs[i] >= V) die("input token %d at position %d is out of range [0, %d)", inputs[i], i, V);
+        if (targets && (targets[i] < 0 || targets[i] >= V)) die("target token %d at position %d is out of range [0, %d)", targets[i], i, V);
+    }
+    if (dloss != 0.0f && !targets) die("gpt2_forward: a training forward (dloss != 0) needs targets");
+    model->B = B;
+    model->T = T;
+    model->dloss = dloss;
+    const int N = B * T;
+    const size_t BTC = (size_t)N * C;
+    cudaStream_t st = model->stream;
+    Blas* bl = &model->blas;
+    floatX* const* p = model->params.p;
+    ActivationTensors& a = model->acts;
+
+    cudaCheck(cudaMemcpyAsync(model->d_inputs, inputs, N * sizeof(int), cudaMemcpyHostToDevice, st));
+    if (targets) cudaCheck(cudaMemcpyAsync(model->d_targets, targets, N * sizeof(int), cudaMemcpyHostToDevice, st));
+    if (dloss != 0.0f) {  // the embedding backward's token buckets, built while the GPU runs
+        encoder_buckets_build(&model->buckets, model->bucket_counts, inputs, N);
+        encoder_buckets_upload(model->buckets, model->d_bucket_tokens, model->d_bucket_offsets, model->d_bucket_positions, st);
+    }
+
+    encoder_forward(a.encoded, model->d_inputs, p[WTE], p[WPE], B, T, C, st);
+    layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.encoded, p[LN1W], p[LN1B], N, C, st);
+    for (int l = 0; l < L; l++) {
+        const floatX* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTC;
+        floatX* l_ln1 = a.ln1 + l * BTC;
+        floatX* l_qkv = a.qkv + l * 3 * BTC;
+        floatX* l_atty = a.atty + l * BTC;
+        floatX* l_att = a.att + (size_t)l * B * NH * T * T;
+        floatX* l_residual2 = a.residual2 + l * BTC;
+        floatX* l_ln2 = a.ln2 + l * BTC;
+        floatX* l_fch = a.fch + l * 4 * BTC;
+        floatX* l_fch_gelu = a.fch_gelu + (model->recompute_gelu ? 0 : l * 4 * BTC);
+        floatX* l_residual3 = a.residual3 + l * BTC;
+        matmul_forward(bl, l_qkv, l_ln1, p[QKVW] + (size_t)l * 3 * C * C, p[QKVB] + l * 3 * C, N, C, 3 * C, st);
+        attention_forward(bl, l_atty, l_att, l_qkv, model->scratch.attn, B, T, C, NH, st);
+        matmul_forward(bl, a.proj, l_atty, p[ATTPROJW] + (size_t)l * C * C, p[ATTPROJB] + l * C, N, C, C, st);
+        residual_layernorm_forward(l_residual2, l_ln2, a.ln2_mean + l * N, a.ln2_rstd + l * N, residual, a.proj,
+                                   p[LN2W] + l * C, p[LN2B] + l * C, N, C, st);
+        matmul_forward_gelu(bl, l_fch_gelu, l_fch, l_ln2, p[FCW] + (size_t)l * 4 * C * C, p[FCB] + l * 4 * C, N, C, 4 * C, st);
+        matmul_forward(bl, a.proj, l_fch_gelu, p[FCPROJW] + (size_t)l * 4 * C * C, p[FCPROJB] + l * C, N, 4 * C, C, st);
+        // the residual add that ends this layer feeds the next layernorm (ln1 of l+1, or lnf)
+        if (l + 1 < L) {
+            residual_layernorm_forward(l_residual3, a.ln1 + (l + 1) * BTC, a.ln1_mean + (l + 1) * N, a.ln1_rstd + (l + 1) * N,
+                                       l_residual2, a.proj, p[LN1W] + (l + 1) * C, p[LN1B] + (l + 1) * C, N, C, st);
+        } else {
+            residual_layernorm_forward(l_residual3, a.lnf, a.lnf_mean, a.lnf_rstd, l_residual2, a.proj, p[LNFW], p[LNFB], N, C, st);
+        }
+    }
+    matmul_forward(bl, a.logits, a.lnf, p[WTE], nullptr, N, C, Vp, st);  // tied lm_head
+    if (targets) {
+        fused_classifier(a.logits, a.losses, model->d_targets, dloss, N, V, Vp, st);
+        cudaCheck(cudaMemcpyAsync(model->host_losses.data(), a.losses, N * sizeof(float), cudaMemcpyDeviceToHost, st));
+        cudaCheck(cudaStreamSynchronize(st));
+        double sum = 0.0;  // in order, on the host: the same bits every run
+        for (int i = 0; i < N; i++) sum += model->host_losses[i];
+        model->mean_loss = (float)(sum / N);
+    } else {
+        model->mean_loss = -1.0f;
+    }
+}
+
+void gpt2_zero_grad(GPT2* model) {
+    cudaCheck(cudaMemsetAsync(model->grads_memory.get(), 0, model->num_parameters * sizeof(float), model->stream));
+}
+
+// Backward of the last (training) forward. Parameter gradients accumulate; their scale came in
+// as the forward's dloss (loss_scale / N, loss_scale = 1/grad_accum_steps).
+void gpt2_backward(GPT2* model) {
+    if (model->dloss == 0.0f) die("gpt2_backward: the last forward was not a training forward (dloss = 0)");
+    const GPT2Config& cfg = model->config;
+    const int B = model->B, T = model->T, N = B * T;
+    const int Vp = cfg.padded_vocab_size, L = cfg.num_layers, NH = cfg.num_heads, C = cfg.channels;
+    const size_t BTC = (size_t)N * C;
+    cudaStream_t st = model->stream;
+    Blas* bl = &model->blas;
+    floatX* const* p = model->params.p;
+    ParameterTensors& g = model->grads;
+    ActivationTensors& a = model->acts;
+    GradScratch& s = model->scratch;
+
+    const floatX* dlogits = a.logits;
+    matmul_backward(bl, s.dln, g.wte, nullptr, s.colsum, dlogits, a.lnf, p[WTE], N, C, Vp, st);
+    cudaCheck(cudaMemsetAsync(s.dresidual, 0, BTC * sizeof(floatX), st));
+    layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.colsum, s.dln, a.residual3 + (L - 1) * BTC, p[LNFW], a.lnf_mean,
+                       a.lnf_rstd, N, C, st);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const floatX* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTC;
+        const floatX* l_fch = a.fch + l * 4 * BTC;
+        floatX* l_fch_gelu = a.fch_gelu + (model->recompute_gelu ? 0 : l * 4 * BTC);
+        if (model->recompute_gelu) gelu_forward(l_fch_gelu, l_fch, 4 * BTC, st);
+        // residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))))
+        matmul_backward(bl, s.dfch, g.fcprojw + (size_t)l * 4 * C * C, g.fcprojb + l * C, s.colsum, s.dresidual,
+                        l_fch_gelu, p[FCPROJW] + (size_t)l * 4 * C * C, N, 4 * C, C, st);
+        gelu_backward(s.dfch, l_fch, s.dfch, 4 * BTC, st);  // in place: elementwise
+        matmul_backward(bl, s.dln, g.fcw + (size_t)l * 4 * C * C, g.fcb + l * 4 * C, s.colsum, s.dfch, a.ln2 + l * BTC,
+                        p[FCW] + (size_t)l * 4 * C * C, N, C, 4 * C, st);
+        layernorm_backward(s.dresidual, g.ln2w + l * C, g.ln2b + l * C, s.colsum, s.dln, a.residual2 + l * BTC,
+                           p[LN2W] + l * C, a.ln2_mean + l * N, a.ln2_rstd + l * N, N, C, st);
+        // residual2 = residual + attproj(attention(qkv(ln1(residual))))
+        matmul_backward(bl, s.datty, g.attprojw + (size_t)l * C * C, g.attprojb + l * C, s.colsum, s.dresidual,
+                        a.atty + l * BTC, p[ATTPROJW] + (size_t)l * C * C, N, C, C, st);
+        attention_backward(bl, s.dqkv, s.datty, a.qkv + l * 3 * BTC, a.att + (size_t)l * B * NH * T * T, s.attn, B, T, C,
+                           NH, st);
+        matmul_backward(bl, s.dln, g.qkvw + (size_t)l * 3 * C * C, g.qkvb + l * 3 * C, s.colsum, s.dqkv, a.ln1 + l * BTC,
+                        p[QKVW] + (size_t)l * 3 * C * C, N, C, 3 * C, st);
+        layernorm_backward(s.dresidual, g.ln1w + l * C, g.ln1b + l * C, s.colsum, s.dln, residual, p[LN1W] + l * C,
+                           a.ln1_mean + l * N, a.ln1_rstd + l * N, N, C, st);
+    }
+    encoder_backward(g.wte, g.wpe, s.dresidual, model->buckets.num_unique, model->d_bucket_tokens,
+                     model->d_bucket_offsets, model->d_bucket_positions, B, T, C, st);
+    model->dloss = 0.0f;  // dlogits are consumed
+}
+
+// Global L2 norm of the fp32 gradients (synchronizes: the host needs it for the clip factor).
+float gpt2_grad_norm(GPT2* model) {
+    global_grad_norm(model->scratch.norm, model->scratch.norm_partial, model->grads_memory.get(), model->num_parameters, model->stream);
+    float norm;
+    cudaCheck(cudaMemcpyAsync(&norm, model->scratch.norm, sizeof(float), cudaMemcpyDeviceToHost, model->stream));
+    cudaCheck(cudaStreamSynchronize(model->stream));
+    return norm;
+}
+
+// AdamW as the CPU trainer's gpt2_update; t counts updates from 1. grad_scale: the clip factor.
+void gpt2_update(GPT2* model, float lr, float beta1, float beta2, float eps, float weight_decay, float grad_scale, int t,
+                 uint32_t seed) {
+    size_t offset = 0;
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        const size_t n = model->param_sizes[k];
+        const float wd = PARAM_DECAYED[k] ? weight_decay : 0.0f;
+        float* master = model->use_master ? model->master_memory.get() + offset : nullptr;
+        const uint32_t sr_seed = seed * 2654435761u + (uint32_t)t * 97u + (uint32_t)k;  // stochastic rounding only
+        adamw_update(model->params_memory.get() + offset, master, model->grads_memory.get() + offset,
+                     model->m_memory.get() + offset, model->v_memory.get() + offset, n, lr, beta1, beta2, t, eps, wd,
+                     grad_scale, sr_seed, model->stream);
+        offset += n;
+    }
+}
+
+// Clip factor as torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), capped at 1.
+float clip_scale(float norm, float max_norm) {
+    if (max_norm <= 0.0f) return 1.0f;
+    float s = max_norm / (norm + 1e-6f);
+    return s < 1.0f ? s : 1.0f;
+}
+
+// ----------------------------------------------------------------------------
+// sampling: B = 1, one forward of the prefix per token (as the CPU trainer), softmax on the host
+
+void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens) {
+    const int V = model->config.vocab_size, Vp = model->config.padded_vocab_size;
+    const int maxlen = std::min(gen_tokens + 1, std::min(model->max_T, model->max_B * model->max_T));
+    std::vector<int> tokens(maxlen, GPT2_EOT);
+    std::vector<floatX> row(V);
+    std::vector<float> probs(V);
+    printf("generating:\n---\n");
+    for (int t = 1; t < maxlen; t++) {
+        gpt2_forward(model, tokens.data(), nullptr, 1, t, 0.0f);
+        cudaCheck(cudaMemcpyAsync(row.data(), model->acts.logits + (size_t)(t - 1) * Vp, V * sizeof(floatX),
+                                  cudaMemcpyDeviceToHost, model->stream));
+        cudaCheck(cudaStreamSynchronize(model->stream));
+        float maxv = -INFINITY, sum = 0.0f;
+        for (int v = 0; v < V; v++) maxv = std::max(maxv, to_float(row[v]));
+        for (int v = 0; v < V; v++) sum += expf(to_float(row[v]) - maxv);
+        const float lse = maxv + logf(sum);
+        for (int v = 0; v < V; v++) probs[v] = expf(to_float(row[v]) - lse);
+        const float coin = rng->uniform_f32();
+        int next = V - 1;
+        float cdf = 0.0f;
+        for (int v = 0; v < V; v++) {
+            cdf += probs[v];
+            if (coin < cdf) { next = v; break; }
+        }
+        tokens[t] = next;
+        if (tok->ok) printf("%s", tokenizer_decode(tok, (uint32_t)next).c_str());
+        else printf("%d ", next);
+        fflush(stdout);
+    }
+    printf("\n---\n");
+}
+
+// ----------------------------------------------------------------------------
+// checkpoints: model_%08d.bin (v5 in BF16, v3 in FP32) + state_%08d_00000.bin (m, v, fp32
+// master weights when kept, dataloader position, sampling RNG), then DONE_%08d.
+
+void save_checkpoint(GPT2* model, const std::string& dir, int step, const DataLoaderPos& pos, int shuffle,
+                     const Mt19937& sample_rng) {
+    const size_t n = model->num_parameters;
+    gpt2_download_params(model);
+    checkpoint_write(checkpoint_path(dir, "model", step), model->config, model->host_params.get(), n,
+                     FLOATX_IS_FP32 ? MODEL_VERSION_FP32 : MODEL_VERSION_BF16);
+    cudaCheck(cudaMemcpy(model->host_m.get(), model->m_memory.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
+    cudaCheck(cudaMemcpy(model->host_v.get(), model->v_memory.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
+    TrainState s;
+    s.step = step;
+    s.shuffle = shuffle;
+    s.train_pos = pos;
+    s.sample_rng = sample_rng.get_state();
+    state_write(checkpoint_path(dir, "state", step), s, model->host_m.get(), model->host_v.get(),
+                model->use_master ? model->host_params.get() : nullptr, n);
+    AtomicWriter done(checkpoint_path(dir, "DONE", step));
+    done.commit();
+    printf("wrote checkpoint %s (step %d)\n", checkpoint_path(dir, "model", step).c_str(), step);
+}
+
+// After gpt2_load_weights of the same step's model file: m, v, and the fp32 master weights when
+// the state file has them (they replace the rounded bf16 weights of a version-5 model file).
+TrainState load_state(GPT2* model, const std::string& dir, int step) {
+    const size_t n = model->num_parameters;
+    TrainState s = state_read(checkpoint_path(dir, "state", step), model->host_m.get(), model->host_v.get(),
+                              model->host_params.get(), n);
+    cudaCheck(cudaMemcpy(model->m_memory.get(), model->host_m.get(), n * sizeof(float), cudaMemcpyHostToDevice));
+    cudaCheck(cudaMemcpy(model->v_memory.get(), model->host_v.get(), n * sizeof(float), cudaMemcpyHostToDevice));
+    if (s.master_weights) gpt2_upload_params(model);
+    return s;
+}
+
+// ----------------------------------------------------------------------------
+// main training loop
+#ifndef TESTING
+
+double now_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+float evaluate(GPT2* model, DataLoader* val, int max_batches) {
+    dataloader_reset(val);
+    int64_t per_epoch = 0;
+    for (size_t s = 0; s < val->files.size(); s++) per_epoch += dataloader_samples_per_shard(val, (int)s);
+    int n = max_batches < 0 ? (int)per_epoch : (int)std::min<int64_t>(max_batches, per_epoch);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        dataloader_next_batch(val);
+        gpt2_forward(model, val->inputs.data(), val->targets.data(), val->B, val->T, 0.0f);
+        sum += model->mean_loss;
+    }
+    return (float)(sum / n);
+}
+
+// Device memory in use right now (all processes' view: total - free), in MiB.
+double device_used_mib() {
+    size_t free_b, total_b;
+    cudaCheck(cudaMemGetInfo(&free_b, &total_b));
+    return (total_b - free_b) / 1048576.0;
+}
+
+int main(int argc, char** argv) {
+    TrainConfig cfg;
+    parse_args(argc, argv, &cfg, /*cuda=*/true);
+    validate_config(cfg);
+    print_config(cfg, true);
+
+    int device_count = 0;
+    cudaError_t derr = cudaGetDeviceCount(&device_count);
+    if (derr != cudaSuccess || device_count == 0) {
+        die("no CUDA device found (%s): the CUDA trainer needs an NVIDIA GPU; use ./train_gpt2 on the CPU",
+            derr != cudaSuccess ? cudaGetErrorString(derr) : "0 devices");
+    }
+    cudaDeviceProp prop;
+    cudaCheck(cudaGetDeviceProperties(&prop, 0));
+    cudaCheck(cudaSetDevice(0));
+    const double peak = gpu_bf16_peak(prop.name);
+    printf("device: %s, %d SMs, %.1f GiB, sm_%d%d | precision %s%s | bf16 peak %s\n", prop.name,
+           prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0, prop.major, prop.minor, PRECISION_NAME,
+           FLOATX_IS_FP32 ? (cfg.tf32 ? " (TF32 matmuls: -f 1)" : " (exact: -f 0)") : "",
+           peak > 0 ? (std::to_string((int)(peak / 1e12)) + " TFLOP/s").c_str() : "unknown (no MFU)");
+
+    // resume: the latest complete checkpoint in -o replaces -e
+    int resume_step = -1;
+    std::string init_path = cfg.init;
+    if (cfg.resume) {
+        resume_step = checkpoint_find_latest(cfg.output_dir);
+        if (resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
+        init_path = checkpoint_path(cfg.output_dir, "model", resume_step);
+    }
+    GPT2Config mc;
+    const bool from_scratch = resume_step < 0 && config_from_depth(cfg.init.c_str(), &mc);
+    if (!from_scratch) mc = gpt2_read_config(init_path.c_str());
+    if (cfg.T > mc.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, mc.max_seq_len);
+
+    GPT2 model;
+    gpt2_build(&model, mc, cfg.B, cfg.T, cfg.master_weights, cfg.recompute, cfg.tf32);
+    if (from_scratch) {
+        gpt2_init_nanogpt(model.host_params.get(), mc, (uint32_t)cfg.seed);  // the CPU trainer's weights, bit for bit
+        gpt2_upload_params(&model);
+    } else {
+        gpt2_load_weights(&model, init_path.c_str());
+    }
+    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %zu parameters (%s) | device arenas %.1f MiB%s%s\n",
+           mc.num_layers, mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size,
+           model.num_parameters, from_scratch ? "from scratch" : init_path.c_str(), model.device_bytes / 1048576.0,
+           model.use_master ? " | fp32 master weights" : "", model.recompute_gelu ? " | GELU recomputed" : "");
+
+    DataLoader train, val;
+    dataloader_init(&train, cfg.train_glob.c_str(), cfg.B, cfg.T, 0, 1, cfg.shuffle, (uint32_t)cfg.seed, mc.vocab_size);
+    const bool do_val = cfg.val_every > 0;
+    if (do_val) dataloader_init(&val, cfg.val_glob.c_str(), cfg.B, cfg.T, 0, 1, false, (uint32_t)cfg.seed, mc.vocab_size);
+    const int tokens_per_micro = cfg.B * cfg.T;
+    const int total_batch = cfg.total_batch == -1 ? tokens_per_micro : cfg.total_batch;
+    const int grad_accum = total_batch / tokens_per_micro;
+    const int max_steps = cfg.max_steps > 0 ? cfg.max_steps
+                                            : (int)std::max<int64_t>(1, dataloader_total_tokens(&train) / total_batch);
+    printf("train: %zu shard(s), %lld tokens | val: %s | total batch %d tokens = %d x B*T (grad accumulation) | %d steps\n",
+           train.files.size(), (long long)dataloader_total_tokens(&train), do_val ? cfg.val_glob.c_str() : "off",
+           total_batch, grad_accum, max_steps);
+
+    Tokenizer tokenizer;
+    tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
+    Mt19937 sample_rng((uint32_t)cfg.seed + 1337u);
+
+    int start_step = 0;
+    if (resume_step >= 0) {
+        TrainState s = load_state(&model, cfg.output_dir, resume_step);
+        if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
+        dataloader_restore(&train, s.train_pos);
+        sample_rng.set_state(s.sample_rng);
+        start_step = s.step;
+        printf("resumed from step %d (%s%s)\n", start_step, init_path.c_str(), s.master_weights ? " + fp32 master weights" : "");
+    }
+    if (start_step > max_steps) die("resume: checkpoint step %d is past -x %d", start_step, max_steps);
+
+    FilePtr log;
+    if (!cfg.output_dir.empty()) {
+        mkdir(cfg.output_dir.c_str(), 0755);  // may exist already
+        std::string log_path = cfg.output_dir + "/main.log";
+        log.reset(fopenCheck(log_path.c_str(), resume_step >= 0 ? "a" : "w"));
+    }
+
+    // MFU: 6 FLOPs per parameter per token (fwd + bwd matmuls) + 6*L*C*T for attention's QK^T and AV
+    const double flops_per_token = 6.0 * (double)model.num_parameters + 6.0 * mc.num_layers * mc.channels * (double)cfg.T;
+    std::vector<double> step_ms;
+    double peak_mib = 0.0;
+    for (int step = start_step; step <= max_steps; step++) {
+        const bool last = step == max_steps;
+        if (!cfg.output_dir.empty() && step > start_step &&
+            ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last)) {
+            save_checkpoint(&model, cfg.output_dir, step, train.pos, cfg.shuffle, sample_rng);
+        }
+        if (do_val && (step % cfg.val_every == 0 || last)) {
+            float val_loss = evaluate(&model, &val, cfg.val_max_steps);
+            printf("step %d: val loss %.6f\n", step, val_loss);
+            if (log) fprintf(log.get(), "s:%d tel:%.6f\n", step, val_loss), fflush(log.get());
+        }
+        if (cfg.sample_every > 0 && (step % cfg.sample_every == 0 || last)) {
+            gpt2_sample(&model, &tokenizer, &sample_rng, cfg.gen_tokens);
+        }
+        if (last) break;
+
+        cudaCheck(cudaStreamSynchronize(model.stream));
+        double t0 = now_ms();
+        gpt2_zero_grad(&model);
+        double loss_sum = 0.0;
+        for (int micro = 0; micro < grad_accum; micro++) {
+            if (cfg.overfit_single_batch) dataloader_reset(&train);
+            dataloader_next_batch(&train);
+            gpt2_forward(&model, train.inputs.data(), train.targets.data(), cfg.B, cfg.T, 1.0f / grad_accum / tokens_per_micro);
+            loss_sum += model.mean_loss;
+            gpt2_backward(&model);
+        }
+        const float loss = (float)(loss_sum / grad_accum);
+        const float norm = gpt2_grad_norm(&model);
+        const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
+        gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1, (uint32_t)cfg.seed);
+        cudaCheck(cudaStreamSynchronize(model.stream));
+        const double ms = now_ms() - t0;
+        if (step > start_step) step_ms.push_back(ms);  // the first step pays for cuBLAS setup
+        peak_mib = std::max(peak_mib, device_used_mib());
+        const double mfu = peak > 0 ? 100.0 * flops_per_token * total_batch / (ms / 1e3) / peak : -1.0;
+        char mfu_str[32];
+        if (mfu >= 0) snprintf(mfu_str, sizeof mfu_str, "%.1f%%", mfu);
+        else snprintf(mfu_str, sizeof mfu_str, "n/a");
+        printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s | MFU %s | mem %.0f MiB\n", step + 1,
+               max_steps, loss, norm, lr, ms, total_batch / (ms / 1e3), mfu_str, peak_mib);
+        if (log) {
+            fprintf(log.get(), "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f mfu:%.2f\n", step, loss, norm, lr, ms, mfu);
+            fflush(log.get());
+        }
+    }
+    if (!step_ms.empty()) {
+        std::sort(step_ms.begin(), step_ms.end());
+        const double med = step_ms[step_ms.size() / 2];
+        printf("median step %.1f ms over %zu steps | %.0f tok/s | peak device memory %.1f MiB (cudaMemGetInfo) | arenas %.1f MiB\n",
+               med, step_ms.size(), total_batch / (med / 1e3), peak_mib, model.device_bytes / 1048576.0);
+    }
+    gpt2_free(&model);
+    return 0;
+}
+#endif
