@@ -73,6 +73,14 @@ test_tokenizer: dev/test/test_tokenizer.cpp $(HEADERS)
 bench: train_gpt2
 	bash scripts/bench.sh
 
+# GPT-2 matmul shapes: our SGEMM vs its first version vs OpenBLAS (dev only, loaded with dlopen)
+bench_matmul: dev/cpu/bench_matmul.cpp llmc/cpu_gemm.h llmc/rand.h
+	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -ldl -o $@
+
+.PHONY: bench-matmul
+bench-matmul: bench_matmul
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./bench_matmul
+
 test: all $(TEST_BINS)
 	bash dev/test/run_tests.sh
 

@@ -28,6 +28,7 @@ so results are bit-identical for any thread count.
 #endif
 
 #include "llmc/cli.h"
+#include "llmc/cpu_gemm.h"
 #include "llmc/dataloader.h"
 #include "llmc/formats.h"
 #include "llmc/model.h"
@@ -126,138 +127,19 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
 
 // ----------------------------------------------------------------------------
 // matmul: out (N, OC) = inp (N, K) @ weight (OC, K)^T + bias (OC), N = B*T rows.
-// Register-blocked kernels on 16-float vectors (GCC/Clang vector extensions: AVX-512 where the
-// target has it, split into narrower vectors elsewhere). Full tiles take the blocked path;
-// ragged edges take plain loops. Each output element is owned by one thread.
-
-typedef float vec16 __attribute__((vector_size(64), aligned(4)));
-static inline vec16 load16(const float* p) { vec16 v; memcpy(&v, p, sizeof v); return v; }
-static inline void store16(float* p, vec16 v) { memcpy(p, &v, sizeof v); }
-static inline float hsum16(vec16 v) {
-    float s = 0.0f;
-    for (int i = 0; i < 16; i++) s += v[i];
-    return s;
-}
+// All three products go through one packed, register-blocked SGEMM (llmc/cpu_gemm.h); the
+// versions it replaced and an OpenBLAS yardstick are in dev/cpu/bench_matmul.cpp.
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int K, int OC) {
-    constexpr int RN = 4, RO = 4;  // 4 rows x 4 outputs = 16 vector accumulators over K
-    const int Kv = K / 16 * 16;
-    const int tiles_o = (OC + RO - 1) / RO, tiles_n = (N + RN - 1) / RN;
-    // outputs outer: a (RO, K) weight tile stays in L1 while it meets every row of inp
-    #pragma omp parallel for collapse(2) schedule(static)
-    for (int to = 0; to < tiles_o; to++) {
-        for (int tn = 0; tn < tiles_n; tn++) {
-            const int o0 = to * RO, n0 = tn * RN;
-            if (o0 + RO <= OC && n0 + RN <= N) {
-                vec16 acc[RN][RO] = {};
-                for (int k = 0; k < Kv; k += 16) {
-                    vec16 w[RO];
-                    for (int c = 0; c < RO; c++) w[c] = load16(weight + (size_t)(o0 + c) * K + k);
-                    for (int r = 0; r < RN; r++) {
-                        vec16 x = load16(inp + (size_t)(n0 + r) * K + k);
-                        for (int c = 0; c < RO; c++) acc[r][c] += x * w[c];
-                    }
-                }
-                for (int r = 0; r < RN; r++) {
-                    for (int c = 0; c < RO; c++) {
-                        const float* x = inp + (size_t)(n0 + r) * K;
-                        const float* w = weight + (size_t)(o0 + c) * K;
-                        float s = hsum16(acc[r][c]);
-                        for (int k = Kv; k < K; k++) s += x[k] * w[k];
-                        out[(size_t)(n0 + r) * OC + o0 + c] = s + (bias ? bias[o0 + c] : 0.0f);
-                    }
-                }
-            } else {
-                for (int n = n0; n < std::min(n0 + RN, N); n++) {
-                    for (int o = o0; o < std::min(o0 + RO, OC); o++) {
-                        const float* x = inp + (size_t)n * K;
-                        const float* w = weight + (size_t)o * K;
-                        float s = 0.0f;
-                        for (int k = 0; k < K; k++) s += x[k] * w[k];
-                        out[(size_t)n * OC + o] = s + (bias ? bias[o] : 0.0f);
-                    }
-                }
-            }
-        }
-    }
+    gemm::sgemm(N, OC, K, inp, K, 1, weight, 1, K, out, OC, /*accumulate=*/false, bias);
 }
 
 // dinp (N, K) += dout (N, OC) @ weight (OC, K)
 // dweight (OC, K) += dout^T (OC, N) @ inp (N, K);  dbias (OC) += column sums of dout
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int N, int K, int OC) {
-    constexpr int RN = 4, KB = 32;  // dinp tile: 4 rows x 32 channels = 8 vector accumulators
-    const int tiles_n = (N + RN - 1) / RN, tiles_k = (K + KB - 1) / KB;
-    #pragma omp parallel for collapse(2) schedule(static)
-    for (int tn = 0; tn < tiles_n; tn++) {
-        for (int tk = 0; tk < tiles_k; tk++) {
-            const int n0 = tn * RN, k0 = tk * KB;
-            if (n0 + RN <= N && k0 + KB <= K) {
-                vec16 acc[RN][2];
-                for (int r = 0; r < RN; r++) {
-                    acc[r][0] = load16(dinp + (size_t)(n0 + r) * K + k0);
-                    acc[r][1] = load16(dinp + (size_t)(n0 + r) * K + k0 + 16);
-                }
-                for (int o = 0; o < OC; o++) {
-                    vec16 w0 = load16(weight + (size_t)o * K + k0);
-                    vec16 w1 = load16(weight + (size_t)o * K + k0 + 16);
-                    for (int r = 0; r < RN; r++) {
-                        float d = dout[(size_t)(n0 + r) * OC + o];
-                        acc[r][0] += d * w0;
-                        acc[r][1] += d * w1;
-                    }
-                }
-                for (int r = 0; r < RN; r++) {
-                    store16(dinp + (size_t)(n0 + r) * K + k0, acc[r][0]);
-                    store16(dinp + (size_t)(n0 + r) * K + k0 + 16, acc[r][1]);
-                }
-            } else {
-                for (int n = n0; n < std::min(n0 + RN, N); n++) {
-                    for (int k = k0; k < std::min(k0 + KB, K); k++) {
-                        float s = dinp[(size_t)n * K + k];
-                        for (int o = 0; o < OC; o++) s += dout[(size_t)n * OC + o] * weight[(size_t)o * K + k];
-                        dinp[(size_t)n * K + k] = s;
-                    }
-                }
-            }
-        }
-    }
-    constexpr int RO = 4;  // dweight tile: 4 outputs x 32 channels, summed over all N rows
-    const int tiles_o = (OC + RO - 1) / RO;
-    #pragma omp parallel for collapse(2) schedule(static)
-    for (int to = 0; to < tiles_o; to++) {
-        for (int tk = 0; tk < tiles_k; tk++) {
-            const int o0 = to * RO, k0 = tk * KB;
-            if (o0 + RO <= OC && k0 + KB <= K) {
-                vec16 acc[RO][2];
-                for (int c = 0; c < RO; c++) {
-                    acc[c][0] = load16(dweight + (size_t)(o0 + c) * K + k0);
-                    acc[c][1] = load16(dweight + (size_t)(o0 + c) * K + k0 + 16);
-                }
-                for (int n = 0; n < N; n++) {
-                    vec16 x0 = load16(inp + (size_t)n * K + k0);
-                    vec16 x1 = load16(inp + (size_t)n * K + k0 + 16);
-                    for (int c = 0; c < RO; c++) {
-                        float d = dout[(size_t)n * OC + o0 + c];
-                        acc[c][0] += d * x0;
-                        acc[c][1] += d * x1;
-                    }
-                }
-                for (int c = 0; c < RO; c++) {
-                    store16(dweight + (size_t)(o0 + c) * K + k0, acc[c][0]);
-                    store16(dweight + (size_t)(o0 + c) * K + k0 + 16, acc[c][1]);
-                }
-            } else {
-                for (int o = o0; o < std::min(o0 + RO, OC); o++) {
-                    for (int k = k0; k < std::min(k0 + KB, K); k++) {
-                        float s = dweight[(size_t)o * K + k];
-                        for (int n = 0; n < N; n++) s += dout[(size_t)n * OC + o] * inp[(size_t)n * K + k];
-                        dweight[(size_t)o * K + k] = s;
-                    }
-                }
-            }
-        }
-    }
+    gemm::sgemm(N, K, OC, dout, OC, 1, weight, K, 1, dinp, K, /*accumulate=*/true, nullptr);
+    gemm::sgemm(OC, K, N, dout, 1, OC, inp, K, 1, dweight, K, /*accumulate=*/true, nullptr);
     if (dbias) {
         #pragma omp parallel for schedule(static)
         for (int o0 = 0; o0 < OC; o0 += 64) {

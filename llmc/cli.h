@@ -167,6 +167,7 @@ inline void validate_config(const TrainConfig& c) {
     auto bool01 = [](int v) { return v == 0 || v == 1; };
     if (c.B <= 0) die("-b must be positive (got %d)", c.B);
     if (c.T <= 0) die("-t must be positive (got %d)", c.T);
+    if ((int64_t)c.B * c.T > (1 << 26)) die("-b %d x -t %d = %lld tokens per micro-batch is too large (max %d)", c.B, c.T, (long long)c.B * c.T, 1 << 26);
     if (c.total_batch != -1 && (c.total_batch <= 0 || c.total_batch % (c.B * c.T) != 0))
         die("-d %d must be -1 or a positive multiple of B*T = %d", c.total_batch, c.B * c.T);
     if (c.max_steps == 0 || c.max_steps < -1) die("-x must be -1 or positive (got %d)", c.max_steps);
