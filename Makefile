@@ -88,3 +88,65 @@ clean:
 	rm -f train_gpt2 test_gpt2 $(TEST_BINS)
 	rm -f prepare_shards bench_tokenizer
 	rm -rf build dev/test/tmp
+
+# ---------------------------------------------------------------------------
+# CUDA (none of this is a prerequisite of `all` or `test`: the CPU build never needs nvcc)
+#   make cuda            train_gpt2cu, test_gpt2cu and the dev/cuda kernel benchmarks
+#   PRECISION=BF16|FP32  BF16 (default): bf16 weights/activations, fp32 master/grads/AdamW
+#   GPU_ARCH=90          sm_XY to compile for (default: the local GPU's, else 90 = H100/H200)
+NVCC ?= $(shell command -v nvcc 2>/dev/null || (test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc))
+PRECISION ?= BF16
+CUDA_HEADERS := $(HEADERS) $(wildcard llmc/cuda_*.cuh)
+DEV_CUDA_SRCS := $(wildcard dev/cuda/*.cu)
+DEV_CUDA_BINS := $(patsubst dev/cuda/%.cu,build/dev_cuda/%,$(DEV_CUDA_SRCS))
+CUDA_GOALS := $(filter train_gpt2cu test_gpt2cu cuda dev-cuda build/dev_cuda/%,$(MAKECMDGOALS))
+ifneq ($(CUDA_GOALS),)
+  ifeq ($(NVCC),)
+    $(info ---> nvcc: not found (install the CUDA toolkit or put nvcc on PATH); CUDA targets cannot build)
+  else
+    $(info ---> nvcc: found $(NVCC) ($(shell $(NVCC) --version | grep -o 'release [0-9.]*')))
+  endif
+  ifeq ($(origin GPU_ARCH), undefined)
+    GPU_CC := $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d '.')
+    ifneq ($(GPU_CC),)
+      GPU_ARCH := $(GPU_CC)
+      $(info ---> GPU arch: sm_$(GPU_ARCH) (from nvidia-smi))
+    else
+      GPU_ARCH := 90
+      $(info ---> GPU arch: sm_90 (default, no GPU visible; override with GPU_ARCH=XY))
+    endif
+  else
+    $(info ---> GPU arch: sm_$(GPU_ARCH) (GPU_ARCH given))
+  endif
+  ifeq ($(PRECISION), FP32)
+    $(info ---> precision: FP32 (-DENABLE_FP32))
+  else ifeq ($(PRECISION), BF16)
+    $(info ---> precision: BF16)
+  else
+    $(error PRECISION must be BF16 or FP32, got $(PRECISION))
+  endif
+endif
+# no --use_fast_math: the FP32 build is checked against the CPU trainer and PyTorch
+NVCC_FLAGS ?= -O3 -std=c++17 -arch=sm_$(GPU_ARCH) -lineinfo -Xcompiler -Wall,-Wextra,-Wno-unused-parameter,-Wno-unused-function
+NVCC_PRECISION := $(if $(filter FP32,$(PRECISION)),-DENABLE_FP32,)
+NVCC_LDLIBS := -lcublas -lcublasLt
+
+.PHONY: cuda dev-cuda clean-cuda
+cuda: train_gpt2cu test_gpt2cu dev-cuda
+
+train_gpt2cu: train_gpt2.cu $(CUDA_HEADERS)
+	$(NVCC) $(NVCC_FLAGS) $(NVCC_PRECISION) $< $(NVCC_LDLIBS) -o $@
+
+test_gpt2cu: test_gpt2.cu train_gpt2.cu $(CUDA_HEADERS) dev/test/check.h
+	$(NVCC) $(NVCC_FLAGS) $(NVCC_PRECISION) $< $(NVCC_LDLIBS) -o $@
+
+# one benchmark per kernel, each validating its versions against a CPU reference first
+dev-cuda: $(DEV_CUDA_BINS)
+
+build/dev_cuda/%: dev/cuda/%.cu dev/cuda/common.cuh $(CUDA_HEADERS)
+	@mkdir -p build/dev_cuda
+	$(NVCC) $(NVCC_FLAGS) $(NVCC_PRECISION) $< $(NVCC_LDLIBS) -o $@
+
+clean-cuda:
+	rm -f train_gpt2cu test_gpt2cu
+	rm -rf build/dev_cuda

@@ -25,7 +25,7 @@ __device__ inline void row_stats(const floatX* x, int C, int lane, float* mean_o
         }
     }
     *mean_out = m;
-    *rstd_out = rsqrtf(warp_sum(var) / C + LN_EPS);
+    *rstd_out = 1.0f / sqrtf(warp_sum(var) / C + LN_EPS);  // not rsqrtf: the CPU divides
 }
 
 __device__ inline void row_normalize(floatX* out, const floatX* x, const floatX* weight, const floatX* bias,
