@@ -692,6 +692,10 @@ int main(int argc, char** argv) {
     printf("threads: 1 (built without OpenMP)\n");
 #endif
 
+    if (!cfg.output_dir.empty() && mkdir(cfg.output_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        die("cannot create output dir %s: %s", cfg.output_dir.c_str(), strerror(errno));
+    }
+
     // resume: the latest complete checkpoint in -o replaces -e
     int resume_step = -1;
     std::string init_path = cfg.init;
@@ -726,8 +730,8 @@ int main(int argc, char** argv) {
            train.files.size(), (long long)dataloader_total_tokens(&train), do_val ? cfg.val_glob.c_str() : "off",
            total_batch, grad_accum, max_steps);
 
-    Tokenizer tokenizer;
-    tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
+    Tokenizer tokenizer;  // only needed to print samples
+    if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
     Mt19937 sample_rng((uint32_t)cfg.seed + 1337u);
 
     int start_step = 0;
@@ -744,7 +748,6 @@ int main(int argc, char** argv) {
 
     FilePtr log;
     if (!cfg.output_dir.empty()) {
-        mkdir(cfg.output_dir.c_str(), 0755);  // may exist already
         std::string log_path = cfg.output_dir + "/main.log";
         log.reset(fopenCheck(log_path.c_str(), resume_step >= 0 ? "a" : "w"));
     }

@@ -3,6 +3,7 @@
 // apply; each takes exactly one value. Unknown flags, missing values and malformed numbers
 // are rejected (strtol/strtod with end-pointer checks), never guessed.
 #pragma once
+#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <climits>
@@ -118,6 +119,7 @@ inline void print_usage(const char* prog, bool cuda) {
 }
 
 inline bool parse_int_strict(const char* s, int* out) {
+    if (isspace((unsigned char)s[0])) return false;  // strtol would skip it silently
     errno = 0;
     char* end;
     long v = strtol(s, &end, 10);
@@ -127,6 +129,7 @@ inline bool parse_int_strict(const char* s, int* out) {
 }
 
 inline bool parse_float_strict(const char* s, float* out) {
+    if (isspace((unsigned char)s[0])) return false;
     errno = 0;
     char* end;
     double v = strtod(s, &end);

@@ -82,6 +82,26 @@ inline void seeded_permutation(std::vector<I>& v, uint32_t seed, int64_t epoch, 
     }
 }
 
+// Scans every token of the newly opened shard once (sequential read, ~GB/s) so a bad id stops
+// the run when the shard is opened, naming file and position, before any step trains on it.
+inline void dataloader_check_tokens(DataLoader* dl) {
+    const char* path = dl->files[dl->loaded_shard].c_str();
+    const int64_t ntok = dl->shard_tokens[dl->loaded_shard];
+    std::vector<uint16_t> chunk(1 << 20);
+    if (fseeko(dl->file.get(), HEADER_BYTES, SEEK_SET) != 0) die("%s: cannot seek", path);
+    for (int64_t done = 0; done < ntok;) {
+        size_t n = (size_t)std::min<int64_t>((int64_t)chunk.size(), ntok - done);
+        freadCheck(chunk.data(), sizeof(uint16_t), n, dl->file.get(), path);
+        for (size_t i = 0; i < n; i++) {
+            if (chunk[i] >= dl->vocab_size) {
+                die("%s: token %d at position %lld is out of range (vocab size %d)", path, chunk[i],
+                    (long long)(done + (int64_t)i), dl->vocab_size);
+            }
+        }
+        done += (int64_t)n;
+    }
+}
+
 inline void dataloader_prepare_shard(DataLoader* dl) {
     int n = (int)dl->files.size();
     dl->shard_order.resize(n);
@@ -95,6 +115,7 @@ inline void dataloader_prepare_shard(DataLoader* dl) {
     if (dl->loaded_shard != shard) {
         dl->file.reset(fopenCheck(dl->files[shard].c_str(), "rb"));
         dl->loaded_shard = shard;
+        dataloader_check_tokens(dl);
     }
 }
 

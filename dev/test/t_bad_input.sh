@@ -89,7 +89,8 @@ run_case val_shard_bad_version "$TMP/badval_val_000000.bin" -e "$TMP/tiny.bin" "
 run_case train_glob_no_match "$TMP/nothing_*.bin" -e "$TMP/tiny.bin" "${DATA[@]}" -i "$TMP/nothing_*.bin"
 # T > maxT: the message names maxT (the path is not required here)
 run_case t_exceeds_maxt "maxT" -e "$TMP/tiny.bin" "${DATA[@]}" -t 128
-run_case tokenizer_wrong_magic "$TMP/tok_magic.bin" -e "$TMP/tiny.bin" "${DATA[@]}" -tok "$TMP/tok_magic.bin"
+# the tokenizer is only read when samples are printed (-s > 0)
+run_case tokenizer_wrong_magic "$TMP/tok_magic.bin" -e "$TMP/tiny.bin" "${DATA[@]}" -s 1 -g 4 -tok "$TMP/tok_magic.bin"
 run_case resume_without_checkpoint "$TMP/empty_out" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/empty_out" -y 1
 left=$(ls -A "$TMP/empty_out")
 if [ -z "$left" ]; then pass resume_without_checkpoint_leaves_dir_empty
