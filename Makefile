@@ -5,7 +5,9 @@
 #   NO_OMP=1         build without OpenMP
 
 CXX ?= g++
-CXXFLAGS ?= -O3 -march=native -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-unused-function
+# -fno-math-errno lets sqrtf vectorize (errno is never read); -fopenmp-simd keeps the `omp simd`
+# loops vectorized in NO_OMP builds too.
+CXXFLAGS ?= -O3 -march=native -std=c++17 -fno-math-errno -fopenmp-simd -Wall -Wextra -Wno-unused-parameter -Wno-unused-function
 LDLIBS ?= -lm
 PYTHON ?= /usr/bin/python3
 
@@ -77,6 +79,10 @@ bench: train_gpt2
 bench_matmul: dev/cpu/bench_matmul.cpp llmc/cpu_gemm.h llmc/rand.h
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -ldl -o $@
 
+# per-layer time breakdown of one d12 training step (dev only)
+profile_step: dev/cpu/profile_step.cpp train_gpt2.cpp $(HEADERS)
+	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
+
 .PHONY: bench-matmul
 bench-matmul: bench_matmul
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./bench_matmul
@@ -99,7 +105,7 @@ PRECISION ?= BF16
 CUDA_HEADERS := $(HEADERS) $(wildcard llmc/cuda_*.cuh)
 DEV_CUDA_SRCS := $(wildcard dev/cuda/*.cu)
 DEV_CUDA_BINS := $(patsubst dev/cuda/%.cu,build/dev_cuda/%,$(DEV_CUDA_SRCS))
-CUDA_GOALS := $(filter train_gpt2cu test_gpt2cu cuda dev-cuda build/dev_cuda/%,$(MAKECMDGOALS))
+CUDA_GOALS := $(filter train_gpt2cu test_gpt2cu cuda dev-cuda build/dev_cuda/% build/train_gpt2cu_fp32,$(MAKECMDGOALS))
 ifneq ($(CUDA_GOALS),)
   ifeq ($(NVCC),)
     $(info ---> nvcc: not found (install the CUDA toolkit or put nvcc on PATH); CUDA targets cannot build)
@@ -107,7 +113,7 @@ ifneq ($(CUDA_GOALS),)
     $(info ---> nvcc: found $(NVCC) ($(shell $(NVCC) --version | grep -o 'release [0-9.]*')))
   endif
   ifeq ($(origin GPU_ARCH), undefined)
-    GPU_CC := $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d '.')
+    GPU_CC := $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | grep -E '^[0-9]+\.[0-9]+$$' | tr -d '.')
     ifneq ($(GPU_CC),)
       GPU_ARCH := $(GPU_CC)
       $(info ---> GPU arch: sm_$(GPU_ARCH) (from nvidia-smi))
@@ -139,6 +145,11 @@ train_gpt2cu: train_gpt2.cu $(CUDA_HEADERS)
 
 test_gpt2cu: test_gpt2.cu train_gpt2.cu $(CUDA_HEADERS) dev/test/check.h
 	$(NVCC) $(NVCC_FLAGS) $(NVCC_PRECISION) $< $(NVCC_LDLIBS) -o $@
+
+# exact-fp32 build for scripts/compare_cpu_gpu.sh, whatever PRECISION the main binary has
+build/train_gpt2cu_fp32: train_gpt2.cu $(CUDA_HEADERS)
+	@mkdir -p build
+	$(NVCC) $(NVCC_FLAGS) -DENABLE_FP32 $< $(NVCC_LDLIBS) -o $@
 
 # one benchmark per kernel, each validating its versions against a CPU reference first
 dev-cuda: $(DEV_CUDA_BINS)
