@@ -39,6 +39,38 @@ so results are bit-identical for any thread count.
 #include "llmc/utils.h"
 
 // ----------------------------------------------------------------------------
+// vector-friendly math: libm's expf/tanhf are scalar calls that block vectorization of the
+// GELU and softmax loops. These are branch-free, so `omp simd` loops over them become AVX-512.
+
+// exp(x), within 2 ulp of expf on [-87, 88] (Cody-Waite reduction by ln2, degree-6 polynomial
+// on [-ln2/2, ln2/2] with Cephes' coefficients); inputs outside are clamped, so exp(-inf) gives
+// ~1e-38 rather than 0, which no softmax sum can notice.
+static inline float exp_fast(float x) {
+    x = std::min(std::max(x, -87.0f), 88.0f);
+    const float magic = 12582912.0f;                  // 1.5 * 2^23: adding it rounds to an integer
+    const float t = x * 1.44269504088896341f + magic;  // round(x / ln2) in the low mantissa bits
+    const float k = t - magic;
+    float r = x - k * 0.693359375f;                   // ln2 split in two for an exact product
+    r = r - k * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t tb, pb;
+    memcpy(&tb, &t, 4);
+    memcpy(&pb, &p, 4);
+    pb += (tb - 0x4b400000) << 23;                    // scale by 2^k: add k to the exponent
+    memcpy(&p, &pb, 4);
+    return p;
+}
+
+// tanh(u) = 1 - 2 / (exp(2u) + 1): exact limits +-1, absolute error ~1e-7.
+static inline float tanh_fast(float u) { return 1.0f - 2.0f / (exp_fast(2.0f * u) + 1.0f); }
+
+// ----------------------------------------------------------------------------
 // layers: forward and backward
 
 // out (B,T,C) = wte[inp] + wpe[t]
@@ -239,19 +271,19 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
 // GELU, tanh approximation (GPT-2's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
 #define GELU_SCALE 0.7978845608028654f  // sqrt(2/pi)
 void gelu_forward(float* out, const float* inp, size_t N) {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < N; i++) {
         float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + tanhf(GELU_SCALE * (x + 0.044715f * x * x * x)));
+        out[i] = 0.5f * x * (1.0f + tanh_fast(GELU_SCALE * (x + 0.044715f * x * x * x)));
     }
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, size_t N) {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < N; i++) {
         float x = inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        float th = tanhf(u);
+        float th = tanh_fast(u);
         float sech2 = 1.0f - th * th;
         float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
         dinp[i] += grad * dout[i];
@@ -270,9 +302,11 @@ void crossentropy_forward(float* losses, float* lse, const float* logits, const 
     for (int n = 0; n < N; n++) {
         const float* z = logits + (size_t)n * Vp;
         float maxv = -INFINITY;
+        #pragma omp simd reduction(max : maxv)
         for (int v = 0; v < V; v++) maxv = std::max(maxv, z[v]);
         float sum = 0.0f;
-        for (int v = 0; v < V; v++) sum += expf(z[v] - maxv);
+        #pragma omp simd reduction(+ : sum)
+        for (int v = 0; v < V; v++) sum += exp_fast(z[v] - maxv);
         lse[n] = maxv + logf(sum);
         if (losses) losses[n] = lse[n] - z[targets[n]];
     }
@@ -283,7 +317,9 @@ void crossentropy_backward_inplace(float* logits, const float* lse, const int* t
     #pragma omp parallel for
     for (int n = 0; n < N; n++) {
         float* z = logits + (size_t)n * Vp;
-        for (int v = 0; v < V; v++) z[v] = expf(z[v] - lse[n]) * dloss;
+        const float shift = lse[n];
+        #pragma omp simd
+        for (int v = 0; v < V; v++) z[v] = exp_fast(z[v] - shift) * dloss;
         z[targets[n]] -= dloss;
         for (int v = V; v < Vp; v++) z[v] = 0.0f;
     }
@@ -537,7 +573,9 @@ float gpt2_grad_norm(GPT2* model) {
     #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nchunks; c++) {
         double s = 0.0;
-        for (size_t i = c * chunk; i < std::min(n, (c + 1) * chunk); i++) s += (double)g[i] * g[i];
+        const size_t end = std::min(n, (c + 1) * chunk);
+        #pragma omp simd reduction(+ : s)
+        for (size_t i = c * chunk; i < end; i++) s += (double)g[i] * g[i];
         partial[c] = s;
     }
     double total = 0.0;
@@ -559,7 +597,7 @@ void gpt2_update(GPT2* model, float lr, float beta1, float beta2, float eps, flo
         const float* g = model->grads_memory.get() + offset;
         float* m = model->m_memory.get() + offset;
         float* v = model->v_memory.get() + offset;
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for simd schedule(static)
         for (size_t i = 0; i < n; i++) {
             float grad = g[i] * grad_scale;
             m[i] = beta1 * m[i] + (1.0f - beta1) * grad;
@@ -659,13 +697,13 @@ int find_latest_checkpoint(const std::string& dir) {
 
 // ----------------------------------------------------------------------------
 // main training loop
-#ifndef TESTING
-
 double now_ms() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
+
+#ifndef TESTING
 
 float evaluate(GPT2* model, DataLoader* val, int max_batches) {
     dataloader_reset(val);
