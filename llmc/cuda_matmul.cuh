@@ -28,7 +28,7 @@ inline void blas_init(Blas* b, bool tf32) {
     cudaCheck(cudaMalloc(&b->workspace, b->workspace_size));
     // TF32 only matters for fp32 inputs; bf16 inputs always run on bf16 tensor cores
     b->compute = (tf32 && FLOATX_IS_FP32) ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    cublasCheck(cublasSetMathMode(b->handle, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    cublasCheck(cublasSetMathMode(b->handle, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 }
 
 inline void blas_free(Blas* b) {
