@@ -121,6 +121,18 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
     }
 }
 
+// The forward's output again from the saved mean/rstd: backward recomputes it rather than
+// keeping (L, B, T, C) of layernorm outputs alive, bit-identical to the forward's values.
+void layernorm_recompute(float* out, const float* inp, const float* mean, const float* rstd, const float* weight,
+                         const float* bias, int N, int C) {
+    #pragma omp parallel for
+    for (int n = 0; n < N; n++) {
+        const float* x = inp + (size_t)n * C;
+        float* o = out + (size_t)n * C;
+        for (int i = 0; i < C; i++) o[i] = (x[i] - mean[n]) * rstd[n] * weight[i] + bias[i];
+    }
+}
+
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                         const float* weight, const float* mean, const float* rstd, int N, int C) {
     #pragma omp parallel for
@@ -329,20 +341,19 @@ void crossentropy_backward_inplace(float* logits, const float* lse, const int* t
 // GPT-2 model
 
 // Saved activations, all views into one arena sized for the (B, T) given to gpt2_build.
+// Layernorm outputs and GELU outputs are not kept: backward recomputes them (cheap) into the
+// per-layer scratch, which saves 6 * L * B*T*C floats.
 struct ActivationTensors {
     float* encoded;    // (B, T, C)
-    float* ln1;        // (L, B, T, C)
     float* ln1_mean;   // (L, B, T)
     float* ln1_rstd;   // (L, B, T)
     float* qkv;        // (L, B, T, 3C)
     float* atty;       // (L, B, T, C)
     float* att;        // (L, B, NH, T, T)
     float* residual2;  // (L, B, T, C)
-    float* ln2;        // (L, B, T, C)
     float* ln2_mean;   // (L, B, T)
     float* ln2_rstd;   // (L, B, T)
-    float* fch;        // (L, B, T, 4C)
-    float* fch_gelu;   // (L, B, T, 4C)
+    float* fch;        // (L, B, T, 4C) fc output before GELU
     float* residual3;  // (L, B, T, C)
     float* lnf;        // (B, T, C)
     float* lnf_mean;   // (B, T)
@@ -352,10 +363,13 @@ struct ActivationTensors {
     float* lse;        // (B, T) log-sum-exp of each row of logits
     float* losses;     // (B, T)
 };
-constexpr int NUM_ACTIVATION_TENSORS = 21;
+constexpr int NUM_ACTIVATION_TENSORS = 18;
 
-// Activation gradients: one layer's worth, reused from the last layer down to the first.
+// One layer's worth of recomputed activations and activation gradients, reused from layer to
+// layer (forward: first to last; backward: last to first).
 struct GradScratch {
+    float* ln;         // (B, T, C) the current layernorm output (forward, and recomputed in backward)
+    float* fch_gelu;   // (B, T, 4C) the current GELU output (forward, and recomputed in backward)
     float* dresidual;  // (B, T, C) gradient of the residual stream, carried across layers
     float* dln;        // (B, T, C)
     float* datty;      // (B, T, C)
@@ -363,7 +377,7 @@ struct GradScratch {
     float* dfch;       // (B, T, 4C)
     float* dfch_gelu;  // (B, T, 4C)
 };
-constexpr int NUM_GRAD_SCRATCH = 6;
+constexpr int NUM_GRAD_SCRATCH = 8;
 
 struct GPT2 {
     GPT2Config config;
@@ -386,9 +400,9 @@ struct GPT2 {
 static void fill_act_sizes(size_t s[NUM_ACTIVATION_TENSORS], const GPT2Config& c, size_t B, size_t T) {
     size_t C = c.channels, L = c.num_layers, NH = c.num_heads, Vp = c.padded_vocab_size;
     size_t sizes[NUM_ACTIVATION_TENSORS] = {
-        B * T * C, L * B * T * C, L * B * T, L * B * T, L * B * T * 3 * C, L * B * T * C,
-        L * B * NH * T * T, L * B * T * C, L * B * T * C, L * B * T, L * B * T,
-        L * B * T * 4 * C, L * B * T * 4 * C, L * B * T * C, B * T * C, B * T, B * T,
+        B * T * C, L * B * T, L * B * T, L * B * T * 3 * C, L * B * T * C,
+        L * B * NH * T * T, L * B * T * C, L * B * T, L * B * T,
+        L * B * T * 4 * C, L * B * T * C, B * T * C, B * T, B * T,
         B * T * C, B * T * Vp, B * T, B * T};
     memcpy(s, sizes, sizeof sizes);
 }
@@ -416,10 +430,10 @@ void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T) {
     model->num_activations = na;
     model->acts_memory = arena_alloc<float>(na, "activations");
     float** act_ptrs[NUM_ACTIVATION_TENSORS] = {
-        &model->acts.encoded, &model->acts.ln1, &model->acts.ln1_mean, &model->acts.ln1_rstd,
+        &model->acts.encoded, &model->acts.ln1_mean, &model->acts.ln1_rstd,
         &model->acts.qkv, &model->acts.atty, &model->acts.att, &model->acts.residual2,
-        &model->acts.ln2, &model->acts.ln2_mean, &model->acts.ln2_rstd, &model->acts.fch,
-        &model->acts.fch_gelu, &model->acts.residual3, &model->acts.lnf, &model->acts.lnf_mean,
+        &model->acts.ln2_mean, &model->acts.ln2_rstd, &model->acts.fch,
+        &model->acts.residual3, &model->acts.lnf, &model->acts.lnf_mean,
         &model->acts.lnf_rstd, &model->acts.proj, &model->acts.logits, &model->acts.lse, &model->acts.losses};
     float* p = model->acts_memory.get();
     for (int i = 0; i < NUM_ACTIVATION_TENSORS; i++) {
@@ -427,8 +441,9 @@ void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T) {
         p += act_sizes[i];
     }
     size_t BTC = (size_t)B * T * config.channels;
-    size_t scratch_sizes[NUM_GRAD_SCRATCH] = {BTC, BTC, BTC, 3 * BTC, 4 * BTC, 4 * BTC};
-    float** scratch_ptrs[NUM_GRAD_SCRATCH] = {&model->scratch.dresidual, &model->scratch.dln, &model->scratch.datty,
+    size_t scratch_sizes[NUM_GRAD_SCRATCH] = {BTC, 4 * BTC, BTC, BTC, BTC, 3 * BTC, 4 * BTC, 4 * BTC};
+    float** scratch_ptrs[NUM_GRAD_SCRATCH] = {&model->scratch.ln, &model->scratch.fch_gelu,
+                                              &model->scratch.dresidual, &model->scratch.dln, &model->scratch.datty,
                                               &model->scratch.dqkv, &model->scratch.dfch, &model->scratch.dfch_gelu};
     size_t ns = 0;
     for (size_t s : scratch_sizes) ns += s;
@@ -477,26 +492,24 @@ void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int
     const size_t BTC = (size_t)N * C;
     ParameterTensors& p = model->params;
     ActivationTensors& a = model->acts;
+    GradScratch& s = model->scratch;
 
     encoder_forward(a.encoded, inputs, p.wte, p.wpe, B, T, C);
     for (int l = 0; l < L; l++) {
         const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTC;
-        float* l_ln1 = a.ln1 + l * BTC;
         float* l_qkv = a.qkv + l * 3 * BTC;
         float* l_atty = a.atty + l * BTC;
         float* l_residual2 = a.residual2 + l * BTC;
-        float* l_ln2 = a.ln2 + l * BTC;
         float* l_fch = a.fch + l * 4 * BTC;
-        float* l_fch_gelu = a.fch_gelu + l * 4 * BTC;
-        layernorm_forward(l_ln1, a.ln1_mean + l * N, a.ln1_rstd + l * N, residual, p.ln1w + l * C, p.ln1b + l * C, N, C);
-        matmul_forward(l_qkv, l_ln1, p.qkvw + (size_t)l * 3 * C * C, p.qkvb + l * 3 * C, N, C, 3 * C);
+        layernorm_forward(s.ln, a.ln1_mean + l * N, a.ln1_rstd + l * N, residual, p.ln1w + l * C, p.ln1b + l * C, N, C);
+        matmul_forward(l_qkv, s.ln, p.qkvw + (size_t)l * 3 * C * C, p.qkvb + l * 3 * C, N, C, 3 * C);
         attention_forward(l_atty, a.att + (size_t)l * B * NH * T * T, l_qkv, B, T, C, NH);
         matmul_forward(a.proj, l_atty, p.attprojw + (size_t)l * C * C, p.attprojb + l * C, N, C, C);
         residual_forward(l_residual2, residual, a.proj, BTC);
-        layernorm_forward(l_ln2, a.ln2_mean + l * N, a.ln2_rstd + l * N, l_residual2, p.ln2w + l * C, p.ln2b + l * C, N, C);
-        matmul_forward(l_fch, l_ln2, p.fcw + (size_t)l * 4 * C * C, p.fcb + l * 4 * C, N, C, 4 * C);
-        gelu_forward(l_fch_gelu, l_fch, 4 * BTC);
-        matmul_forward(a.proj, l_fch_gelu, p.fcprojw + (size_t)l * 4 * C * C, p.fcprojb + l * C, N, 4 * C, C);
+        layernorm_forward(s.ln, a.ln2_mean + l * N, a.ln2_rstd + l * N, l_residual2, p.ln2w + l * C, p.ln2b + l * C, N, C);
+        matmul_forward(l_fch, s.ln, p.fcw + (size_t)l * 4 * C * C, p.fcb + l * 4 * C, N, C, 4 * C);
+        gelu_forward(s.fch_gelu, l_fch, 4 * BTC);
+        matmul_forward(a.proj, s.fch_gelu, p.fcprojw + (size_t)l * 4 * C * C, p.fcprojb + l * C, N, 4 * C, C);
         residual_forward(a.residual3 + l * BTC, l_residual2, a.proj, BTC);
     }
     layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * BTC, p.lnfw, p.lnfb, N, C);
@@ -538,13 +551,16 @@ void gpt2_backward(GPT2* model, float loss_scale) {
     for (int l = L - 1; l >= 0; l--) {
         const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTC;
         // residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))))
+        gelu_forward(s.fch_gelu, a.fch + l * 4 * BTC, 4 * BTC);  // recompute
         memset(s.dfch_gelu, 0, 4 * BTC * sizeof(float));
         matmul_backward(s.dfch_gelu, g.fcprojw + (size_t)l * 4 * C * C, g.fcprojb + l * C, s.dresidual,
-                        a.fch_gelu + l * 4 * BTC, p.fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
+                        s.fch_gelu, p.fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
         memset(s.dfch, 0, 4 * BTC * sizeof(float));
         gelu_backward(s.dfch, a.fch + l * 4 * BTC, s.dfch_gelu, 4 * BTC);
+        layernorm_recompute(s.ln, a.residual2 + l * BTC, a.ln2_mean + l * N, a.ln2_rstd + l * N, p.ln2w + l * C,
+                            p.ln2b + l * C, N, C);
         memset(s.dln, 0, BTC * sizeof(float));
-        matmul_backward(s.dln, g.fcw + (size_t)l * 4 * C * C, g.fcb + l * 4 * C, s.dfch, a.ln2 + l * BTC,
+        matmul_backward(s.dln, g.fcw + (size_t)l * 4 * C * C, g.fcb + l * 4 * C, s.dfch, s.ln,
                         p.fcw + (size_t)l * 4 * C * C, N, C, 4 * C);
         layernorm_backward(s.dresidual, g.ln2w + l * C, g.ln2b + l * C, s.dln, a.residual2 + l * BTC,
                            p.ln2w + l * C, a.ln2_mean + l * N, a.ln2_rstd + l * N, N, C);
@@ -554,8 +570,9 @@ void gpt2_backward(GPT2* model, float loss_scale) {
                         a.atty + l * BTC, p.attprojw + (size_t)l * C * C, N, C, C);
         memset(s.dqkv, 0, 3 * BTC * sizeof(float));
         attention_backward(s.dqkv, s.datty, a.qkv + l * 3 * BTC, a.att + (size_t)l * B * NH * T * T, B, T, C, NH);
+        layernorm_recompute(s.ln, residual, a.ln1_mean + l * N, a.ln1_rstd + l * N, p.ln1w + l * C, p.ln1b + l * C, N, C);
         memset(s.dln, 0, BTC * sizeof(float));
-        matmul_backward(s.dln, g.qkvw + (size_t)l * 3 * C * C, g.qkvb + l * 3 * C, s.dqkv, a.ln1 + l * BTC,
+        matmul_backward(s.dln, g.qkvw + (size_t)l * 3 * C * C, g.qkvb + l * 3 * C, s.dqkv, s.ln,
                         p.qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
         layernorm_backward(s.dresidual, g.ln1w + l * C, g.ln1b + l * C, s.dln, residual, p.ln1w + l * C,
                            a.ln1_mean + l * N, a.ln1_rstd + l * N, N, C);
