@@ -674,42 +674,17 @@ void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens
 // pair complete. Each file is written to a temp name and renamed, so a crash never leaves a
 // half-written checkpoint that a resume would pick up.
 
-std::string ckpt_path(const std::string& dir, const char* kind, int step) {
-    char buf[64];
-    if (!strcmp(kind, "state")) snprintf(buf, sizeof buf, "/state_%08d_00000.bin", step);
-    else if (!strcmp(kind, "model")) snprintf(buf, sizeof buf, "/model_%08d.bin", step);
-    else snprintf(buf, sizeof buf, "/DONE_%08d", step);
-    return dir + buf;
-}
-
 void save_checkpoint(GPT2* model, const std::string& dir, int step, const DataLoader* train, const Mt19937& sample_rng) {
-    checkpoint_write(ckpt_path(dir, "model", step), model->config, model->params_memory.get(), model->num_parameters, MODEL_VERSION_FP32);
+    checkpoint_write(checkpoint_path(dir, "model", step), model->config, model->params_memory.get(), model->num_parameters, MODEL_VERSION_FP32);
     TrainState s;
     s.step = step;
     s.shuffle = train->shuffle;
     s.train_pos = train->pos;
     s.sample_rng = sample_rng.get_state();
-    state_write(ckpt_path(dir, "state", step), s, model->m_memory.get(), model->v_memory.get(), nullptr, model->num_parameters);
-    AtomicWriter done(ckpt_path(dir, "DONE", step));
+    state_write(checkpoint_path(dir, "state", step), s, model->m_memory.get(), model->v_memory.get(), nullptr, model->num_parameters);
+    AtomicWriter done(checkpoint_path(dir, "DONE", step));
     done.commit();
-    printf("wrote checkpoint %s (step %d)\n", ckpt_path(dir, "model", step).c_str(), step);
-}
-
-// Latest step with a DONE_ marker in dir, or -1.
-int find_latest_checkpoint(const std::string& dir) {
-    int latest = -1;
-    std::vector<std::string> done;
-    glob_t g;
-    std::string pattern = dir + "/DONE_*";
-    if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            const char* name = strrchr(g.gl_pathv[i], '/') + 1;
-            int step;
-            if (parse_int_strict(name + 5, &step) && step > latest) latest = step;
-        }
-    }
-    globfree(&g);
-    return latest;
+    printf("wrote checkpoint %s (step %d)\n", checkpoint_path(dir, "model", step).c_str(), step);
 }
 
 // ----------------------------------------------------------------------------
@@ -755,9 +730,9 @@ int main(int argc, char** argv) {
     int resume_step = -1;
     std::string init_path = cfg.init;
     if (cfg.resume) {
-        resume_step = find_latest_checkpoint(cfg.output_dir);
+        resume_step = checkpoint_find_latest(cfg.output_dir);
         if (resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
-        init_path = ckpt_path(cfg.output_dir, "model", resume_step);
+        init_path = checkpoint_path(cfg.output_dir, "model", resume_step);
     }
     GPT2Config mc;
     const bool from_scratch = resume_step < 0 && config_from_depth(cfg.init.c_str(), &mc);
@@ -791,7 +766,7 @@ int main(int argc, char** argv) {
 
     int start_step = 0;
     if (resume_step >= 0) {
-        TrainState s = state_read(ckpt_path(cfg.output_dir, "state", resume_step), model.m_memory.get(),
+        TrainState s = state_read(checkpoint_path(cfg.output_dir, "state", resume_step), model.m_memory.get(),
                                   model.v_memory.get(), nullptr, model.num_parameters);
         if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
         dataloader_restore(&train, s.train_pos);
