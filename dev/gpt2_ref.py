@@ -172,7 +172,7 @@ def gpt2_forward(p, idx, NH):
     """idx (B, T) int64 -> logits (B, T, V) over the real vocab."""
     B, T = idx.shape
     C = p["wte"].shape[1]
-    L = p["qkvw"].shape[0]
+    L = len(p["qkvw"])  # stacked (L, ...) tensor, or a list of per-layer tensors (bench)
     x = F.embedding(idx, p["wte"]) + p["wpe"][:T]
     for l in range(L):
         h = F.layer_norm(x, (C,), p["ln1w"][l], p["ln1b"][l], 1e-5)
@@ -301,10 +301,15 @@ def lr_at(step, steps):
     return lr_min + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (LR - lr_min)
 
 
+def leaves(p, k):
+    """The leaf tensors of parameter k: one stacked tensor, or per-layer tensors (bench)."""
+    return list(p[k]) if isinstance(p[k], list) else [p[k]]
+
+
 def make_optimizer(p):
     names = names_of(p)
-    decay = [p[k] for k in names if k in DECAYED]
-    no_decay = [p[k] for k in names if k not in DECAYED]
+    decay = [t for k in names if k in DECAYED for t in leaves(p, k)]
+    no_decay = [t for k in names if k not in DECAYED for t in leaves(p, k)]
     groups = [{"params": decay, "weight_decay": WEIGHT_DECAY},
               {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=LR, betas=(BETA1, BETA2), eps=EPS,
@@ -312,7 +317,7 @@ def make_optimizer(p):
 
 
 def all_params(p):
-    return [p[k] for k in names_of(p)]
+    return [t for k in names_of(p) for t in leaves(p, k)]
 
 # ----------------------------------------------------------------------------
 # modes
@@ -421,8 +426,14 @@ def mode_bench(a):
     L, C, NH, maxT = 12, 768, 12, 1024
     B, T = a.B, a.T
     p = gpt2_init(V_GPT2, maxT, L, C, a.seed)
-    for t in p.values():
-        t.requires_grad_(True)
+    # one leaf tensor per layer and weight, as an nn.Module GPT-2 (nanoGPT) holds them: indexing
+    # a stacked (L, ...) leaf would make autograd build a full-size zero gradient per layer use
+    per_layer = PARAM_NAMES[2:14]  # ln1w ... fcprojb, stacked (L, ...)
+    for k in list(p):
+        if k in per_layer:
+            p[k] = [t.clone().requires_grad_(True) for t in p[k]]
+        else:
+            p[k].requires_grad_(True)
     opt = make_optimizer(p)
     x, y = random_batch(B, T, V_GPT2, a.seed)
     times = []

@@ -58,13 +58,18 @@ PYEOF
 echo "bench: ours (./train_gpt2, $total steps)"
 ./train_gpt2 -e d12 -seed 42 -i "$shard" -shuffle 0 -b 4 -t 64 -x $total -v 0 -s 0 \
     -l 1e-3 -k constant -c 0.1 -b1 0.9 -b2 0.95 -gc 1.0 -tok /nonexistent > "$OUT/ours.log" 2>&1
+echo "bench: ours on 1 thread (thread scaling)"
+OMP_NUM_THREADS=1 ./train_gpt2 -e d12 -seed 42 -i "$shard" -shuffle 0 -b 4 -t 64 -x $total -v 0 -s 0 \
+    -l 1e-3 -k constant -c 0.1 -b1 0.9 -b2 0.95 -gc 1.0 > "$OUT/ours1.log" 2>&1
 echo "bench: PyTorch (dev/gpt2_ref.py --bench, $total steps)"
 $PYB dev/gpt2_ref.py --bench "$STEPS" --B 4 --T 64 --threads "$THREADS" --seed 42 --shard "$shard" > "$OUT/torch.log" 2>&1
 
-$PY - "$OUT/ours.log" "$OUT/torch.log" "$ceiling" "$THREADS" <<'PYEOF'
+$PY - "$OUT/ours.log" "$OUT/torch.log" "$ceiling" "$THREADS" "$OUT/ours1.log" <<'PYEOF'
 import re, statistics, sys
 ours_log, torch_log, ceiling, threads = open(sys.argv[1]).read(), open(sys.argv[2]).read(), float(sys.argv[3]), sys.argv[4]
-ours = [(float(l), float(ms)) for l, ms in re.findall(r"^step +\d+/\d+ \| loss ([\d.]+) \|.*?\| ([\d.]+) ms", ours_log, re.M)]
+step_re = r"^step +\d+/\d+ \| loss ([\d.]+) \|.*?\| ([\d.]+) ms"
+ours = [(float(l), float(ms)) for l, ms in re.findall(step_re, ours_log, re.M)]
+ours1 = [(float(l), float(ms)) for l, ms in re.findall(step_re, open(sys.argv[5]).read(), re.M)]
 ref = [(float(l), float(ms)) for ms, l in re.findall(r"^step \d+ ms ([\d.]+) loss ([\d.]+)", torch_log, re.M)]
 rss_ours = float(re.search(r"peak RSS ([\d.]+) MB", ours_log).group(1))
 rss_ref = float(re.search(r"peak_rss_mb=([\d.]+)", torch_log).group(1))
@@ -73,15 +78,17 @@ flops = (6 * N + 6 * L * C * T) * B * T  # per step, llm.c's MFU count
 def row(name, runs, rss):
     ms = statistics.median([m for _, m in runs[2:]])
     gf = flops / (ms / 1e3) / 1e9
-    print(f"| {name:<22} | {ms:9.1f} | {B*T/(ms/1e3):8.1f} | {gf:8.1f} | {100*gf/ceiling:6.1f}% | {rss:8.0f} |")
+    print(f"| {name:<22} | {ms:9.1f} | {B*T/(ms/1e3):8.1f} | {gf:8.1f} | {100*gf/ceiling:7.1f}% | {rss:12.0f} |")
     return ms
 print(f"\nd12 (124M) B={B} T={T} fp32, {threads} threads, median of {len(ours)-2} steps after 2 warm-up steps")
 print(f"step = {flops/1e9:.1f} GFLOP; sgemm ceiling (OpenBLAS 2048^3) = {ceiling:.1f} GFLOP/s")
-print("| trainer                | ms/step   | tok/s    | GFLOP/s  | of sgemm | peak RSS MB |")
-print("|------------------------|-----------|----------|----------|---------|----------|")
+print("| trainer                | ms/step   | tok/s    | GFLOP/s  | of sgemm | peak RSS MiB |")
+print("|------------------------|-----------|----------|----------|----------|--------------|")
 a = row("ours (train_gpt2)", ours, rss_ours)
 b = row("PyTorch 1.13 (ref)", ref, rss_ref)
 print(f"speedup ours vs PyTorch: {b / a:.2f}x")
+one = statistics.median([m for _, m in ours1[2:]])
+print(f"thread scaling (ours): 1 thread {one:.1f} ms/step, {threads} threads {a:.1f} ms/step, {one / a:.2f}x")
 n = min(len(ours), len(ref))
 d = max(abs(ours[i][0] - ref[i][0]) / ref[i][0] for i in range(n))
 print(f"losses over {n} steps, same weights and batches: max relative difference {d:.2e}")
