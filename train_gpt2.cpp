@@ -199,38 +199,39 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
 
 // ----------------------------------------------------------------------------
 // causal self-attention over qkv (B, T, 3C) laid out [q | k | v], heads contiguous in each.
-// out (B, T, C); att (B, NH, T, T) keeps the softmax for backward (row t only fills t2 <= t).
-void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int NH) {
+// out (B, T, C). Only the log-sum-exp of each score row is kept, lse (B, NH, T): backward
+// recomputes the probabilities p = exp(scale q.k - lse) row by row instead of keeping a
+// (B, NH, T, T) matrix per layer (2.4 GB at d12, B=4, T=1024). rows (B, NH, 2T): per-task scratch.
+void attention_forward(float* out, float* lse, float* rows, const float* qkv, int B, int T, int C, int NH) {
     const int hs = C / NH;
     const float scale = 1.0f / sqrtf((float)hs);
     const size_t C3 = 3 * (size_t)C;
     #pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
+            float* score = rows + ((size_t)b * NH + h) * 2 * T;
             for (int t = 0; t < T; t++) {
                 const float* q = qkv + ((size_t)b * T + t) * C3 + h * hs;
-                float* a = att + (((size_t)b * NH + h) * T + t) * T;
                 float maxv = -INFINITY;
                 for (int t2 = 0; t2 <= t; t2++) {
                     const float* k = qkv + ((size_t)b * T + t2) * C3 + C + h * hs;
-                    float s = 0.0f;
-                    for (int i = 0; i < hs; i++) s += q[i] * k[i];
-                    a[t2] = s * scale;
-                    maxv = std::max(maxv, a[t2]);
+                    float dot = 0.0f;
+                    #pragma omp simd reduction(+ : dot)
+                    for (int i = 0; i < hs; i++) dot += q[i] * k[i];
+                    score[t2] = dot * scale;
+                    maxv = std::max(maxv, score[t2]);
                 }
                 float sum = 0.0f;
-                for (int t2 = 0; t2 <= t; t2++) {
-                    a[t2] = expf(a[t2] - maxv);
-                    sum += a[t2];
-                }
-                const float inv = 1.0f / sum;
-                for (int t2 = 0; t2 <= t; t2++) a[t2] *= inv;
-                for (int t2 = t + 1; t2 < T; t2++) a[t2] = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++) sum += exp_fast(score[t2] - maxv);
+                const float row_lse = maxv + logf(sum);
+                lse[((size_t)b * NH + h) * T + t] = row_lse;
                 float* o = out + ((size_t)b * T + t) * C + h * hs;
                 for (int i = 0; i < hs; i++) o[i] = 0.0f;
                 for (int t2 = 0; t2 <= t; t2++) {
+                    const float pr = exp_fast(score[t2] - row_lse);
                     const float* v = qkv + ((size_t)b * T + t2) * C3 + 2 * C + h * hs;
-                    for (int i = 0; i < hs; i++) o[i] += a[t2] * v[i];
+                    #pragma omp simd
+                    for (int i = 0; i < hs; i++) o[i] += pr * v[i];
                 }
             }
         }
@@ -238,7 +239,7 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
 }
 
 // One (b, h) pair per task: every write to dqkv lands in that head's columns of that batch row.
-void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att,
+void attention_backward(float* dqkv, float* rows, const float* dout, const float* qkv, const float* lse,
                         int B, int T, int C, int NH) {
     const int hs = C / NH;
     const float scale = 1.0f / sqrtf((float)hs);
@@ -246,30 +247,37 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
     #pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
-            std::vector<float> datt(T);
+            float* pr = rows + ((size_t)b * NH + h) * 2 * T;  // recomputed probabilities of row t
+            float* datt = pr + T;                               // their gradient
             for (int t = 0; t < T; t++) {
-                const float* a = att + (((size_t)b * NH + h) * T + t) * T;
-                const float* d = dout + ((size_t)b * T + t) * C + h * hs;
-                // out = att @ v: datt = d . v, dv += att * d
-                float dot_sum = 0.0f;  // sum_t2 att * datt, for the softmax backward
-                for (int t2 = 0; t2 <= t; t2++) {
-                    const float* v = qkv + ((size_t)b * T + t2) * C3 + 2 * C + h * hs;
-                    float* dv = dqkv + ((size_t)b * T + t2) * C3 + 2 * C + h * hs;
-                    float s = 0.0f;
-                    for (int i = 0; i < hs; i++) {
-                        s += d[i] * v[i];
-                        dv[i] += a[t2] * d[i];
-                    }
-                    datt[t2] = s;
-                    dot_sum += a[t2] * s;
-                }
-                // softmax backward, then preatt = scale * q . k
                 const float* q = qkv + ((size_t)b * T + t) * C3 + h * hs;
+                const float* d = dout + ((size_t)b * T + t) * C + h * hs;
+                const float row_lse = lse[((size_t)b * NH + h) * T + t];
+                // out = p @ v: datt = d . v, dv += p * d
+                float dot_sum = 0.0f;  // sum_t2 p * datt, for the softmax backward
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float* k = qkv + ((size_t)b * T + t2) * C3 + C + h * hs;
+                    const float* v = k + C;
+                    float* dv = dqkv + ((size_t)b * T + t2) * C3 + 2 * C + h * hs;
+                    float qk = 0.0f, dvdot = 0.0f;
+                    #pragma omp simd reduction(+ : qk, dvdot)
+                    for (int i = 0; i < hs; i++) {
+                        qk += q[i] * k[i];
+                        dvdot += d[i] * v[i];
+                    }
+                    pr[t2] = exp_fast(qk * scale - row_lse);
+                    datt[t2] = dvdot;
+                    dot_sum += pr[t2] * dvdot;
+                    #pragma omp simd
+                    for (int i = 0; i < hs; i++) dv[i] += pr[t2] * d[i];
+                }
+                // softmax backward, then scores = scale * q . k
                 float* dq = dqkv + ((size_t)b * T + t) * C3 + h * hs;
                 for (int t2 = 0; t2 <= t; t2++) {
-                    float dpre = a[t2] * (datt[t2] - dot_sum) * scale;
+                    const float dpre = pr[t2] * (datt[t2] - dot_sum) * scale;
                     const float* k = qkv + ((size_t)b * T + t2) * C3 + C + h * hs;
                     float* dk = dqkv + ((size_t)b * T + t2) * C3 + C + h * hs;
+                    #pragma omp simd
                     for (int i = 0; i < hs; i++) {
                         dq[i] += dpre * k[i];
                         dk[i] += dpre * q[i];
@@ -349,7 +357,7 @@ struct ActivationTensors {
     float* ln1_rstd;   // (L, B, T)
     float* qkv;        // (L, B, T, 3C)
     float* atty;       // (L, B, T, C)
-    float* att;        // (L, B, NH, T, T)
+    float* att_lse;    // (L, B, NH, T) log-sum-exp of each attention score row
     float* residual2;  // (L, B, T, C)
     float* ln2_mean;   // (L, B, T)
     float* ln2_rstd;   // (L, B, T)
@@ -358,26 +366,29 @@ struct ActivationTensors {
     float* lnf;        // (B, T, C)
     float* lnf_mean;   // (B, T)
     float* lnf_rstd;   // (B, T)
-    float* proj;       // (B, T, C) attention/MLP projection output before the residual add
     float* logits;     // (B, T, Vp); backward overwrites it with dlogits
     float* lse;        // (B, T) log-sum-exp of each row of logits
     float* losses;     // (B, T)
 };
-constexpr int NUM_ACTIVATION_TENSORS = 18;
+constexpr int NUM_ACTIVATION_TENSORS = 17;
 
 // One layer's worth of recomputed activations and activation gradients, reused from layer to
-// layer (forward: first to last; backward: last to first).
+// layer (forward: first to last; backward: last to first). The first two live in their own
+// arena; the rest are dead whenever logits are live (the layers run before the lm_head in
+// forward and after its backward), so they share the logits buffer when it is big enough.
 struct GradScratch {
-    float* ln;         // (B, T, C) the current layernorm output (forward, and recomputed in backward)
-    float* fch_gelu;   // (B, T, 4C) the current GELU output (forward, and recomputed in backward)
     float* dresidual;  // (B, T, C) gradient of the residual stream, carried across layers
     float* dln;        // (B, T, C)
+    float* ln;         // (B, T, C) the current layernorm output (forward, and recomputed in backward)
+    float* fch_gelu;   // (B, T, 4C) the current GELU output (forward, and recomputed in backward)
+    float* proj;       // (B, T, C) attention/MLP projection output before its residual add (forward)
     float* datty;      // (B, T, C)
     float* dqkv;       // (B, T, 3C)
     float* dfch;       // (B, T, 4C)
     float* dfch_gelu;  // (B, T, 4C)
+    float* att_rows;   // (B, NH, 2T) attention score rows, one pair per (b, h) task
 };
-constexpr int NUM_GRAD_SCRATCH = 8;
+constexpr int NUM_GRAD_SCRATCH = 10;
 
 struct GPT2 {
     GPT2Config config;
@@ -401,9 +412,9 @@ static void fill_act_sizes(size_t s[NUM_ACTIVATION_TENSORS], const GPT2Config& c
     size_t C = c.channels, L = c.num_layers, NH = c.num_heads, Vp = c.padded_vocab_size;
     size_t sizes[NUM_ACTIVATION_TENSORS] = {
         B * T * C, L * B * T, L * B * T, L * B * T * 3 * C, L * B * T * C,
-        L * B * NH * T * T, L * B * T * C, L * B * T, L * B * T,
+        L * B * NH * T, L * B * T * C, L * B * T, L * B * T,
         L * B * T * 4 * C, L * B * T * C, B * T * C, B * T, B * T,
-        B * T * C, B * T * Vp, B * T, B * T};
+        B * T * Vp, B * T, B * T};
     memcpy(s, sizes, sizeof sizes);
 }
 
@@ -431,26 +442,32 @@ void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T) {
     model->acts_memory = arena_alloc<float>(na, "activations");
     float** act_ptrs[NUM_ACTIVATION_TENSORS] = {
         &model->acts.encoded, &model->acts.ln1_mean, &model->acts.ln1_rstd,
-        &model->acts.qkv, &model->acts.atty, &model->acts.att, &model->acts.residual2,
+        &model->acts.qkv, &model->acts.atty, &model->acts.att_lse, &model->acts.residual2,
         &model->acts.ln2_mean, &model->acts.ln2_rstd, &model->acts.fch,
         &model->acts.residual3, &model->acts.lnf, &model->acts.lnf_mean,
-        &model->acts.lnf_rstd, &model->acts.proj, &model->acts.logits, &model->acts.lse, &model->acts.losses};
+        &model->acts.lnf_rstd, &model->acts.logits, &model->acts.lse, &model->acts.losses};
     float* p = model->acts_memory.get();
     for (int i = 0; i < NUM_ACTIVATION_TENSORS; i++) {
         *act_ptrs[i] = p;
         p += act_sizes[i];
     }
     size_t BTC = (size_t)B * T * config.channels;
-    size_t scratch_sizes[NUM_GRAD_SCRATCH] = {BTC, 4 * BTC, BTC, BTC, BTC, 3 * BTC, 4 * BTC, 4 * BTC};
-    float** scratch_ptrs[NUM_GRAD_SCRATCH] = {&model->scratch.ln, &model->scratch.fch_gelu,
-                                              &model->scratch.dresidual, &model->scratch.dln, &model->scratch.datty,
-                                              &model->scratch.dqkv, &model->scratch.dfch, &model->scratch.dfch_gelu};
-    size_t ns = 0;
-    for (size_t s : scratch_sizes) ns += s;
-    model->num_scratch = ns;
-    model->scratch_memory = arena_alloc<float>(ns, "activation gradients");
+    size_t scratch_sizes[NUM_GRAD_SCRATCH] = {BTC, BTC, BTC, 4 * BTC, BTC, BTC, 3 * BTC, 4 * BTC, 4 * BTC,
+                                              (size_t)B * config.num_heads * 2 * T};
+    float** scratch_ptrs[NUM_GRAD_SCRATCH] = {&model->scratch.dresidual, &model->scratch.dln,
+                                              &model->scratch.ln, &model->scratch.fch_gelu, &model->scratch.proj,
+                                              &model->scratch.datty,
+                                              &model->scratch.dqkv, &model->scratch.dfch, &model->scratch.dfch_gelu,
+                                              &model->scratch.att_rows};
+    constexpr int OWN = 2;  // dresidual and dln are live together with dlogits
+    size_t own = 0, shared = 0;
+    for (int i = 0; i < NUM_GRAD_SCRATCH; i++) (i < OWN ? own : shared) += scratch_sizes[i];
+    const bool in_logits = shared <= (size_t)B * T * config.padded_vocab_size;
+    model->num_scratch = own + (in_logits ? 0 : shared);
+    model->scratch_memory = arena_alloc<float>(model->num_scratch, "activation gradients");
     p = model->scratch_memory.get();
     for (int i = 0; i < NUM_GRAD_SCRATCH; i++) {
+        if (i == OWN && in_logits) p = model->acts.logits;
         *scratch_ptrs[i] = p;
         p += scratch_sizes[i];
     }
@@ -503,14 +520,14 @@ void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int
         float* l_fch = a.fch + l * 4 * BTC;
         layernorm_forward(s.ln, a.ln1_mean + l * N, a.ln1_rstd + l * N, residual, p.ln1w + l * C, p.ln1b + l * C, N, C);
         matmul_forward(l_qkv, s.ln, p.qkvw + (size_t)l * 3 * C * C, p.qkvb + l * 3 * C, N, C, 3 * C);
-        attention_forward(l_atty, a.att + (size_t)l * B * NH * T * T, l_qkv, B, T, C, NH);
-        matmul_forward(a.proj, l_atty, p.attprojw + (size_t)l * C * C, p.attprojb + l * C, N, C, C);
-        residual_forward(l_residual2, residual, a.proj, BTC);
+        attention_forward(l_atty, a.att_lse + (size_t)l * B * NH * T, s.att_rows, l_qkv, B, T, C, NH);
+        matmul_forward(s.proj, l_atty, p.attprojw + (size_t)l * C * C, p.attprojb + l * C, N, C, C);
+        residual_forward(l_residual2, residual, s.proj, BTC);
         layernorm_forward(s.ln, a.ln2_mean + l * N, a.ln2_rstd + l * N, l_residual2, p.ln2w + l * C, p.ln2b + l * C, N, C);
         matmul_forward(l_fch, s.ln, p.fcw + (size_t)l * 4 * C * C, p.fcb + l * 4 * C, N, C, 4 * C);
         gelu_forward(s.fch_gelu, l_fch, 4 * BTC);
-        matmul_forward(a.proj, s.fch_gelu, p.fcprojw + (size_t)l * 4 * C * C, p.fcprojb + l * C, N, 4 * C, C);
-        residual_forward(a.residual3 + l * BTC, l_residual2, a.proj, BTC);
+        matmul_forward(s.proj, s.fch_gelu, p.fcprojw + (size_t)l * 4 * C * C, p.fcprojb + l * C, N, 4 * C, C);
+        residual_forward(a.residual3 + l * BTC, l_residual2, s.proj, BTC);
     }
     layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * BTC, p.lnfw, p.lnfb, N, C);
     matmul_forward(a.logits, a.lnf, p.wte, nullptr, N, C, Vp);  // tied lm_head
@@ -569,7 +586,7 @@ void gpt2_backward(GPT2* model, float loss_scale) {
         matmul_backward(s.datty, g.attprojw + (size_t)l * C * C, g.attprojb + l * C, s.dresidual,
                         a.atty + l * BTC, p.attprojw + (size_t)l * C * C, N, C, C);
         memset(s.dqkv, 0, 3 * BTC * sizeof(float));
-        attention_backward(s.dqkv, s.datty, a.qkv + l * 3 * BTC, a.att + (size_t)l * B * NH * T * T, B, T, C, NH);
+        attention_backward(s.dqkv, s.att_rows, s.datty, a.qkv + l * 3 * BTC, a.att_lse + (size_t)l * B * NH * T, B, T, C, NH);
         layernorm_recompute(s.ln, residual, a.ln1_mean + l * N, a.ln1_rstd + l * N, p.ln1w + l * C, p.ln1b + l * C, N, C);
         memset(s.dln, 0, BTC * sizeof(float));
         matmul_backward(s.dln, g.qkvw + (size_t)l * 3 * C * C, g.qkvb + l * 3 * C, s.dqkv, s.ln,

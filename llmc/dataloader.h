@@ -87,7 +87,7 @@ inline void seeded_permutation(std::vector<I>& v, uint32_t seed, int64_t epoch, 
 inline void dataloader_check_tokens(DataLoader* dl) {
     const char* path = dl->files[dl->loaded_shard].c_str();
     const int64_t ntok = dl->shard_tokens[dl->loaded_shard];
-    std::vector<uint16_t> chunk(1 << 20);
+    std::vector<uint16_t> chunk(1 << 16);
     if (fseeko(dl->file.get(), HEADER_BYTES, SEEK_SET) != 0) die("%s: cannot seek", path);
     for (int64_t done = 0; done < ntok;) {
         size_t n = (size_t)std::min<int64_t>((int64_t)chunk.size(), ntok - done);

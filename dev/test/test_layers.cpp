@@ -93,11 +93,11 @@ static void test_matmul_shape(int N, int K, int OC) {
 static void test_attention() {
     const int B = 2, T = 7, C = 12, NH = 3;
     auto qkv = randn((size_t)B * T * 3 * C), up = randn((size_t)B * T * C);
-    std::vector<float> out((size_t)B * T * C), att((size_t)B * NH * T * T);
-    auto fwd = [&]() { attention_forward(out.data(), att.data(), qkv.data(), B, T, C, NH); return dot(up, out.data()); };
+    std::vector<float> out((size_t)B * T * C), lse((size_t)B * NH * T), rows((size_t)B * NH * 2 * T);
+    auto fwd = [&]() { attention_forward(out.data(), lse.data(), rows.data(), qkv.data(), B, T, C, NH); return dot(up, out.data()); };
     fwd();
     std::vector<float> dqkv(qkv.size(), 0.0f);
-    attention_backward(dqkv.data(), up.data(), qkv.data(), att.data(), B, T, C, NH);
+    attention_backward(dqkv.data(), rows.data(), up.data(), qkv.data(), lse.data(), B, T, C, NH);
     fd_error("fd_attention_dqkv", qkv, dqkv.data(), fwd);
     // causality: changing the last position changes no earlier output
     std::vector<float> before = out;
