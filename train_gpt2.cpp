@@ -530,7 +530,7 @@ void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int
         residual_forward(a.residual3 + l * BTC, l_residual2, s.proj, BTC);
     }
     layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * BTC, p.lnfw, p.lnfb, N, C);
-    matmul_forward(a.logits, a.lnf, p.wte, nullptr, N, C, Vp);  // tied lm_head
+    matmul_forward(a.logits, a.lnf, p.lm_head, nullptr, N, C, Vp);  // lm_head is wte when tied
     crossentropy_forward(targets ? a.losses : nullptr, a.lse, a.logits, targets, N, V, Vp);
     if (targets) {
         double sum = 0.0;
@@ -561,7 +561,7 @@ void gpt2_backward(GPT2* model, float loss_scale) {
     crossentropy_backward_inplace(a.logits, a.lse, model->targets, loss_scale / N, N, V, Vp);
     float* dlogits = a.logits;
     memset(s.dln, 0, BTC * sizeof(float));
-    matmul_backward(s.dln, g.wte, nullptr, dlogits, a.lnf, p.wte, N, C, Vp);
+    matmul_backward(s.dln, g.lm_head, nullptr, dlogits, a.lnf, p.lm_head, N, C, Vp);  // += into g.wte when tied
     memset(s.dresidual, 0, BTC * sizeof(float));
     layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * BTC, p.lnfw, a.lnf_mean, a.lnf_rstd, N, C);
 
@@ -642,6 +642,31 @@ void gpt2_update(GPT2* model, float lr, float beta1, float beta2, float eps, flo
         }
         offset += n;
     }
+}
+
+// Per-tensor RMS of the weights and of the gradients (before clipping): one line on stdout and
+// in the log, "s:STEP rms NAME:WEIGHT_RMS/GRAD_RMS ...".
+void gpt2_log_rms(GPT2* model, int step, FILE* log) {
+    std::string line = "s:" + std::to_string(step) + " rms";
+    size_t off = 0;
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        const size_t n = model->param_sizes[k];
+        const float* w = model->params_memory.get() + off;
+        const float* g = model->grads_memory.get() + off;
+        off += n;
+        if (n == 0) continue;
+        double sw = 0.0, sg = 0.0;
+        #pragma omp parallel for simd reduction(+ : sw, sg)
+        for (size_t i = 0; i < n; i++) {
+            sw += (double)w[i] * w[i];
+            sg += (double)g[i] * g[i];
+        }
+        char buf[96];
+        snprintf(buf, sizeof buf, " %s:%.4e/%.4e", PARAM_NAMES[k], sqrt(sw / n), sqrt(sg / n));
+        line += buf;
+    }
+    printf("%s\n", line.c_str());
+    if (log) fprintf(log, "%s\n", line.c_str());
 }
 
 // Clip factor as torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), capped at 1.
@@ -753,16 +778,26 @@ int main(int argc, char** argv) {
     }
     GPT2Config mc;
     const bool from_scratch = resume_step < 0 && config_from_depth(cfg.init.c_str(), &mc);
-    if (!from_scratch) mc = gpt2_read_config(init_path.c_str());
+    if (from_scratch) mc.tied = cfg.tie;
+    else mc = gpt2_read_config(init_path.c_str());  // the file says tied or untied
     if (cfg.T > mc.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, mc.max_seq_len);
+    InitSpec scheme, emb;
+    parse_init_spec(cfg.init_scheme.c_str(), false, &scheme);  // validated already
+    if (!cfg.init_emb.empty()) parse_init_spec(cfg.init_emb.c_str(), true, &emb);
 
     GPT2 model;
     gpt2_build(&model, mc, cfg.B, cfg.T);
-    if (from_scratch) gpt2_init_nanogpt(model.params_memory.get(), mc, (uint32_t)cfg.seed);
+    double t_init = now_ms();
+    if (from_scratch) gpt2_init(model.params_memory.get(), mc, scheme, emb, (uint32_t)cfg.seed);
     else gpt2_load_weights(&model, init_path.c_str());
-    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %zu parameters (%s)\n", mc.num_layers, mc.num_heads,
-           mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size, model.num_parameters,
-           from_scratch ? "from scratch" : init_path.c_str());
+    t_init = now_ms() - t_init;
+    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %s lm_head, %zu parameters (%s, %.0f ms)\n", mc.num_layers,
+           mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size, mc.tied ? "tied" : "untied",
+           model.num_parameters, from_scratch ? ("init " + cfg.init_scheme).c_str() : init_path.c_str(), t_init);
+    if (cfg.init_report) {
+        gpt2_init_report(model.params_memory.get(), mc, scheme, emb);
+        return 0;
+    }
 
     DataLoader train, val;
     dataloader_init(&train, cfg.train_glob.c_str(), cfg.B, cfg.T, 0, 1, cfg.shuffle, (uint32_t)cfg.seed, mc.vocab_size);
@@ -827,6 +862,7 @@ int main(int argc, char** argv) {
             gpt2_backward(&model, 1.0f / grad_accum);
         }
         const float loss = (float)(loss_sum / grad_accum);
+        if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log.get());
         const float norm = gpt2_grad_norm(&model);
         const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
         gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1);

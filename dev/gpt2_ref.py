@@ -13,8 +13,9 @@ Command lines (always Debian's python, which has torch):
   /usr/bin/python3 dev/gpt2_ref.py --out DIR [--L 2 --C 64 --NH 4 --maxT 64 --B 4 --T 64
         --seed 1337 --steps 10 --load MODEL.bin --shard SHARD.bin --untied 0]
       debug state: writes DIR/ref_model.bin (initial weights, version 3) and DIR/ref_debug_state.bin
-  /usr/bin/python3 dev/gpt2_ref.py --out DIR --init-only [--L --C --NH --maxT --seed --untied]
-      seeded init only: writes DIR/ref_model.bin
+  /usr/bin/python3 dev/gpt2_ref.py --out DIR --init-only [--init S1,S2 --seeds 1,2 --L --C --NH --maxT --untied]
+      seeded init only (schemes as llmc/model.h): DIR/ref_model.bin, or DIR/init_<scheme>_<seed>.bin
+      for several
   /usr/bin/python3 dev/gpt2_ref.py --bench N [--B 4 --T 64 --threads K --seed S --shard SHARD.bin]
       d12 (L=12, C=768, NH=12, maxT=1024) training-step timing on random data (or the shard's
       batches in order, as the C++ dataloader with -shuffle 0 reads them); constant lr 1e-3,
@@ -128,22 +129,55 @@ def num_params_padded(V, maxT, L, C, untied=False):
 # ----------------------------------------------------------------------------
 # init
 
-def gpt2_init(V, maxT, L, C, seed, untied=False):
-    """nanoGPT-style seeded init; one normal_ per contiguous tensor in llm.c's draw order."""
+INIT_SCHEMES = ("nanogpt", "pytorch", "xavier-uniform", "xavier-normal", "kaiming-uniform",
+                "kaiming-normal", "uniform:A", "normal:STD")
+
+
+def init_linear(w, scheme, resid, L):
+    """Draw one Linear-like (out, in) weight with torch.nn.init, as the scheme says."""
+    nn_init = torch.nn.init
+    if scheme == "nanogpt":
+        w.normal_(0.0, 0.02 / math.sqrt(2 * L) if resid else 0.02)
+    elif scheme == "pytorch":
+        nn_init.kaiming_uniform_(w, a=math.sqrt(5))      # nn.Linear.reset_parameters
+    elif scheme == "xavier-uniform":
+        nn_init.xavier_uniform_(w)
+    elif scheme == "xavier-normal":
+        nn_init.xavier_normal_(w)
+    elif scheme == "kaiming-uniform":
+        nn_init.kaiming_uniform_(w)
+    elif scheme == "kaiming-normal":
+        nn_init.kaiming_normal_(w)
+    elif scheme.startswith("uniform:"):
+        a = float(scheme.split(":", 1)[1])
+        w.uniform_(-a, a)
+    elif scheme.startswith("normal:"):
+        w.normal_(0.0, float(scheme.split(":", 1)[1]))
+    else:
+        sys.exit(f"unknown init scheme {scheme}")
+
+
+def gpt2_init(V, maxT, L, C, seed, untied=False, scheme="nanogpt"):
+    """Seeded init in the C++ trainer's draw order (llmc/model.h): wte, [lm_head], wpe, then per
+    layer qkvw, [qkvb], attprojw, [attprojb], fcw, [fcb], fcprojw, [fcprojb]; biases drawn only by
+    "pytorch" (nn.Linear's bias init, right after its weight). Embeddings: N(0, 1) for "pytorch"
+    (nn.Embedding), N(0, 0.02) otherwise."""
     torch.manual_seed(seed)
     p = {k: torch.zeros(s, dtype=torch.float32) for k, s in param_shapes(V, maxT, L, C, untied).items()}
-    std_resid = 0.02 / math.sqrt(2 * L)
-    p["wte"].normal_(0.0, 0.02)
+    emb_std = 1.0 if scheme == "pytorch" else 0.02
+    p["wte"].normal_(0.0, emb_std)
     if untied:
-        p["lm_head"].normal_(0.0, 0.02)
-    p["wpe"].normal_(0.0, 0.02)
+        init_linear(p["lm_head"], scheme, False, L)
+    p["wpe"].normal_(0.0, emb_std)
     for l in range(L):
-        # each per-layer slice of a stacked tensor is contiguous, so this is one normal_ over a
+        # each per-layer slice of a stacked tensor is contiguous, so this is one draw over a
         # contiguous (3C, C) etc. tensor, exactly as a separate per-layer tensor would be drawn
-        p["qkvw"][l].normal_(0.0, 0.02)
-        p["attprojw"][l].normal_(0.0, std_resid)
-        p["fcw"][l].normal_(0.0, 0.02)
-        p["fcprojw"][l].normal_(0.0, std_resid)
+        for w, b, resid in (("qkvw", "qkvb", False), ("attprojw", "attprojb", True),
+                            ("fcw", "fcb", False), ("fcprojw", "fcprojb", True)):
+            init_linear(p[w][l], scheme, resid, L)
+            if scheme == "pytorch":
+                bound = 1 / math.sqrt(p[w][l].shape[1])
+                torch.nn.init.uniform_(p[b][l], -bound, bound)
     for k in ("ln1w", "ln2w", "lnfw"):
         p[k].fill_(1.0)
     return p
@@ -393,11 +427,17 @@ def mode_debug_state(a):
 
 
 def mode_init_only(a):
-    p = gpt2_init(V_GPT2, a.maxT, a.L, a.C, a.seed, untied=bool(a.untied))
+    """One checkpoint per (scheme, seed): DIR/ref_model.bin for a single pair, else
+    DIR/init_<scheme>_<seed>.bin (':' in the scheme written as '_')."""
+    schemes, seeds = a.init.split(","), [int(x) for x in str(a.seeds or a.seed).split(",")]
     os.makedirs(a.out, exist_ok=True)
-    path = os.path.join(a.out, "ref_model.bin")
-    write_model(path, p, a.maxT, a.NH)
-    print(f"wrote {path}")
+    for scheme in schemes:
+        for seed in seeds:
+            p = gpt2_init(V_GPT2, a.maxT, a.L, a.C, seed, untied=bool(a.untied), scheme=scheme)
+            name = "ref_model.bin" if len(schemes) * len(seeds) == 1 else f"init_{scheme.replace(':', '_')}_{seed}.bin"
+            path = os.path.join(a.out, name)
+            write_model(path, p, a.maxT, a.NH)
+            print(f"wrote {path}")
 
 
 def blas_word():
@@ -552,6 +592,9 @@ def main():
     ap.add_argument("--shard", help="take the batch from the first B*T+1 tokens of this llm.c shard")
     ap.add_argument("--untied", type=int, choices=(0, 1), default=0)
     ap.add_argument("--init-only", action="store_true")
+    ap.add_argument("--init", default="nanogpt", help="init scheme(s), comma-separated for --init-only: "
+                    + " | ".join(INIT_SCHEMES))
+    ap.add_argument("--seeds", help="comma-separated seeds for --init-only (default: --seed)")
     ap.add_argument("--bench", type=int, default=0, metavar="N", help="time N+2 d12 training steps")
     ap.add_argument("--threads", type=int, default=0, help="torch threads for --bench (0: default)")
     ap.add_argument("--selfcheck", action="store_true")

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "model.h"
 #include "utils.h"
 
 struct TrainConfig {
@@ -26,6 +27,11 @@ struct TrainConfig {
     // model
     std::string init = "d12";        // "dN" (from scratch) or a checkpoint file
     int seed = 42;
+    std::string init_scheme = "nanogpt";
+    std::string init_emb = "";       // "" = the scheme's embedding init
+    int tie = 1;
+    int init_report = 0;
+    int rms_every = 0;
     // output
     std::string output_dir = "";     // "" = no log, no checkpoints
     int checkpoint_every = 0;
@@ -74,6 +80,11 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-shuffle", &c.shuffle, "shuffle train shards and samples (0|1)", Trainer::Both},
         {"-e", &c.init, "init: dN (d6 d12 d24 d36 d48) from scratch, or a checkpoint .bin", Trainer::Both},
         {"-seed", &c.seed, "RNG seed for init, shuffling and sampling", Trainer::Both},
+        {"-init", &c.init_scheme, "init: nanogpt|pytorch|xavier-{uniform,normal}|kaiming-{uniform,normal}|uniform:A|normal:STD", Trainer::Both},
+        {"-init-emb", &c.init_emb, "wte/wpe init override: uniform:A|normal:STD|file:PATH (.npy or raw (V, C) float32)", Trainer::Both},
+        {"-tie", &c.tie, "tie the lm_head to wte (1) or give it its own weights (0)", Trainer::Both},
+        {"-init-report", &c.init_report, "print per-tensor init statistics and exit (0|1)", Trainer::Both},
+        {"-rms", &c.rms_every, "log per-tensor weight and grad RMS every N steps (0: never)", Trainer::Both},
         {"-o", &c.output_dir, "output dir for the log and checkpoints (empty: none)", Trainer::Both},
         {"-n", &c.checkpoint_every, "write a checkpoint every N steps (0: only at the end)", Trainer::Both},
         {"-y", &c.resume, "resume from the latest checkpoint in -o (0|1)", Trainer::Both},
@@ -186,6 +197,13 @@ inline void validate_config(const TrainConfig& c) {
     if (c.val_every < 0 || c.sample_every < 0) die("-v and -s must be >= 0");
     if (c.val_max_steps == 0 || c.val_max_steps < -1) die("-m must be -1 or positive (got %d)", c.val_max_steps);
     if (c.gen_tokens < 1) die("-g must be positive (got %d)", c.gen_tokens);
+    if (c.rms_every < 0) die("-rms must be >= 0 (got %d)", c.rms_every);
+    InitSpec spec;
+    if (!parse_init_spec(c.init_scheme.c_str(), false, &spec))
+        die("-init: unknown scheme '%s' (nanogpt | pytorch | xavier-uniform | xavier-normal | kaiming-uniform | kaiming-normal | uniform:A | normal:STD, A and STD > 0)", c.init_scheme.c_str());
+    if (!c.init_emb.empty() && !parse_init_spec(c.init_emb.c_str(), true, &spec))
+        die("-init-emb: unknown embedding init '%s' (uniform:A | normal:STD | file:PATH)", c.init_emb.c_str());
+    if (!bool01(c.tie) || !bool01(c.init_report)) die("flags -tie and -init-report take 0 or 1");
     if (!bool01(c.shuffle) || !bool01(c.resume) || !bool01(c.overfit_single_batch) || !bool01(c.tf32) ||
         !bool01(c.master_weights) || !bool01(c.recompute))
         die("flags -shuffle -y -a -f -w -r take 0 or 1");

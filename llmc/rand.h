@@ -133,7 +133,9 @@ static inline void normal_fill(float* data, size_t n, float mean, float std, Mt1
     for (size_t i = 0; i < n; i++) data[i] = (float)rng.normal_f64(mean, std);
 }
 
-// tensor.uniform_(lo, hi) over n contiguous floats.
+// tensor.uniform_(lo, hi) over n contiguous floats. PyTorch forms u * (hi - lo) + lo in double
+// (its CPU accumulate type for float) from the 24-bit uniform, then rounds to float.
 static inline void uniform_fill(float* data, size_t n, float lo, float hi, Mt19937& rng) {
-    for (size_t i = 0; i < n; i++) data[i] = rng.uniform_f32() * (hi - lo) + lo;
+    const double width = (double)(hi - lo);  // the difference itself is taken in float
+    for (size_t i = 0; i < n; i++) data[i] = (float)((double)rng.uniform_f32() * width + (double)lo);
 }
