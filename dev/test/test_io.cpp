@@ -224,6 +224,144 @@ static void test_init_determinism() {
           "fcw std %.5f (0.02), fcprojw std %.5f (%.5f)", s_fc, s_proj, want_proj);
 }
 
+// Every scheme: each drawn tensor's empirical std within sampling error of the intended std,
+// uniform draws inside their exact bounds (and reaching close to them), constants exact.
+static void test_init_schemes() {
+    GPT2Config c;
+    c.max_seq_len = 64; c.vocab_size = 1000; c.padded_vocab_size = 1024; c.num_layers = 2; c.num_heads = 4; c.channels = 64;
+    const char* names[] = {"nanogpt", "pytorch", "xavier-uniform", "xavier-normal", "kaiming-uniform", "kaiming-normal", "uniform:0.1", "normal:0.3"};
+    for (int tied = 1; tied >= 0; tied--) {
+        c.tied = tied;
+        size_t sizes[NUM_PARAMETER_TENSORS];
+        fill_param_sizes(sizes, c);
+        std::vector<float> p(count_params(sizes));
+        for (const char* name : names) {
+            InitSpec scheme;
+            parse_init_spec(name, false, &scheme);
+            gpt2_init(p.data(), c, scheme, InitSpec{}, 11);
+            float want[NUM_PARAMETER_TENSORS];
+            intended_stds(want, c, scheme, InitSpec{});
+            size_t off = 0;
+            bool ok = true;
+            char detail[256] = "";
+            for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+                const size_t n = (k == 0 || k == 16) && sizes[k] ? (size_t)c.vocab_size * c.channels : sizes[k];
+                const float* x = p.data() + off;
+                off += sizes[k];
+                if (n == 0) continue;
+                double s1 = 0, s2 = 0;
+                float lo = x[0], hi = x[0];
+                for (size_t i = 0; i < n; i++) { s1 += x[i]; s2 += (double)x[i] * x[i]; lo = std::min(lo, x[i]); hi = std::max(hi, x[i]); }
+                const double sd = sqrt(std::max(0.0, s2 / n - (s1 / n) * (s1 / n)));
+                if (want[k] < 0) {  // constant: LayerNorm 1/0, zero biases
+                    const float v = (k == 2 || k == 8 || k == 14) ? 1.0f : 0.0f;
+                    if (lo != v || hi != v) { ok = false; snprintf(detail, sizeof detail, "%s not constant %g", PARAM_NAMES[k], v); }
+                    continue;
+                }
+                // std of a sample std is ~ sigma * sqrt(1/(2n)) (normal) and smaller for uniform: allow 6 of them
+                const double tol = 6.0 * want[k] / sqrt(2.0 * n);
+                if (fabs(sd - want[k]) > tol) {
+                    ok = false;
+                    snprintf(detail, sizeof detail, "%s std %.6f vs intended %.6f (tol %.1e)", PARAM_NAMES[k], sd, want[k], tol);
+                }
+                const Dist d = k == 0 || k == 1 ? embedding_dist(scheme, InitSpec{})
+                               : Dist{scheme.kind == InitKind::PyTorch || scheme.kind == InitKind::XavierUniform ||
+                                          scheme.kind == InitKind::KaimingUniform || scheme.kind == InitKind::Uniform,
+                                      0.0f};
+                if (d.uniform && k != 0 && k != 1) {
+                    const float b = want[k] * sqrtf(3.0f);
+                    // inside the bounds always; reaching past 0.99 b is near-certain only for large n
+                    // (P(miss) = 0.995^n per side)
+                    const bool reach = n < 10000 || (hi >= 0.99f * b && lo <= -0.99f * b);
+                    if (lo < -b * (1 + 1e-6f) || hi > b * (1 + 1e-6f) || !reach) {
+                        ok = false;
+                        snprintf(detail, sizeof detail, "%s range [%g, %g] vs bound %g", PARAM_NAMES[k], lo, hi, b);
+                    }
+                }
+            }
+            char label[96];
+            snprintf(label, sizeof label, "init_scheme_stats_%s_%s", name, tied ? "tied" : "untied");
+            check(label, ok, "%s", ok ? "every tensor's std within sampling error; uniform bounds exact; constants exact" : detail);
+        }
+    }
+    // the residual projections get nanoGPT's 1/sqrt(2L) scaling, the others not
+    float want[NUM_PARAMETER_TENSORS];
+    c.tied = true;
+    intended_stds(want, c, InitSpec{}, InitSpec{});
+    check("init_nanogpt_residual_scaling", fabsf(want[6] - 0.01f) < 1e-7f && fabsf(want[12] - 0.01f) < 1e-7f && want[4] == 0.02f,
+          "attprojw %.6f fcprojw %.6f qkvw %.6f (L=2: 0.02/sqrt(4) = 0.01)", want[6], want[12], want[4]);
+    InitSpec bad;
+    check("init_spec_rejects", !parse_init_spec("xavier", false, &bad) && !parse_init_spec("uniform:-1", false, &bad) &&
+                                   !parse_init_spec("normal:abc", false, &bad) && !parse_init_spec("file:x", false, &bad) &&
+                                   !parse_init_spec("nanogpt", true, &bad) && parse_init_spec("file:x.npy", true, &bad),
+          "malformed names and values rejected; file: only for embeddings");
+}
+
+// -init-emb file:PATH from .npy (version 1 header) and raw float32, (V, C) and (Vp, C).
+static void test_embedding_file() {
+    GPT2Config c;
+    c.max_seq_len = 16; c.vocab_size = 100; c.padded_vocab_size = 128; c.num_layers = 1; c.num_heads = 2; c.channels = 8;
+    const size_t V = 100, C = 8;
+    std::vector<float> emb(V * C);
+    for (size_t i = 0; i < emb.size(); i++) emb[i] = 0.001f * (float)i - 0.3f;
+    std::string raw = g_dir + "/emb.raw", npy = g_dir + "/emb.npy";
+    {
+        FilePtr f(fopenCheck(raw.c_str(), "wb"));
+        fwriteCheck(emb.data(), 4, emb.size(), f.get(), raw.c_str());
+    }
+    {
+        std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100, 8), }";
+        while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+        header += '\n';
+        FilePtr f(fopenCheck(npy.c_str(), "wb"));
+        const unsigned char pre[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+        const uint16_t len = (uint16_t)header.size();
+        fwriteCheck(pre, 1, 8, f.get(), npy.c_str());
+        fwriteCheck(&len, 2, 1, f.get(), npy.c_str());
+        fwriteCheck(header.data(), 1, header.size(), f.get(), npy.c_str());
+        fwriteCheck(emb.data(), 4, emb.size(), f.get(), npy.c_str());
+    }
+    size_t sizes[NUM_PARAMETER_TENSORS];
+    fill_param_sizes(sizes, c);
+    std::vector<float> a(count_params(sizes)), b(count_params(sizes)), d(count_params(sizes));
+    InitSpec emb_raw, emb_npy;
+    parse_init_spec(("file:" + raw).c_str(), true, &emb_raw);
+    parse_init_spec(("file:" + npy).c_str(), true, &emb_npy);
+    gpt2_init(a.data(), c, InitSpec{}, emb_raw, 5);
+    gpt2_init(b.data(), c, InitSpec{}, emb_npy, 5);
+    gpt2_init(d.data(), c, InitSpec{}, InitSpec{}, 5);
+    bool wte_ok = !memcmp(a.data(), emb.data(), V * C * 4) && a == b;
+    for (size_t i = V * C; i < sizes[0]; i++) wte_ok &= a[i] == 0.0f;  // padding rows stay zero
+    check("init_emb_file_raw_and_npy", wte_ok, "wte rows equal the file's (V, C) matrix, padding rows zero, .npy == raw");
+    InitSpec u;
+    parse_init_spec("uniform:0.5", true, &u);
+    gpt2_init(a.data(), c, InitSpec{}, u, 5);
+    float lo = 0, hi = 0;
+    for (size_t i = 0; i < V * C; i++) { lo = std::min(lo, a[i]); hi = std::max(hi, a[i]); }
+    check("init_emb_uniform", lo >= -0.5f && hi < 0.5f && hi > 0.45f && lo < -0.45f, "wte in [%g, %g] for uniform:0.5", lo, hi);
+}
+
+// An untied checkpoint round trips with header[8] = 1 and the extra (Vp, C) tensor.
+static void test_untied_checkpoint() {
+    GPT2Config c;
+    c.max_seq_len = 16; c.vocab_size = 100; c.padded_vocab_size = 128; c.num_layers = 1; c.num_heads = 2; c.channels = 8; c.tied = false;
+    size_t sizes[NUM_PARAMETER_TENSORS];
+    fill_param_sizes(sizes, c);
+    const size_t n = count_params(sizes);
+    std::vector<float> p(n), q(n);
+    gpt2_init_nanogpt(p.data(), c, 9);
+    std::string path = g_dir + "/untied.bin";
+    checkpoint_write(path, c, p.data(), n, MODEL_VERSION_FP32);
+    FilePtr f(fopenCheck(path.c_str(), "rb"));
+    int version;
+    GPT2Config r = checkpoint_read_header(f.get(), path.c_str(), &version);
+    checkpoint_read_params(f.get(), path.c_str(), version, q.data(), n);
+    ParameterTensors view = point_parameters(q.data(), sizes);
+    check("untied_checkpoint_roundtrip", !r.tied && p == q && sizes[16] == 128 * 8 && view.lm_head != view.wte &&
+          file_size(f.get(), path.c_str()) == (int64_t)(HEADER_BYTES + 4 * n),
+          "header[8] = 1, lm_head (Vp, C) after lnfb, values exact");
+}
+
 int main(int argc, char** argv) {
     g_dir = argc > 1 ? argv[1] : "dev/test/tmp/io";
     mkdir(g_dir.c_str(), 0755);
@@ -233,5 +371,8 @@ int main(int argc, char** argv) {
     test_checkpoint_roundtrip();
     test_schedules();
     test_init_determinism();
+    test_init_schemes();
+    test_embedding_file();
+    test_untied_checkpoint();
     return test_exit_code();
 }
