@@ -785,6 +785,29 @@ int main(int argc, char** argv) {
     parse_init_spec(cfg.init_scheme.c_str(), false, &scheme);  // validated already
     if (!cfg.init_emb.empty()) parse_init_spec(cfg.init_emb.c_str(), true, &emb);
 
+    if (cfg.init_report) {  // parameters only: no gradients, optimizer state or activations
+        size_t sizes[NUM_PARAMETER_TENSORS];
+        fill_param_sizes(sizes, mc);
+        Arena<float> params = arena_alloc<float>(count_params(sizes), "parameters");
+        double t0 = now_ms();
+        if (from_scratch) {
+            gpt2_init(params.get(), mc, scheme, emb, (uint32_t)cfg.seed);
+        } else {
+            FilePtr f(fopenCheck(init_path.c_str(), "rb"));
+            int version;
+            checkpoint_read_header(f.get(), init_path.c_str(), &version);
+            checkpoint_read_params(f.get(), init_path.c_str(), version, params.get(), count_params(sizes));
+        }
+        printf("init: %s, L=%d C=%d, %s lm_head, %zu parameters, %.0f ms\n", from_scratch ? cfg.init_scheme.c_str() : init_path.c_str(),
+               mc.num_layers, mc.channels, mc.tied ? "tied" : "untied", count_params(sizes), now_ms() - t0);
+        gpt2_init_report(params.get(), mc, from_scratch ? &scheme : nullptr, emb);
+        if (!cfg.output_dir.empty()) {  // the initial weights, for plots (no DONE_: not a resume point)
+            checkpoint_write(checkpoint_path(cfg.output_dir, "model", 0), mc, params.get(), count_params(sizes), MODEL_VERSION_FP32);
+            printf("wrote %s\n", checkpoint_path(cfg.output_dir, "model", 0).c_str());
+        }
+        return 0;
+    }
+
     GPT2 model;
     gpt2_build(&model, mc, cfg.B, cfg.T);
     double t_init = now_ms();
@@ -794,10 +817,6 @@ int main(int argc, char** argv) {
     printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %s lm_head, %zu parameters (%s, %.0f ms)\n", mc.num_layers,
            mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size, mc.tied ? "tied" : "untied",
            model.num_parameters, from_scratch ? ("init " + cfg.init_scheme).c_str() : init_path.c_str(), t_init);
-    if (cfg.init_report) {
-        gpt2_init_report(model.params_memory.get(), mc, scheme, emb);
-        return 0;
-    }
 
     DataLoader train, val;
     dataloader_init(&train, cfg.train_glob.c_str(), cfg.B, cfg.T, 0, 1, cfg.shuffle, (uint32_t)cfg.seed, mc.vocab_size);

@@ -339,13 +339,14 @@ inline void intended_stds(float out[NUM_PARAMETER_TENSORS], const GPT2Config& c,
     out[16] = c.tied ? -1.0f : linear_dist(scheme, C, V, false, L).std();
 }
 
-// -init-report: per tensor shape, mean, std, min, max, and the std the scheme intended.
-// wte and lm_head statistics cover their V real rows (the padding rows are zero by design).
-inline void gpt2_init_report(const float* params, const GPT2Config& c, const InitSpec& scheme, const InitSpec& emb) {
+// -init-report: per tensor shape, mean, std, min, max, and the std the scheme intended (scheme
+// null: weights from a checkpoint, nothing intended). wte and lm_head statistics cover their V
+// real rows (the padding rows are zero by design).
+inline void gpt2_init_report(const float* params, const GPT2Config& c, const InitSpec* scheme, const InitSpec& emb) {
     size_t sizes[NUM_PARAMETER_TENSORS];
     fill_param_sizes(sizes, c);
     float want[NUM_PARAMETER_TENSORS];
-    intended_stds(want, c, scheme, emb);
+    intended_stds(want, c, scheme ? *scheme : InitSpec{}, emb);
     const size_t V = c.vocab_size, C = c.channels;
     printf("%-9s %12s %12s %12s %12s %12s %14s\n", "tensor", "elements", "mean", "std", "min", "max", "intended std");
     size_t off = 0;
@@ -355,6 +356,7 @@ inline void gpt2_init_report(const float* params, const GPT2Config& c, const Ini
         off += sizes[k];
         char intended[32];
         if (k == 16 && c.tied) snprintf(intended, sizeof intended, "tied to wte");
+        else if (!scheme) snprintf(intended, sizeof intended, "-");
         else if (want[k] == -2.0f) snprintf(intended, sizeof intended, "from file");
         else if (want[k] < 0.0f) snprintf(intended, sizeof intended, "0 (constant)");
         else snprintf(intended, sizeof intended, "%.6f", (double)want[k]);
@@ -364,6 +366,9 @@ inline void gpt2_init_report(const float* params, const GPT2Config& c, const Ini
         }
         double sum = 0.0, sq = 0.0;
         float lo = x[0], hi = x[0];
+#ifdef _OPENMP
+#pragma omp parallel for reduction(+ : sum, sq) reduction(min : lo) reduction(max : hi)
+#endif
         for (size_t i = 0; i < n; i++) {
             sum += x[i];
             sq += (double)x[i] * x[i];

@@ -87,14 +87,17 @@ public:
     }
 
 private:
+    // Regenerates all N words at once; left_/next_ restart the read position. Three loops
+    // instead of indices mod N, so the common part is branch-free and vectorizes.
+    static uint32_t mix(uint32_t cur, uint32_t next, uint32_t far) {
+        const uint32_t y = (cur & 0x80000000u) | (next & 0x7fffffffu);
+        return far ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu);
+    }
     void twist() {
-        // regenerate all N words at once; left_/next_ restart the read position
-        for (int i = 0; i < N; i++) {
-            uint32_t y = (state_[i] & 0x80000000u) | (state_[(i + 1) % N] & 0x7fffffffu);
-            uint32_t v = state_[(i + M) % N] ^ (y >> 1);
-            if (y & 1u) v ^= 0x9908b0dfu;
-            state_[i] = v;
-        }
+        int i = 0;
+        for (; i < N - M; i++) state_[i] = mix(state_[i], state_[i + 1], state_[i + M]);
+        for (; i < N - 1; i++) state_[i] = mix(state_[i], state_[i + 1], state_[i + M - N]);
+        state_[N - 1] = mix(state_[N - 1], state_[0], state_[M - 1]);
         left_ = N;
         next_ = 0;
     }
@@ -117,12 +120,17 @@ static inline void normal_block16(float* d, float mean, float std) {
     }
 }
 
-// tensor.normal_(mean, std) over n contiguous floats. Sequential by nature: the uniform
-// stream is consumed in order, so the result is independent of thread count.
+// tensor.normal_(mean, std) over n contiguous floats. The uniforms are drawn in order (the one
+// sequential part); the Box-Muller blocks are independent, so they run in parallel and give
+// the same bits for any thread count.
 static inline void normal_fill(float* data, size_t n, float mean, float std, Mt19937& rng) {
     if (n >= 16) {
         for (size_t i = 0; i < n; i++) data[i] = rng.uniform_f32();
-        for (size_t i = 0; i + 16 <= n; i += 16) normal_block16(data + i, mean, std);
+        const int64_t blocks = (int64_t)(n / 16);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (blocks > 4096)
+#endif
+        for (int64_t b = 0; b < blocks; b++) normal_block16(data + 16 * b, mean, std);
         if (n % 16 != 0) {
             float* tail = data + n - 16;  // PyTorch redraws the last 16 slots
             for (int i = 0; i < 16; i++) tail[i] = rng.uniform_f32();
