@@ -91,6 +91,20 @@ run_case train_glob_no_match "$TMP/nothing_*.bin" -e "$TMP/tiny.bin" "${DATA[@]}
 run_case t_exceeds_maxt "maxT" -e "$TMP/tiny.bin" "${DATA[@]}" -t 128
 # the tokenizer is only read when samples are printed (-s > 0)
 run_case tokenizer_wrong_magic "$TMP/tok_magic.bin" -e "$TMP/tiny.bin" "${DATA[@]}" -s 1 -g 4 -tok "$TMP/tok_magic.bin"
+# init flags: an unknown scheme, and embedding files that are missing or not a (V, C) float32 matrix
+run_case init_scheme_unknown "-init" -e d6 "${DATA[@]}" -init xavier
+run_case init_emb_unknown "-init-emb" -e d6 "${DATA[@]}" -init-emb gaussian:1
+$PY - "$TMP" <<'PYEOF'
+import sys, numpy as np
+d = sys.argv[1]
+np.zeros((50257, 384), np.float64).view(np.uint8)[:8].tofile(d + "/emb_short.raw")  # 8 bytes
+np.save(d + "/emb_f64.npy", np.zeros((50257, 384), np.float64))
+np.save(d + "/emb_shape.npy", np.zeros((50257, 383), np.float32))
+PYEOF
+run_case init_emb_missing_file "$TMP/no_such_emb.npy" -e d6 "${DATA[@]}" -init-emb "file:$TMP/no_such_emb.npy"
+run_case init_emb_raw_wrong_size "$TMP/emb_short.raw" -e d6 "${DATA[@]}" -init-emb "file:$TMP/emb_short.raw"
+run_case init_emb_npy_wrong_dtype "$TMP/emb_f64.npy" -e d6 "${DATA[@]}" -init-emb "file:$TMP/emb_f64.npy"
+run_case init_emb_npy_wrong_shape "$TMP/emb_shape.npy" -e d6 "${DATA[@]}" -init-emb "file:$TMP/emb_shape.npy"
 run_case resume_without_checkpoint "$TMP/empty_out" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/empty_out" -y 1
 left=$(ls -A "$TMP/empty_out")
 if [ -z "$left" ]; then pass resume_without_checkpoint_leaves_dir_empty

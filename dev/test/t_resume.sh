@@ -164,6 +164,24 @@ EOF
     else fail bf16_load_exact "$r"; fi
 fi
 
+# --- untied lm_head (d6 from scratch, -tie 0): resume is exact, the file says untied, -rms logs
+U=(-e d6 -tie 0 "${FLAGS[@]}" -x 4 -n 2 -v 0 -rms 2)
+if train U1 2 -o "$TMP/dirU1" "${U[@]}"; then
+    mkdir -p "$TMP/dirU2"
+    cp "$TMP/dirU1/model_00000002.bin" "$TMP/dirU1/state_00000002_00000.bin" "$TMP/dirU1/DONE_00000002" "$TMP/dirU2/"
+    train U2 2 -o "$TMP/dirU2" "${U[@]}" -y 1 && same_file untied_resume_exact "$TMP/dirU1/model_00000004.bin" "$TMP/dirU2/model_00000004.bin"
+    h8=$(od -An -t d4 -j 32 -N 4 "$TMP/dirU1/model_00000004.bin" | tr -d ' ')
+    if [ "$h8" = 1 ]; then pass untied_header_flag "header[8] = 1"; else fail untied_header_flag "header[8] = $h8"; fi
+    rms=$(grep -m1 '^s:0 rms' "$TMP/dirU1/main.log")
+    n=$(echo "$rms" | grep -o ' [a-z_0-9]*:[0-9.e+-]*/[0-9.e+-]*' | wc -l)
+    wte_rms=$(echo "$rms" | sed -n 's/.* wte:\([0-9.e+-]*\)\/.*/\1/p')
+    if [ "$n" -eq 17 ] && echo "$rms" | grep -q ' lm_head:' && $PY -c "import sys; sys.exit(0 if abs(float('$wte_rms') - 0.02) < 1e-3 else 1)"; then
+        pass rms_log "17 tensors at step 0, wte weight RMS $wte_rms (init std 0.02)"
+    else fail rms_log "got $n tensors, wte RMS '$wte_rms': $rms"; fi
+    if grep -q '^s:2 rms' "$TMP/dirU1/main.log" && ! grep -q '^s:1 rms' "$TMP/dirU1/main.log"; then pass rms_every_2
+    else fail rms_every_2 "rms lines at steps: $(grep -o '^s:[0-9]* rms' "$TMP/dirU1/main.log" | tr '\n' ' ')"; fi
+fi
+
 # --- no partial files: every checkpoint went through NAME.tmp + rename ------------------------
 tmps=$(find "$TMP" -name '*.tmp' | tr '\n' ' ')
 if [ -z "$tmps" ]; then pass no_tmp_files_left "$(find "$TMP" -name 'dir*' -type d | wc -l) output dirs"
