@@ -1,13 +1,16 @@
 // Checks the CUDA trainer against our PyTorch reference (dev/gpt2_ref.py), the same debug state
-// test_gpt2.cpp uses: logits, loss, all 16 parameter gradients, 10 AdamW steps (losses, grad
-// norms, lrs, final weights); with the GELU epilogue fused and unfused; bitwise run-to-run
-// determinism; and a save / resume / replay check (bit-exact continuation from a checkpoint).
+// test_gpt2.cpp uses: logits, loss, every parameter gradient (lm_head too when untied), 10 AdamW
+// steps (losses, grad norms, lrs, final weights); with the GELU epilogue fused and unfused;
+// bitwise run-to-run determinism; and a save / resume / replay check (bit-exact continuation
+// from a checkpoint). Tied or untied follows DIR (dev/gpt2_ref.py --untied 0|1).
 // Usage: ./test_gpt2cu DIR   (DIR holds ref_model.bin and ref_debug_state.bin)
+//        ./test_gpt2cu --init FILE SCHEME SEED   (host only, no GPU: see dev/test/init_check.h)
 // Build with PRECISION=FP32 for the tight table, PRECISION=BF16 for the bf16 one. TF32 is off.
 // Prints PASS/FAIL per check and exits non-zero on any failure.
 #define TESTING
 #include "train_gpt2.cu"
 #include "dev/test/check.h"
+#include "dev/test/init_check.h"
 
 // Tolerance table: |ours - ref| <= atol * (scaled ? max|ref| of the tensor : 1) + rtol * |ref|.
 struct Tolerance {
@@ -16,6 +19,10 @@ struct Tolerance {
     bool scaled;  // atol is relative to the tensor's largest |ref| (grads span many scales)
     const char* why;
 };
+// The init is drawn on the host in fp32 in either precision, so its row is test_gpt2.cpp's.
+#define INIT_WHY                                                                                       \
+    "atol in units of each tensor's intended std: PyTorch's AVX2 normal_ uses polynomial log/sincos, " \
+    "we use libm (seen: 2.2e-6 std); constant tensors exact, uniform draws bit-exact"
 #if defined(ENABLE_FP32)
 // FP32, TF32 off: the CPU trainer's table (test_gpt2.cpp) with the same reasons; cuBLAS sums in
 // another order than both the CPU kernels and PyTorch, which those bounds already allow for.
@@ -28,6 +35,7 @@ static const Tolerance TOLERANCES[] = {
     {"grad_norms", 0.0f, 1e-3f, false, "torch's fp32 clip_grad_norm_ differs ~1e-5 at step 0 and feeds the clip factor"},
     {"lrs", 0.0f, 1e-6f, false, "schedule in float here, double in Python"},
     {"final_params", 2e-5f, 1e-3f, false, "Adam's normalised update amplifies tiny grad differences near zero"},
+    {"init", 5e-6f, 0.0f, false, INIT_WHY},
 };
 #else
 // BF16 (8-bit mantissa: one rounding is up to 2^-9 = 2e-3 relative). Weights are rounded to bf16
@@ -44,6 +52,7 @@ static const Tolerance TOLERANCES[] = {
     {"lrs", 0.0f, 1e-6f, false, "schedule in float, independent of precision"},
     {"final_params", 5e-4f, 2e-2f, false, "lr 1e-3 x 10 steps bounds the drift of each weight to ~1e-2; Adam's "
                                          "normalised update turns sign noise in tiny grads into full-size steps"},
+    {"init", 5e-6f, 0.0f, false, INIT_WHY},
 };
 #endif
 
@@ -139,7 +148,8 @@ static void train_step(GPT2* model, const DebugState& ref, const Hyper& hp, int 
 }
 
 int main(int argc, char** argv) {
-    if (argc != 2) die("usage: %s DIR (DIR has ref_model.bin and ref_debug_state.bin from dev/gpt2_ref.py)", argv[0]);
+    if (argc == 5 && !strcmp(argv[1], "--init")) return check_init_file(argv[2], argv[3], argv[4], tol("init").atol);
+    if (argc != 2) die("usage: %s DIR (DIR has ref_model.bin and ref_debug_state.bin from dev/gpt2_ref.py) | --init FILE SCHEME SEED", argv[0]);
     int device_count = 0;
     if (cudaGetDeviceCount(&device_count) != cudaSuccess || device_count == 0) die("no CUDA device: test_gpt2cu needs a GPU");
     cudaDeviceProp prop;
@@ -151,14 +161,15 @@ int main(int argc, char** argv) {
     fill_param_sizes(sizes, mc);
     DebugState ref = read_debug_state(dir + "/ref_debug_state.bin", count_params(sizes));
     const int B = ref.h[2], T = ref.h[3], steps = ref.h[4], V = ref.h[5], Vp = mc.padded_vocab_size;
-    if (ref.h[13] != 0) die("untied reference states are not supported by this trainer");
+    if ((ref.h[13] != 0) != !mc.tied) die("debug state and model disagree on tied/untied");
     Hyper hp{ref.hyper[0], ref.hyper[1], ref.hyper[2], ref.hyper[3], ref.hyper[4], ref.hyper[5], ref.hyper[6], ref.h[11], steps};
 
     GPT2 model;
     gpt2_build(&model, mc, B, T, /*master_weights=*/true, /*recompute=*/false, /*tf32=*/false);
     gpt2_load_weights(&model, model_path.c_str());
-    printf("device %s | precision %s | config: L=%d C=%d NH=%d V=%d Vp=%d B=%d T=%d, %zu params, %d steps\n", prop.name,
-           PRECISION_NAME, mc.num_layers, mc.channels, mc.num_heads, V, Vp, B, T, model.num_parameters, steps);
+    printf("device %s | precision %s | config: L=%d C=%d NH=%d V=%d Vp=%d B=%d T=%d, %s lm_head, %zu params, %d steps\n",
+           prop.name, PRECISION_NAME, mc.num_layers, mc.channels, mc.num_heads, V, Vp, B, T, mc.tied ? "tied" : "untied",
+           model.num_parameters, steps);
 
     // forward and backward, with the GELU epilogue fused (when cuBLASLt offers it) and unfused
     std::vector<float> grads_first;
@@ -185,6 +196,7 @@ int main(int argc, char** argv) {
         std::vector<float> grads = download_grads(&model);
         size_t off = 0;
         for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+            if (sizes[k] == 0) continue;  // lm_head when tied
             snprintf(name, sizeof name, "cuda_grad_%s%s", PARAM_NAMES[k], tag);
             compare(name, "grads", grads.data() + off, ref.grads.data() + off, sizes[k]);
             off += sizes[k];

@@ -36,6 +36,7 @@ No reduction uses atomics: given the same inputs and GPU, every step is bitwise 
 #include "llmc/formats.h"
 #include "llmc/model.h"
 #include "llmc/rand.h"
+#include "llmc/rms_log.h"
 #include "llmc/schedule.h"
 #include "llmc/state.h"
 #include "llmc/tokenizer.h"
@@ -88,6 +89,7 @@ struct GradScratch {
     float* colsum;      // partial column sums for bias / layernorm weight grads
     double* norm_partial;  // (NORM_BLOCKS)
     float* norm;        // (1)
+    double* sum_sq;     // (2, NUM_PARAMETER_TENSORS) weight then grad sums of squares, for -rms
 };
 
 struct GPT2 {
@@ -106,7 +108,7 @@ struct GPT2 {
     DeviceArena<int> io_memory;          // inputs, targets, encoder buckets
     ParameterTensors host_view;          // into host_params
     struct {                             // floatX views into params_memory, one per tensor
-        floatX* p[NUM_PARAMETER_TENSORS];
+        floatX* p[NUM_PARAMETER_TENSORS];  // p[LM_HEAD] == p[WTE] when tied
     } params;
     ParameterTensors grads;
     ActivationTensors acts;
@@ -126,7 +128,8 @@ struct GPT2 {
     cudaStream_t stream = nullptr;
 };
 
-enum ParamIndex { WTE, WPE, LN1W, LN1B, QKVW, QKVB, ATTPROJW, ATTPROJB, LN2W, LN2B, FCW, FCB, FCPROJW, FCPROJB, LNFW, LNFB };
+enum ParamIndex { WTE, WPE, LN1W, LN1B, QKVW, QKVB, ATTPROJW, ATTPROJB, LN2W, LN2B, FCW, FCB, FCPROJW, FCPROJB, LNFW, LNFB, LM_HEAD };
+static_assert(LM_HEAD + 1 == NUM_PARAMETER_TENSORS, "ParamIndex follows PARAM_NAMES in llmc/model.h");
 
 static size_t align_up(size_t bytes) { return (bytes + 255) / 256 * 256; }
 
@@ -188,6 +191,7 @@ static size_t carve_scratch(GradScratch* s, char* base, const GPT2Config& c, siz
     s->colsum = k.take<float>(colsum_scratch_floats((int)BT, 4 * (int)C));
     s->norm_partial = k.take<double>(NORM_BLOCKS);
     s->norm = k.take<float>(1);
+    s->sum_sq = k.take<double>(2 * NUM_PARAMETER_TENSORS);
     return k.offset;
 }
 
@@ -220,6 +224,9 @@ void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T, bool master
         model->params.p[i] = p;
         p += model->param_sizes[i];
     }
+    // tied: lm_head has 0 elements and aliases wte, as point_parameters does for the fp32 grads,
+    // so the classifier's dweight lands in dwte beside the embedding's
+    if (model->param_sizes[LM_HEAD] == 0) model->params.p[LM_HEAD] = model->params.p[WTE];
     model->grads = point_parameters(model->grads_memory.get(), model->param_sizes);
 
     const size_t act_bytes = carve_activations(&model->acts, nullptr, config, B, T, recompute);
@@ -284,16 +291,24 @@ GPT2Config gpt2_read_config(const char* path) {
     return checkpoint_read_header(f.get(), path, &version);
 }
 
-// Reads a version 3 or 5 checkpoint into host_params and uploads it.
-void gpt2_load_weights(GPT2* model, const char* path) {
+// Reads a version 3 or 5 checkpoint of config `want` into params (host, count_params floats).
+// Host only: -init-report uses it without a device.
+void gpt2_read_weights(float* params, const GPT2Config& want, const char* path) {
     FilePtr f(fopenCheck(path, "rb"));
     int version;
     GPT2Config c = checkpoint_read_header(f.get(), path, &version);
-    if (c.num_layers != model->config.num_layers || c.channels != model->config.channels ||
-        c.padded_vocab_size != model->config.padded_vocab_size || c.max_seq_len != model->config.max_seq_len) {
-        die("%s: checkpoint shape differs from the model being trained", path);
+    if (c.num_layers != want.num_layers || c.channels != want.channels || c.padded_vocab_size != want.padded_vocab_size ||
+        c.max_seq_len != want.max_seq_len || c.tied != want.tied) {
+        die("%s: checkpoint shape (or tied/untied lm_head) differs from the model being trained", path);
     }
-    checkpoint_read_params(f.get(), path, version, model->host_params.get(), model->num_parameters);
+    size_t sizes[NUM_PARAMETER_TENSORS];
+    fill_param_sizes(sizes, want);
+    checkpoint_read_params(f.get(), path, version, params, count_params(sizes));
+}
+
+// Reads a version 3 or 5 checkpoint into host_params and uploads it.
+void gpt2_load_weights(GPT2* model, const char* path) {
+    gpt2_read_weights(model->host_params.get(), model->config, path);
     gpt2_upload_params(model);
 }
 
@@ -355,7 +370,7 @@ void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int
             residual_layernorm_forward(l_residual3, a.lnf, a.lnf_mean, a.lnf_rstd, l_residual2, a.proj, p[LNFW], p[LNFB], N, C, st);
         }
     }
-    matmul_forward(bl, a.logits, a.lnf, p[WTE], nullptr, N, C, Vp, st);  // tied lm_head
+    matmul_forward(bl, a.logits, a.lnf, p[LM_HEAD], nullptr, N, C, Vp, st);  // lm_head is wte when tied
     if (targets) {
         fused_classifier(a.logits, a.losses, model->d_targets, dloss, N, V, Vp, st);
         cudaCheck(cudaMemcpyAsync(model->host_losses.data(), a.losses, N * sizeof(float), cudaMemcpyDeviceToHost, st));
@@ -388,7 +403,8 @@ void gpt2_backward(GPT2* model) {
     GradScratch& s = model->scratch;
 
     const floatX* dlogits = a.logits;
-    matmul_backward(bl, s.dln, g.wte, nullptr, s.colsum, dlogits, a.lnf, p[WTE], N, C, Vp, st);
+    // dweight accumulates (beta = 1): into dwte when tied, which encoder_backward then adds to
+    matmul_backward(bl, s.dln, g.lm_head, nullptr, s.colsum, dlogits, a.lnf, p[LM_HEAD], N, C, Vp, st);
     cudaCheck(cudaMemsetAsync(s.dresidual, 0, BTC * sizeof(floatX), st));
     layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.colsum, s.dln, a.residual3 + (L - 1) * BTC, p[LNFW], a.lnf_mean,
                        a.lnf_rstd, N, C, st);
@@ -436,6 +452,7 @@ void gpt2_update(GPT2* model, float lr, float beta1, float beta2, float eps, flo
     size_t offset = 0;
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         const size_t n = model->param_sizes[k];
+        if (n == 0) continue;  // lm_head when tied: a 0-block launch is an invalid configuration
         const float wd = PARAM_DECAYED[k] ? weight_decay : 0.0f;
         float* master = model->use_master ? model->master_memory.get() + offset : nullptr;
         const uint32_t sr_seed = seed * 2654435761u + (uint32_t)t * 97u + (uint32_t)k;  // stochastic rounding only
@@ -444,6 +461,35 @@ void gpt2_update(GPT2* model, float lr, float beta1, float beta2, float eps, flo
                      grad_scale, sr_seed, model->stream);
         offset += n;
     }
+}
+
+// -rms: per-tensor RMS of the weights (the fp32 master when kept, else the floatX weights the
+// kernels read) and of the gradients before clipping, reduced on the device: 4 small launches
+// per tensor and one 2 x 17 double read-back, vs copying 2 x P floats to the host. Same line as
+// the CPU trainer's (llmc/rms_log.h). Synchronizes; call after backward, before the update.
+void gpt2_log_rms(GPT2* model, int step, FILE* log) {
+    GradScratch& s = model->scratch;
+    size_t off = 0;
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        const size_t n = model->param_sizes[k];
+        if (n > 0) {
+            if (model->use_master) {
+                sum_squares(s.sum_sq + k, s.norm_partial, model->master_memory.get() + off, n, model->stream);
+            } else {
+                sum_squares(s.sum_sq + k, s.norm_partial, model->params_memory.get() + off, n, model->stream);
+            }
+            sum_squares(s.sum_sq + NUM_PARAMETER_TENSORS + k, s.norm_partial, model->grads_memory.get() + off, n, model->stream);
+        }
+        off += n;
+    }
+    double sq[2 * NUM_PARAMETER_TENSORS];
+    cudaCheck(cudaMemcpyAsync(sq, s.sum_sq, sizeof sq, cudaMemcpyDeviceToHost, model->stream));
+    cudaCheck(cudaStreamSynchronize(model->stream));
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        if (model->param_sizes[k] == 0) sq[k] = sq[NUM_PARAMETER_TENSORS + k] = 0.0;  // slots never written
+    }
+    rms_log_write(log, step, model->param_sizes, sq, sq + NUM_PARAMETER_TENSORS);
+    if (log) fflush(log);
 }
 
 // Clip factor as torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), capped at 1.
@@ -560,6 +606,46 @@ int main(int argc, char** argv) {
     parse_args(argc, argv, &cfg, /*cuda=*/true);
     validate_config(cfg);
     print_config(cfg, true);
+    if (!cfg.output_dir.empty() && mkdir(cfg.output_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        die("cannot create output dir %s: %s", cfg.output_dir.c_str(), strerror(errno));
+    }
+
+    // resume: the latest complete checkpoint in -o replaces -e
+    int resume_step = -1;
+    std::string init_path = cfg.init;
+    if (cfg.resume) {
+        resume_step = checkpoint_find_latest(cfg.output_dir);
+        if (resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
+        init_path = checkpoint_path(cfg.output_dir, "model", resume_step);
+    }
+    GPT2Config mc;
+    const bool from_scratch = resume_step < 0 && config_from_depth(cfg.init.c_str(), &mc);
+    if (from_scratch) mc.tied = cfg.tie;
+    else mc = gpt2_read_config(init_path.c_str());  // the file says tied or untied
+    if (cfg.T > mc.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, mc.max_seq_len);
+    InitSpec scheme, emb;
+    parse_init_spec(cfg.init_scheme.c_str(), false, &scheme);  // validated already
+    if (!cfg.init_emb.empty()) parse_init_spec(cfg.init_emb.c_str(), true, &emb);
+    const std::string source = from_scratch ? "init " + cfg.init_scheme : init_path;
+
+    // -init-report is host work (the init is drawn on the host, then uploaded): no device needed,
+    // and the report is the CPU trainer's, byte for byte
+    if (cfg.init_report) {
+        size_t sizes[NUM_PARAMETER_TENSORS];
+        fill_param_sizes(sizes, mc);
+        Arena<float> params = arena_alloc<float>(count_params(sizes), "parameters (host)");
+        const double t0 = now_ms();
+        if (from_scratch) gpt2_init(params.get(), mc, scheme, emb, (uint32_t)cfg.seed);
+        else gpt2_read_weights(params.get(), mc, init_path.c_str());
+        printf("init: %s, L=%d C=%d, %s lm_head, %zu parameters, %.0f ms\n", from_scratch ? cfg.init_scheme.c_str() : init_path.c_str(),
+               mc.num_layers, mc.channels, mc.tied ? "tied" : "untied", count_params(sizes), now_ms() - t0);
+        gpt2_init_report(params.get(), mc, from_scratch ? &scheme : nullptr, emb);  // checkpoint: nothing intended
+        if (!cfg.output_dir.empty()) {  // the initial weights, for plots (no DONE_: not a resume point)
+            checkpoint_write(checkpoint_path(cfg.output_dir, "model", 0), mc, params.get(), count_params(sizes), MODEL_VERSION_FP32);
+            printf("wrote %s\n", checkpoint_path(cfg.output_dir, "model", 0).c_str());
+        }
+        return 0;
+    }
 
     int device_count = 0;
     cudaError_t derr = cudaGetDeviceCount(&device_count);
@@ -576,30 +662,18 @@ int main(int argc, char** argv) {
            FLOATX_IS_FP32 ? (cfg.tf32 ? " (TF32 matmuls: -f 1)" : " (exact: -f 0)") : "",
            peak > 0 ? (std::to_string((int)(peak / 1e12)) + " TFLOP/s").c_str() : "unknown (no MFU)");
 
-    // resume: the latest complete checkpoint in -o replaces -e
-    int resume_step = -1;
-    std::string init_path = cfg.init;
-    if (cfg.resume) {
-        resume_step = checkpoint_find_latest(cfg.output_dir);
-        if (resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
-        init_path = checkpoint_path(cfg.output_dir, "model", resume_step);
-    }
-    GPT2Config mc;
-    const bool from_scratch = resume_step < 0 && config_from_depth(cfg.init.c_str(), &mc);
-    if (!from_scratch) mc = gpt2_read_config(init_path.c_str());
-    if (cfg.T > mc.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, mc.max_seq_len);
-
     GPT2 model;
     gpt2_build(&model, mc, cfg.B, cfg.T, cfg.master_weights, cfg.recompute, cfg.tf32);
     if (from_scratch) {
-        gpt2_init_nanogpt(model.host_params.get(), mc, (uint32_t)cfg.seed);  // the CPU trainer's weights, bit for bit
+        // the CPU trainer's initial weights, bit for bit, for every -init / -init-emb / -tie
+        gpt2_init(model.host_params.get(), mc, scheme, emb, (uint32_t)cfg.seed);
         gpt2_upload_params(&model);
     } else {
         gpt2_load_weights(&model, init_path.c_str());
     }
-    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %zu parameters (%s) | device arenas %.1f MiB%s%s\n",
+    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %s lm_head, %zu parameters (%s) | device arenas %.1f MiB%s%s\n",
            mc.num_layers, mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size,
-           model.num_parameters, from_scratch ? "from scratch" : init_path.c_str(), model.device_bytes / 1048576.0,
+           mc.tied ? "tied" : "untied", model.num_parameters, source.c_str(), model.device_bytes / 1048576.0,
            model.use_master ? " | fp32 master weights" : "", model.recompute_gelu ? " | GELU recomputed" : "");
 
     DataLoader train, val;
@@ -632,7 +706,6 @@ int main(int argc, char** argv) {
 
     FilePtr log;
     if (!cfg.output_dir.empty()) {
-        mkdir(cfg.output_dir.c_str(), 0755);  // may exist already
         std::string log_path = cfg.output_dir + "/main.log";
         log.reset(fopenCheck(log_path.c_str(), resume_step >= 0 ? "a" : "w"));
     }
@@ -669,6 +742,7 @@ int main(int argc, char** argv) {
             gpt2_backward(&model);
         }
         const float loss = (float)(loss_sum / grad_accum);
+        if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log.get());
         const float norm = gpt2_grad_norm(&model);
         const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
         gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1, (uint32_t)cfg.seed);

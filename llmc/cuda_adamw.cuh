@@ -14,11 +14,14 @@ __device__ inline double warp_sum_d(double v) {
 }
 
 // partial[blockIdx.x] = sum of g^2 over a grid-stride slice (fixed grid: NORM_BLOCKS).
-__global__ void grad_norm_partial_kernel(double* partial, const float* g, size_t n) {
+// T = float for gradients; floatX too for the -rms weight statistics.
+template <typename T>
+__global__ void grad_norm_partial_kernel(double* partial, const T* g, size_t n) {
     __shared__ double sh[32];
     double s = 0.0;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-        s += (double)g[i] * g[i];
+        const double x = to_float(g[i]);
+        s += x * x;
     }
     s = warp_sum_d(s);
     if (threadIdx.x % 32 == 0) sh[threadIdx.x / 32] = s;
@@ -42,6 +45,24 @@ inline void global_grad_norm(float* norm_out, double* partial, const float* grad
     grad_norm_partial_kernel<<<NORM_BLOCKS, NORM_THREADS, 0, stream>>>(partial, grads, n);
     cudaCheck(cudaGetLastError());
     grad_norm_finish_kernel<<<1, 32, 0, stream>>>(norm_out, partial, NORM_BLOCKS);
+    cudaCheck(cudaGetLastError());
+}
+
+__global__ void sum_squares_finish_kernel(double* out, const double* partial, int nparts) {
+    if (threadIdx.x != 0 || blockIdx.x != 0) return;
+    double s = 0.0;
+    for (int i = 0; i < nparts; i++) s += partial[i];
+    *out = s;
+}
+
+// *sum_out (one device double) = sum of x^2 in double, same fixed-order passes as the norm; for
+// the -rms diagnostics, so the host reads back one double per tensor instead of the tensor.
+// Calls on one stream may share `partial` (NORM_BLOCKS doubles).
+template <typename T>
+inline void sum_squares(double* sum_out, double* partial, const T* x, size_t n, cudaStream_t stream) {
+    grad_norm_partial_kernel<<<NORM_BLOCKS, NORM_THREADS, 0, stream>>>(partial, x, n);
+    cudaCheck(cudaGetLastError());
+    sum_squares_finish_kernel<<<1, 32, 0, stream>>>(sum_out, partial, NORM_BLOCKS);
     cudaCheck(cudaGetLastError());
 }
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The one script a GPU session runs. Builds every CUDA target; runs test_gpt2cu in FP32 and BF16
-# against the PyTorch debug state; runs each dev/cuda kernel check + benchmark; runs
-# compute-sanitizer memcheck on the FP32 test; benchmarks d12 at B=64 T=1024 (BF16); compares
-# against the CPU trainer (scripts/compare_cpu_gpu.sh); prints a summary. Logs in OUT.
-# Needs: nvcc + a GPU; for the parity tests either dev/test/tmp/ref/ (ref_model.bin,
-# ref_debug_state.bin) or python3 with torch to make it; data/mobydick/ for the benchmark.
+# against the PyTorch debug state, and in FP32 against the untied-lm_head one (--untied 1);
+# checks the host-side init (-init-report, test_gpt2cu --init) against the CPU trainer and
+# PyTorch; runs each dev/cuda kernel check + benchmark; runs compute-sanitizer memcheck on the
+# FP32 test; benchmarks d12 at B=64 T=1024 (BF16); compares against the CPU trainer
+# (scripts/compare_cpu_gpu.sh) and an untied -rms run's step-0 RMS line; prints a summary.
+# Logs in OUT.
+# Needs: nvcc + a GPU; for the parity tests either dev/test/tmp/ref/ and dev/test/tmp/ref_untied/
+# (ref_model.bin, ref_debug_state.bin) or python3 with torch to make them; data/mobydick/ for the
+# benchmark and the CPU comparisons.
 # Usage: dev/cuda/check_all.sh   (env: OUT=log_cuda_check BENCH_STEPS=30 SKIP_SANITIZER=0)
 set -u
 cd "$(dirname "$0")/../.."
@@ -37,11 +41,21 @@ run build_fp32_test "$OUT/build_fp32.log" bash -c "make -B test_gpt2cu PRECISION
 run build_bf16 "$OUT/build_bf16.log" make -B cuda PRECISION=BF16 || true
 run build_train_fp32 "$OUT/build_train_fp32.log" make build/train_gpt2cu_fp32 || true
 
-# parity tests against the PyTorch debug state (the same one test_gpt2.cpp uses)
+# parity tests against the PyTorch debug states (the same ones test_gpt2.cpp uses)
 REF=dev/test/tmp/ref
-if [ ! -f "$REF/ref_debug_state.bin" ]; then
-    mkdir -p "$REF"
-    /usr/bin/python3 dev/gpt2_ref.py --out "$REF" --seed 1337 > "$OUT/ref_gen.log" 2>&1 || true
+REF_UNTIED=dev/test/tmp/ref_untied
+for untied in 0 1; do
+    dir=$([ $untied = 1 ] && echo "$REF_UNTIED" || echo "$REF")
+    if [ ! -f "$dir/ref_debug_state.bin" ]; then
+        mkdir -p "$dir"
+        /usr/bin/python3 dev/gpt2_ref.py --out "$dir" --seed 1337 --untied $untied > "$OUT/ref_gen_untied$untied.log" 2>&1 || true
+    fi
+done
+if [ -f "$REF_UNTIED/ref_debug_state.bin" ]; then
+    # lm_head its own tensor: its own gradient, wte's only the embedding part, decayed by AdamW
+    run test_gpt2cu_fp32_untied "$OUT/test_fp32_untied.log" ./build/test_gpt2cu_fp32 "$REF_UNTIED"
+else
+    failed=1; note "FAIL untied parity test: no $REF_UNTIED/ref_debug_state.bin (see $OUT/ref_gen_untied1.log)"
 fi
 if [ -f "$REF/ref_debug_state.bin" ]; then
     run test_gpt2cu_fp32 "$OUT/test_fp32.log" ./build/test_gpt2cu_fp32 "$REF"
@@ -56,6 +70,31 @@ if [ -f "$REF/ref_debug_state.bin" ]; then
     fi
 else
     failed=1; note "FAIL parity tests: no $REF/ref_debug_state.bin and dev/gpt2_ref.py could not make one (see $OUT/ref_gen.log)"
+fi
+
+# host-side init: the CUDA trainer draws on the host with the CPU trainer's code, so the
+# -init-report tables must be identical (timings stripped); test_gpt2cu --init against PyTorch
+if make -s train_gpt2 > "$OUT/build_cpu.log" 2>&1; then
+    same=0; total=0
+    for args in "-e d6" "-e d6 -tie 0 -init pytorch -seed 7" "-e d6 -tie 0 -init xavier-uniform -init-emb normal:0.1"; do
+        total=$((total + 1))
+        ./train_gpt2 $args -init-report 1 2>&1 | sed -n '/^init:/,$p' | sed 's/, [0-9]* ms$//' > "$OUT/init_report_cpu.txt"
+        ./train_gpt2cu $args -init-report 1 2>&1 | sed -n '/^init:/,$p' | sed 's/, [0-9]* ms$//' > "$OUT/init_report_gpu.txt"
+        [ -s "$OUT/init_report_cpu.txt" ] && cmp -s "$OUT/init_report_cpu.txt" "$OUT/init_report_gpu.txt" && same=$((same + 1))
+    done
+    if [ $same = $total ]; then note "PASS init_report_cpu_vs_cuda ($total configurations identical)"
+    else failed=1; note "FAIL init_report_cpu_vs_cuda ($same of $total identical; last pair in $OUT/init_report_*.txt)"; fi
+else
+    failed=1; note "FAIL CPU build (see $OUT/build_cpu.log)"
+fi
+INIT_REF=dev/test/tmp/ref_init_untied
+[ -f "$INIT_REF/init_pytorch_3.bin" ] || /usr/bin/python3 dev/gpt2_ref.py --out "$INIT_REF" --init-only \
+    --init nanogpt,pytorch --seeds 3 --untied 1 > "$OUT/ref_gen_init.log" 2>&1
+if [ -f "$INIT_REF/init_pytorch_3.bin" ]; then
+    run test_gpt2cu_init_untied "$OUT/test_init.log" bash -c \
+        "./test_gpt2cu --init $INIT_REF/init_nanogpt_3.bin nanogpt 3 && ./test_gpt2cu --init $INIT_REF/init_pytorch_3.bin pytorch 3"
+else
+    failed=1; note "FAIL init references: dev/gpt2_ref.py --init-only failed (see $OUT/ref_gen_init.log)"
 fi
 
 # kernel checks + benchmarks
@@ -76,6 +115,25 @@ if ls data/mobydick/mobydick_train_*.bin >/dev/null 2>&1; then
     fi
     OUT="$OUT/compare" bash scripts/compare_cpu_gpu.sh 10 > "$OUT/compare.log" 2>&1
     note "COMPARE $(grep -E '^(max relative|GPU speedup)' "$OUT/compare.log" | tr '\n' ' ')"
+    # untied lm_head + -rms on both trainers (exact fp32 on the GPU): identical initial weights,
+    # so step 0's weight RMS and (fp32-noise-close) grad RMS agree on all 17 tensors
+    RMS_ARGS=(-i 'data/mobydick/mobydick_train_*.bin' -e d6 -b 4 -t 64 -x 2 -seed 42 -v 0 -s 0 -tie 0 -init pytorch -rms 1)
+    ./train_gpt2 "${RMS_ARGS[@]}" > "$OUT/rms_cpu.log" 2>&1
+    ./build/train_gpt2cu_fp32 "${RMS_ARGS[@]}" -f 0 > "$OUT/rms_gpu.log" 2>&1
+    cpu_rms=$(grep -m1 '^s:0 rms' "$OUT/rms_cpu.log"); gpu_rms=$(grep -m1 '^s:0 rms' "$OUT/rms_gpu.log")
+    worst=$(printf '%s\n%s\n' "$cpu_rms" "$gpu_rms" | awk '
+        { for (i = 3; i <= NF; i++) { split($i, kv, ":"); split(kv[2], wg, "/"); w[NR, kv[1]] = wg[1]; g[NR, kv[1]] = wg[2]; names[kv[1]] = 1 } }
+        END { m = 0; n = 0
+              for (k in names) { n++
+                  if (!((1, k) in w) || !((2, k) in w)) { print "missing " k; exit }
+                  for (j = 0; j < 2; j++) { a = j ? g[1, k] : w[1, k]; b = j ? g[2, k] : w[2, k]
+                      d = a - b; if (d < 0) d = -d; if (a < 0) a = -a; r = a > 0 ? d / a : d; if (r > m) m = r } }
+              print (n == 17 ? "" : "tensors " n " ") m }')
+    if [ -n "$cpu_rms" ] && [ "${worst%% *}" = "$worst" ] && awk -v m="$worst" 'BEGIN { exit !(m <= 1e-3) }'; then
+        note "PASS rms_untied_cpu_vs_cuda (step 0, max relative difference $worst)"
+    else
+        failed=1; note "FAIL rms_untied_cpu_vs_cuda ($worst) -> $OUT/rms_cpu.log $OUT/rms_gpu.log"
+    fi
 else
     note "SKIP benchmark and CPU comparison: no data/mobydick shards (make data)"
 fi
