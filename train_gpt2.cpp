@@ -390,6 +390,8 @@ struct GradScratch {
 };
 constexpr int NUM_GRAD_SCRATCH = 10;
 
+constexpr size_t NORM_CHUNK = 1 << 16;
+
 struct GPT2 {
     GPT2Config config;
     size_t param_sizes[NUM_PARAMETER_TENSORS];
@@ -399,6 +401,7 @@ struct GPT2 {
     // sized by gpt2_build for (max_B, max_T); forward may run any B <= max_B, T <= max_T
     int max_B = 0, max_T = 0;
     Arena<float> acts_memory, scratch_memory;
+    Arena<double> norm_partials;  // one partial sum of squares per NORM_CHUNK gradients
     ActivationTensors acts;
     GradScratch scratch;
     size_t num_activations = 0, num_scratch = 0;
@@ -429,6 +432,7 @@ void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T) {
     model->grads_memory = arena_alloc<float>(n, "gradients");
     model->m_memory = arena_alloc<float>(n, "AdamW m");
     model->v_memory = arena_alloc<float>(n, "AdamW v");
+    model->norm_partials = arena_alloc<double>((n + NORM_CHUNK - 1) / NORM_CHUNK, "grad norm partials");
     model->params = point_parameters(model->params_memory.get(), model->param_sizes);
     model->grads = point_parameters(model->grads_memory.get(), model->param_sizes);
 
@@ -600,9 +604,9 @@ void gpt2_backward(GPT2* model, float loss_scale) {
 // Global L2 norm of the gradients. Partial sums over fixed 64K-element chunks, added in chunk
 // order: the same bits for any thread count.
 float gpt2_grad_norm(GPT2* model) {
-    const size_t n = model->num_parameters, chunk = 1 << 16;
+    const size_t n = model->num_parameters, chunk = NORM_CHUNK;
     const size_t nchunks = (n + chunk - 1) / chunk;
-    std::vector<double> partial(nchunks);
+    double* partial = model->norm_partials.get();
     const float* g = model->grads_memory.get();
     #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nchunks; c++) {
@@ -613,7 +617,7 @@ float gpt2_grad_norm(GPT2* model) {
         partial[c] = s;
     }
     double total = 0.0;
-    for (double s : partial) total += s;
+    for (size_t c = 0; c < nchunks; c++) total += partial[c];
     return (float)sqrt(total);
 }
 
@@ -691,11 +695,12 @@ int sample_mult(const float* probs, int n, float coin) {
 
 // Generates up to gen_tokens tokens after EOT, B=1, one full forward of the prefix per token.
 // Prints decoded text, or token ids if no tokenizer was found.
-void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens) {
+// tokens (gen_tokens + 1) and probs (V) are the caller's buffers, allocated once.
+void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens, std::vector<int>& tokens,
+                 std::vector<float>& probs) {
     const int V = model->config.vocab_size, Vp = model->config.padded_vocab_size;
-    const int maxlen = std::min(gen_tokens + 1, std::min(model->max_T, model->max_B * model->max_T));
-    std::vector<int> tokens(maxlen, GPT2_EOT);
-    std::vector<float> probs(V);
+    const int maxlen = std::min(gen_tokens + 1, model->max_T);
+    std::fill(tokens.begin(), tokens.end(), GPT2_EOT);
     printf("generating:\n---\n");
     for (int t = 1; t < maxlen; t++) {
         gpt2_forward(model, tokens.data(), nullptr, 1, t);
@@ -834,6 +839,8 @@ int main(int argc, char** argv) {
     Tokenizer tokenizer;  // only needed to print samples
     if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
     Mt19937 sample_rng((uint32_t)cfg.seed + 1337u);
+    std::vector<int> sample_tokens(cfg.gen_tokens + 1);
+    std::vector<float> sample_probs(mc.vocab_size);
 
     int start_step = 0;
     if (resume_step >= 0) {
@@ -866,7 +873,7 @@ int main(int argc, char** argv) {
             if (log) fprintf(log.get(), "s:%d tel:%.6f\n", step, val_loss), fflush(log.get());
         }
         if (cfg.sample_every > 0 && (step % cfg.sample_every == 0 || last)) {
-            gpt2_sample(&model, &tokenizer, &sample_rng, cfg.gen_tokens);
+            gpt2_sample(&model, &tokenizer, &sample_rng, cfg.gen_tokens, sample_tokens, sample_probs);
         }
         if (last) break;
 
