@@ -5,6 +5,7 @@
 #define TESTING
 #include "train_gpt2.cpp"
 #include "dev/test/check.h"
+#include "dev/test/init_check.h"
 
 // Tolerance table, fp32 vs PyTorch fp32 (|ours - ref| <= atol + rtol * |ref| per element).
 // The two sides sum in different orders (our 16-wide vector partial sums vs BLAS), so each
@@ -110,69 +111,8 @@ static int set_threads(int n) {
 #endif
 }
 
-// Init agreement, per tensor in units of its intended std (see the "init" tolerance row).
-static void compare_init(const char* name, const float* ours, const float* ref, const GPT2Config& mc, const InitSpec& scheme) {
-    size_t sizes[NUM_PARAMETER_TENSORS];
-    fill_param_sizes(sizes, mc);
-    float stds[NUM_PARAMETER_TENSORS];
-    intended_stds(stds, mc, scheme, InitSpec{});
-    const float per_std = tol("init").atol;
-    double worst = 0.0, worst_abs = 0.0;  // max |ours - ref| / std, and in absolute terms
-    size_t bad = 0, off = 0;
-    const char* worst_tensor = "-";
-    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
-        const double bound = stds[k] > 0 ? per_std * stds[k] : 0.0;
-        for (size_t i = 0; i < sizes[k]; i++) {
-            const double d = fabs((double)ours[off + i] - ref[off + i]);
-            if (!(d <= bound)) bad++;
-            const double rel = stds[k] > 0 ? d / stds[k] : (d > 0 ? INFINITY : 0.0);
-            if (rel > worst) {
-                worst = rel;
-                worst_tensor = PARAM_NAMES[k];
-            }
-            worst_abs = std::max(worst_abs, d);
-        }
-        off += sizes[k];
-    }
-    check(name, bad == 0, "max |ours - pytorch| = %.2e x std (in %s), %.2e absolute; bound %.0e x std; %zu values outside",
-          worst, worst_tensor, worst_abs, per_std, bad);
-}
-
-// ./test_gpt2 --init FILE SCHEME SEED: our init against a reference checkpoint drawn by
-// dev/gpt2_ref.py --init-only with the same scheme and seed (tied or untied per FILE's header).
-static int check_init_file(const char* path, const char* scheme_name, const char* seed_text) {
-    GPT2Config mc = gpt2_read_config(path);
-    InitSpec scheme;
-    int seed;
-    if (!parse_init_spec(scheme_name, false, &scheme)) die("unknown scheme %s", scheme_name);
-    if (!parse_int_strict(seed_text, &seed)) die("SEED must be an integer");
-    GPT2 model;
-    gpt2_build(&model, mc, 1, 1);
-    gpt2_load_weights(&model, path);
-    Arena<float> ours = arena_alloc<float>(model.num_parameters, "init");
-    gpt2_init(ours.get(), mc, scheme, InitSpec{}, (uint32_t)seed);
-    char name[128];
-    snprintf(name, sizeof name, "init_%s_seed%d_%s", scheme_name, seed, mc.tied ? "tied" : "untied");
-    compare_init(name, ours.get(), model.params_memory.get(), mc, scheme);
-    if (scheme.kind == InitKind::PyTorch || scheme.kind == InitKind::XavierUniform ||
-        scheme.kind == InitKind::KaimingUniform || scheme.kind == InitKind::Uniform) {
-        // uniform draws share PyTorch's arithmetic exactly: those weights must be bit-identical
-        const bool biases = scheme.kind == InitKind::PyTorch;
-        const bool uniform_drawn[NUM_PARAMETER_TENSORS] = {false, false, false, false, true, biases, true, biases,
-                                                           false, false, true, biases, true, biases, false, false, true};
-        size_t off = 0, differ = 0;
-        for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
-            for (size_t i = 0; uniform_drawn[k] && i < model.param_sizes[k]; i++) differ += ours[off + i] != model.params_memory[off + i];
-            off += model.param_sizes[k];
-        }
-        snprintf(name, sizeof name, "init_%s_seed%d_%s_uniform_bit_exact", scheme_name, seed, mc.tied ? "tied" : "untied");
-        check(name, differ == 0, "%zu uniform-drawn values differ from PyTorch's", differ);
-    }
-    return test_exit_code();
-}
-
 int main(int argc, char** argv) {
-    if (argc == 5 && !strcmp(argv[1], "--init")) return check_init_file(argv[2], argv[3], argv[4]);
+    if (argc == 5 && !strcmp(argv[1], "--init")) return check_init_file(argv[2], argv[3], argv[4], tol("init").atol);
     if (argc != 2 && argc != 3) die("usage: %s DIR [SEED] (DIR has ref_model.bin and ref_debug_state.bin from dev/gpt2_ref.py; with SEED, also check our init against ref_model.bin)", argv[0]);
     std::string dir = argv[1];
     std::string model_path = dir + "/ref_model.bin";
@@ -193,7 +133,7 @@ int main(int argc, char** argv) {
         if (!parse_int_strict(argv[2], &seed)) die("SEED must be an integer");
         Arena<float> ours = arena_alloc<float>(model.num_parameters, "init");
         gpt2_init_nanogpt(ours.get(), mc, (uint32_t)seed);
-        compare_init("init_vs_pytorch", ours.get(), model.params_memory.get(), mc, InitSpec{});
+        compare_init("init_vs_pytorch", ours.get(), model.params_memory.get(), mc, InitSpec{}, tol("init").atol);
     }
 
     // forward: logits (V real columns of each row) and loss

@@ -32,6 +32,7 @@ so results are bit-identical for any thread count.
 #include "llmc/dataloader.h"
 #include "llmc/formats.h"
 #include "llmc/model.h"
+#include "llmc/rms_log.h"
 #include "llmc/rand.h"
 #include "llmc/schedule.h"
 #include "llmc/state.h"
@@ -648,29 +649,26 @@ void gpt2_update(GPT2* model, float lr, float beta1, float beta2, float eps, flo
     }
 }
 
-// Per-tensor RMS of the weights and of the gradients (before clipping): one line on stdout and
-// in the log, "s:STEP rms NAME:WEIGHT_RMS/GRAD_RMS ...".
+// Per-tensor sums of squares of the weights and of the gradients (before clipping), printed
+// and logged by the shared rms_log_write (llmc/rms_log.h) so both trainers write the same line.
 void gpt2_log_rms(GPT2* model, int step, FILE* log) {
-    std::string line = "s:" + std::to_string(step) + " rms";
+    double wsq[NUM_PARAMETER_TENSORS], gsq[NUM_PARAMETER_TENSORS];
     size_t off = 0;
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         const size_t n = model->param_sizes[k];
         const float* w = model->params_memory.get() + off;
         const float* g = model->grads_memory.get() + off;
         off += n;
-        if (n == 0) continue;
         double sw = 0.0, sg = 0.0;
         #pragma omp parallel for simd reduction(+ : sw, sg)
         for (size_t i = 0; i < n; i++) {
             sw += (double)w[i] * w[i];
             sg += (double)g[i] * g[i];
         }
-        char buf[96];
-        snprintf(buf, sizeof buf, " %s:%.4e/%.4e", PARAM_NAMES[k], sqrt(sw / n), sqrt(sg / n));
-        line += buf;
+        wsq[k] = sw;
+        gsq[k] = sg;
     }
-    printf("%s\n", line.c_str());
-    if (log) fprintf(log, "%s\n", line.c_str());
+    rms_log_write(log, step, model->param_sizes, wsq, gsq);
 }
 
 // Clip factor as torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), capped at 1.

@@ -44,4 +44,26 @@ if [ -x "$out/train_gpt2cu" ] && ! nvidia-smi -L >/dev/null 2>&1; then
         *) echo "FAIL cuda_no_device_message got: $msg"; fail=1;;
     esac
 fi
+# host-side paths of the CUDA binaries run without a GPU: -init-report must give the CPU
+# trainer's bytes (same init code), and test_gpt2cu --init must match PyTorch's draws
+if [ -x "$out/train_gpt2cu" ] && [ -x ./train_gpt2 ]; then
+    for args in "-e d6" "-e d6 -init pytorch -tie 0 -seed 7"; do
+        tag=$(echo "$args" | tr -c 'a-z0-9' '_')
+        ./train_gpt2 $args -init-report 1 -o "$out/cpu$tag" 2>&1 | sed -n '/^tensor /,$p' | grep -v '^wrote' > "$out/cpu$tag.txt"
+        "$out/train_gpt2cu" $args -init-report 1 -o "$out/gpu$tag" 2>&1 | sed -n '/^tensor /,$p' | grep -v '^wrote' > "$out/gpu$tag.txt"
+        if cmp -s "$out/cpu$tag.txt" "$out/gpu$tag.txt" && cmp -s "$out/cpu$tag/model_00000000.bin" "$out/gpu$tag/model_00000000.bin"; then
+            echo "PASS cuda_init_report_matches_cpu ($args): report and initial weights byte-identical"
+        else
+            echo "FAIL cuda_init_report_matches_cpu ($args): $(diff "$out/cpu$tag.txt" "$out/gpu$tag.txt" | head -n 3 | tr '\n' '|')"; fail=1
+        fi
+    done
+fi
+PY=/usr/bin/python3
+if [ -x "$out/test_gpt2cu" ] && "$PY" -c "import torch" 2>/dev/null; then
+    "$PY" dev/gpt2_ref.py --out "$out/init" --init-only --init nanogpt,xavier-uniform --seeds 5 --untied 1 > "$out/init.log" 2>&1
+    for scheme in nanogpt xavier-uniform; do
+        "$out/test_gpt2cu" --init "$out/init/init_${scheme}_5.bin" "$scheme" 5 | sed 's/^\(PASS\|FAIL\) /\1 cuda_host_/'
+        [ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
+    done
+fi
 exit $fail
