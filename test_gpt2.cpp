@@ -1,103 +1,39 @@
-// Checks the CPU trainer against our PyTorch reference (dev/gpt2_ref.py): logits, loss, all 16
-// parameter gradients, and 10 AdamW steps (losses, grad norms, lrs, final weights), plus
-// thread-count determinism. Usage: ./test_gpt2 DIR  (DIR holds ref_model.bin, ref_debug_state.bin)
+// Checks the CPU trainer against our PyTorch reference (dev/gpt2_ref.py): init, logits, loss,
+// every parameter gradient (lm_head too when untied), and 10 AdamW steps (losses, grad norms,
+// lrs, final weights), plus thread-count determinism.
+// Usage: ./test_gpt2 DIR [SEED]   (DIR holds ref_model.bin, ref_debug_state.bin; SEED: check init)
+//        ./test_gpt2 --init FILE SCHEME SEED   (an init scheme vs torch.nn.init: dev/test/init_check.h)
 // Prints PASS/FAIL per check and exits non-zero on any failure.
 #define TESTING
 #include "train_gpt2.cpp"
 #include "dev/test/check.h"
 #include "dev/test/init_check.h"
+#include "dev/test/parity.h"
 
-// Tolerance table, fp32 vs PyTorch fp32 (|ours - ref| <= atol + rtol * |ref| per element).
+// Tolerance table, fp32 vs PyTorch fp32 (|ours - ref| <= atol + rtol * |ref| per element; no
+// row is scaled).
 // The two sides sum in different orders (our 16-wide vector partial sums vs BLAS), so each
 // value carries ~1e-7 relative rounding per reduction; the bounds below leave ~10x headroom
 // over the errors observed on the L=2, C=64, V=50257 debug config.
-struct Tolerance {
-    const char* what;
-    float atol, rtol;
-    const char* why;
-};
 static const Tolerance TOLERANCES[] = {
-    {"logits", 1e-5f, 1e-4f, "one C=64 reduction per layer and the lm_head dot; |logits| < 1"},
-    {"loss", 0.0f, 1e-5f, "mean over B*T of log-sum-exp over 50257 terms"},
-    {"grads", 2e-6f, 2e-3f, "grads are tiny (1/(B*T) scale) and the wte grad sums B*T rows; atol covers near-zero entries"},
-    {"step_losses", 0.0f, 1e-5f, "10 AdamW steps: the losses track the reference to fp32 noise"},
-    {"grad_norm0", 0.0f, 1e-6f, "step-0 norm vs the exact (double) norm of the reference's own gradients"},
-    {"grad_norms", 0.0f, 1e-3f, "torch's clip_grad_norm_ sums in fp32 (1e-5 off the exact norm at step 0); that"
+    {"logits", 1e-5f, 1e-4f, false, "one C=64 reduction per layer and the lm_head dot; |logits| < 1"},
+    {"loss", 0.0f, 1e-5f, false, "mean over B*T of log-sum-exp over 50257 terms"},
+    {"grads", 2e-6f, 2e-3f, false, "grads are tiny (1/(B*T) scale) and the wte grad sums B*T rows; atol covers near-zero entries"},
+    {"step_losses", 0.0f, 1e-5f, false, "10 AdamW steps: the losses track the reference to fp32 noise"},
+    {"grad_norm0", 0.0f, 1e-6f, false, "step-0 norm vs the exact (double) norm of the reference's own gradients"},
+    {"grad_norms", 0.0f, 1e-3f, false, "torch's clip_grad_norm_ sums in fp32 (1e-5 off the exact norm at step 0); that"
                                 " feeds the clip factor, so the runs drift apart by ~2e-4 over 10 clipped steps"},
-    {"lrs", 0.0f, 1e-6f, "schedule in float here, double in Python"},
-    {"init", 5e-6f, 0.0f, "atol in units of each tensor's intended std (1e-7 at nanoGPT's 0.02): the same uniforms"
+    {"lrs", 0.0f, 1e-6f, false, "schedule in float here, double in Python"},
+    {"init", 5e-6f, 0.0f, false, "atol in units of each tensor's intended std (1e-7 at nanoGPT's 0.02): the same uniforms"
                           " and Box-Muller pairing, but PyTorch's AVX2 normal_ uses polynomial log/sincos and we use"
                           " libm, so radius*cos differs by a few ulps of the radius (seen: 2.2e-6 std); constant"
                           " tensors must match exactly and uniform draws are checked bit-exact"},
-    {"final_params", 2e-5f, 1e-3f, "after 10 steps Adam's normalised update amplifies tiny grad differences near zero"},
+    {"final_params", 2e-5f, 1e-3f, false, "after 10 steps Adam's normalised update amplifies tiny grad differences near zero"},
 };
 
-static const Tolerance& tol(const char* what) {
-    for (const Tolerance& t : TOLERANCES) {
-        if (!strcmp(t.what, what)) return t;
-    }
-    die("no tolerance for %s", what);
-}
-
-// Compares n values; prints max abs / rel errors and PASS/FAIL.
+static const Tolerance& tol(const char* what) { return find_tolerance(TOLERANCES, what); }
 static bool compare(const char* name, const char* tol_name, const float* ours, const float* ref, size_t n) {
-    const Tolerance& t = tol(tol_name);
-    double max_abs = 0.0, max_rel = 0.0;
-    size_t bad = 0, first_bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)ours[i] - ref[i]);
-        if (!(d <= t.atol + t.rtol * fabs(ref[i]))) {  // written so NaN fails
-            if (!bad) first_bad = i;
-            bad++;
-        }
-        max_abs = std::max(max_abs, d);
-        if (fabs(ref[i]) > 1e-6) max_rel = std::max(max_rel, d / fabs(ref[i]));
-    }
-    char label[128];
-    snprintf(label, sizeof label, "%s", name);
-    if (bad) {
-        check(label, false, "max_abs %.3e max_rel %.3e; %zu of %zu outside atol %.0e rtol %.0e, first at %zu: ours %.9g ref %.9g",
-              max_abs, max_rel, bad, n, t.atol, t.rtol, first_bad, ours[first_bad], ref[first_bad]);
-    } else {
-        check(label, true, "max_abs %.3e max_rel %.3e (atol %.0e rtol %.0e, n=%zu)", max_abs, max_rel, t.atol, t.rtol, n);
-    }
-    return bad == 0;
-}
-
-struct DebugState {
-    int32_t h[HEADER_INTS];
-    float hyper[16];
-    std::vector<int> x, y;
-    std::vector<float> logits, grads, losses, norms, lrs, final_params;
-    float loss;
-};
-
-static DebugState read_debug_state(const std::string& path, size_t num_params) {
-    FilePtr f(fopenCheck(path.c_str(), "rb"));
-    DebugState s;
-    const char* p = path.c_str();
-    freadCheck(s.h, 4, HEADER_INTS, f.get(), p);
-    if (s.h[0] != 20240327 || s.h[1] != 2) die("%s: not a version-2 debug state", p);
-    freadCheck(s.hyper, 4, 16, f.get(), p);
-    size_t B = s.h[2], T = s.h[3], steps = s.h[4], V = s.h[5];
-    s.x.resize(B * T);
-    s.y.resize(B * T);
-    s.logits.resize(B * T * V);
-    s.grads.resize(num_params);
-    s.losses.resize(steps);
-    s.norms.resize(steps);
-    s.lrs.resize(steps);
-    s.final_params.resize(num_params);
-    freadCheck(s.x.data(), 4, B * T, f.get(), p);
-    freadCheck(s.y.data(), 4, B * T, f.get(), p);
-    freadCheck(s.logits.data(), 4, B * T * V, f.get(), p);
-    freadCheck(&s.loss, 4, 1, f.get(), p);
-    freadCheck(s.grads.data(), 4, num_params, f.get(), p);
-    freadCheck(s.losses.data(), 4, steps, f.get(), p);
-    freadCheck(s.norms.data(), 4, steps, f.get(), p);
-    freadCheck(s.lrs.data(), 4, steps, f.get(), p);
-    freadCheck(s.final_params.data(), 4, num_params, f.get(), p);
-    return s;
+    return compare_tol(name, tol(tol_name), ours, ref, n);
 }
 
 // Sets the OpenMP thread count; returns the previous one.
@@ -116,7 +52,7 @@ int main(int argc, char** argv) {
     if (argc != 2 && argc != 3) die("usage: %s DIR [SEED] (DIR has ref_model.bin and ref_debug_state.bin from dev/gpt2_ref.py; with SEED, also check our init against ref_model.bin)", argv[0]);
     std::string dir = argv[1];
     std::string model_path = dir + "/ref_model.bin";
-    GPT2Config mc = gpt2_read_config(model_path.c_str());
+    GPT2Config mc = checkpoint_read_config(model_path.c_str());
     GPT2 model;
     size_t sizes[NUM_PARAMETER_TENSORS];
     fill_param_sizes(sizes, mc);

@@ -11,14 +11,9 @@
 #include "train_gpt2.cu"
 #include "dev/test/check.h"
 #include "dev/test/init_check.h"
+#include "dev/test/parity.h"
 
 // Tolerance table: |ours - ref| <= atol * (scaled ? max|ref| of the tensor : 1) + rtol * |ref|.
-struct Tolerance {
-    const char* what;
-    float atol, rtol;
-    bool scaled;  // atol is relative to the tensor's largest |ref| (grads span many scales)
-    const char* why;
-};
 // The init is drawn on the host in fp32 in either precision, so its row is test_gpt2.cpp's.
 #define INIT_WHY                                                                                       \
     "atol in units of each tensor's intended std: PyTorch's AVX2 normal_ uses polynomial log/sincos, " \
@@ -56,72 +51,9 @@ static const Tolerance TOLERANCES[] = {
 };
 #endif
 
-static const Tolerance& tol(const char* what) {
-    for (const Tolerance& t : TOLERANCES) {
-        if (!strcmp(t.what, what)) return t;
-    }
-    die("no tolerance for %s", what);
-}
-
+static const Tolerance& tol(const char* what) { return find_tolerance(TOLERANCES, what); }
 static bool compare(const char* name, const char* tol_name, const float* ours, const float* ref, size_t n) {
-    const Tolerance& t = tol(tol_name);
-    double ref_max = 0.0;
-    for (size_t i = 0; i < n; i++) ref_max = std::max(ref_max, (double)fabsf(ref[i]));
-    const double atol = t.scaled ? t.atol * ref_max : t.atol;
-    double max_abs = 0.0, max_rel = 0.0;
-    size_t bad = 0, first_bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)ours[i] - ref[i]);
-        if (!(d <= atol + t.rtol * fabs(ref[i]))) {  // written so NaN fails
-            if (!bad) first_bad = i;
-            bad++;
-        }
-        max_abs = std::max(max_abs, d);
-        if (fabs(ref[i]) > 1e-6) max_rel = std::max(max_rel, d / fabs(ref[i]));
-    }
-    if (bad) {
-        check(name, false, "max_abs %.3e max_rel %.3e; %zu of %zu outside atol %.1e rtol %.0e, first at %zu: ours %.9g ref %.9g",
-              max_abs, max_rel, bad, n, atol, t.rtol, first_bad, ours[first_bad], ref[first_bad]);
-    } else {
-        check(name, true, "max_abs %.3e max_rel %.3e (atol %.1e rtol %.0e, n=%zu)", max_abs, max_rel, atol, t.rtol, n);
-    }
-    return bad == 0;
-}
-
-struct DebugState {
-    int32_t h[HEADER_INTS];
-    float hyper[16];
-    std::vector<int> x, y;
-    std::vector<float> logits, grads, losses, norms, lrs, final_params;
-    float loss;
-};
-
-static DebugState read_debug_state(const std::string& path, size_t num_params) {
-    FilePtr f(fopenCheck(path.c_str(), "rb"));
-    DebugState s;
-    const char* p = path.c_str();
-    freadCheck(s.h, 4, HEADER_INTS, f.get(), p);
-    if (s.h[0] != 20240327 || s.h[1] != 2) die("%s: not a version-2 debug state", p);
-    freadCheck(s.hyper, 4, 16, f.get(), p);
-    size_t B = s.h[2], T = s.h[3], steps = s.h[4], V = s.h[5];
-    s.x.resize(B * T);
-    s.y.resize(B * T);
-    s.logits.resize(B * T * V);
-    s.grads.resize(num_params);
-    s.losses.resize(steps);
-    s.norms.resize(steps);
-    s.lrs.resize(steps);
-    s.final_params.resize(num_params);
-    freadCheck(s.x.data(), 4, B * T, f.get(), p);
-    freadCheck(s.y.data(), 4, B * T, f.get(), p);
-    freadCheck(s.logits.data(), 4, B * T * V, f.get(), p);
-    freadCheck(&s.loss, 4, 1, f.get(), p);
-    freadCheck(s.grads.data(), 4, num_params, f.get(), p);
-    freadCheck(s.losses.data(), 4, steps, f.get(), p);
-    freadCheck(s.norms.data(), 4, steps, f.get(), p);
-    freadCheck(s.lrs.data(), 4, steps, f.get(), p);
-    freadCheck(s.final_params.data(), 4, num_params, f.get(), p);
-    return s;
+    return compare_tol(name, tol(tol_name), ours, ref, n);
 }
 
 static std::vector<float> download_grads(GPT2* model) {
@@ -156,7 +88,7 @@ int main(int argc, char** argv) {
     cudaCheck(cudaGetDeviceProperties(&prop, 0));
     std::string dir = argv[1];
     std::string model_path = dir + "/ref_model.bin";
-    GPT2Config mc = gpt2_read_config(model_path.c_str());
+    GPT2Config mc = checkpoint_read_config(model_path.c_str());
     size_t sizes[NUM_PARAMETER_TENSORS];
     fill_param_sizes(sizes, mc);
     DebugState ref = read_debug_state(dir + "/ref_debug_state.bin", count_params(sizes));

@@ -33,6 +33,7 @@ so results are bit-identical for any thread count.
 #include "llmc/formats.h"
 #include "llmc/model.h"
 #include "llmc/rms_log.h"
+#include "llmc/run.h"
 #include "llmc/rand.h"
 #include "llmc/schedule.h"
 #include "llmc/state.h"
@@ -478,22 +479,9 @@ void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T) {
     }
 }
 
-// Reads the config and weights of a checkpoint (version 3 or 5) into a freshly built model.
-GPT2Config gpt2_read_config(const char* path) {
-    FilePtr f(fopenCheck(path, "rb"));
-    int version;
-    return checkpoint_read_header(f.get(), path, &version);
-}
-
+// Reads a checkpoint's weights (version 3 or 5) into a model built for its config.
 void gpt2_load_weights(GPT2* model, const char* path) {
-    FilePtr f(fopenCheck(path, "rb"));
-    int version;
-    GPT2Config c = checkpoint_read_header(f.get(), path, &version);
-    if (c.num_layers != model->config.num_layers || c.channels != model->config.channels ||
-        c.padded_vocab_size != model->config.padded_vocab_size || c.max_seq_len != model->config.max_seq_len) {
-        die("%s: checkpoint shape differs from the model being trained", path);
-    }
-    checkpoint_read_params(f.get(), path, version, model->params_memory.get(), model->num_parameters);
+    checkpoint_load_params(model->params_memory.get(), model->config, path);
 }
 
 // inputs, targets (B, T); targets may be null (no loss). B <= max_B, T <= max_T.
@@ -767,59 +755,22 @@ int main(int argc, char** argv) {
     printf("threads: 1 (built without OpenMP)\n");
 #endif
 
-    if (!cfg.output_dir.empty() && mkdir(cfg.output_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-        die("cannot create output dir %s: %s", cfg.output_dir.c_str(), strerror(errno));
-    }
-
-    // resume: the latest complete checkpoint in -o replaces -e
-    int resume_step = -1;
-    std::string init_path = cfg.init;
-    if (cfg.resume) {
-        resume_step = checkpoint_find_latest(cfg.output_dir);
-        if (resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
-        init_path = checkpoint_path(cfg.output_dir, "model", resume_step);
-    }
-    GPT2Config mc;
-    const bool from_scratch = resume_step < 0 && config_from_depth(cfg.init.c_str(), &mc);
-    if (from_scratch) mc.tied = cfg.tie;
-    else mc = gpt2_read_config(init_path.c_str());  // the file says tied or untied
-    if (cfg.T > mc.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, mc.max_seq_len);
-    InitSpec scheme, emb;
-    parse_init_spec(cfg.init_scheme.c_str(), false, &scheme);  // validated already
-    if (!cfg.init_emb.empty()) parse_init_spec(cfg.init_emb.c_str(), true, &emb);
-
-    if (cfg.init_report) {  // parameters only: no gradients, optimizer state or activations
-        size_t sizes[NUM_PARAMETER_TENSORS];
-        fill_param_sizes(sizes, mc);
-        Arena<float> params = arena_alloc<float>(count_params(sizes), "parameters");
-        double t0 = now_ms();
-        if (from_scratch) {
-            gpt2_init(params.get(), mc, scheme, emb, (uint32_t)cfg.seed);
-        } else {
-            FilePtr f(fopenCheck(init_path.c_str(), "rb"));
-            int version;
-            checkpoint_read_header(f.get(), init_path.c_str(), &version);
-            checkpoint_read_params(f.get(), init_path.c_str(), version, params.get(), count_params(sizes));
-        }
-        printf("init: %s, L=%d C=%d, %s lm_head, %zu parameters, %.0f ms\n", from_scratch ? cfg.init_scheme.c_str() : init_path.c_str(),
-               mc.num_layers, mc.channels, mc.tied ? "tied" : "untied", count_params(sizes), now_ms() - t0);
-        gpt2_init_report(params.get(), mc, from_scratch ? &scheme : nullptr, emb);
-        if (!cfg.output_dir.empty()) {  // the initial weights, for plots (no DONE_: not a resume point)
-            checkpoint_write(checkpoint_path(cfg.output_dir, "model", 0), mc, params.get(), count_params(sizes), MODEL_VERSION_FP32);
-            printf("wrote %s\n", checkpoint_path(cfg.output_dir, "model", 0).c_str());
-        }
+    const RunStart rs = run_start_resolve(cfg);  // resume, checkpoint or from scratch (llmc/run.h)
+    const GPT2Config& mc = rs.config;
+    const int resume_step = rs.resume_step;
+    if (cfg.init_report) {
+        run_init_report(cfg, rs, now_ms);
         return 0;
     }
 
     GPT2 model;
     gpt2_build(&model, mc, cfg.B, cfg.T);
     double t_init = now_ms();
-    if (from_scratch) gpt2_init(model.params_memory.get(), mc, scheme, emb, (uint32_t)cfg.seed);
-    else gpt2_load_weights(&model, init_path.c_str());
+    run_start_params(model.params_memory.get(), rs, (uint32_t)cfg.seed);
     t_init = now_ms() - t_init;
     printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %s lm_head, %zu parameters (%s, %.0f ms)\n", mc.num_layers,
            mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size, mc.tied ? "tied" : "untied",
-           model.num_parameters, from_scratch ? ("init " + cfg.init_scheme).c_str() : init_path.c_str(), t_init);
+           model.num_parameters, rs.from_scratch ? ("init " + cfg.init_scheme).c_str() : rs.init_path.c_str(), t_init);
 
     DataLoader train, val;
     dataloader_init(&train, cfg.train_glob.c_str(), cfg.B, cfg.T, 0, 1, cfg.shuffle, (uint32_t)cfg.seed, mc.vocab_size);
@@ -848,7 +799,7 @@ int main(int argc, char** argv) {
         dataloader_restore(&train, s.train_pos);
         sample_rng.set_state(s.sample_rng);
         start_step = s.step;
-        printf("resumed from step %d (%s)\n", start_step, init_path.c_str());
+        printf("resumed from step %d (%s)\n", start_step, rs.init_path.c_str());
     }
     if (start_step > max_steps) die("resume: checkpoint step %d is past -x %d", start_step, max_steps);
 

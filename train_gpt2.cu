@@ -37,6 +37,7 @@ No reduction uses atomics: given the same inputs and GPU, every step is bitwise 
 #include "llmc/model.h"
 #include "llmc/rand.h"
 #include "llmc/rms_log.h"
+#include "llmc/run.h"
 #include "llmc/schedule.h"
 #include "llmc/state.h"
 #include "llmc/tokenizer.h"
@@ -285,30 +286,9 @@ void gpt2_download_params(GPT2* model) {
     cudaCheck(cudaMemcpy(model->host_params.get(), src, n * sizeof(float), cudaMemcpyDeviceToHost));
 }
 
-GPT2Config gpt2_read_config(const char* path) {
-    FilePtr f(fopenCheck(path, "rb"));
-    int version;
-    return checkpoint_read_header(f.get(), path, &version);
-}
-
-// Reads a version 3 or 5 checkpoint of config `want` into params (host, count_params floats).
-// Host only: -init-report uses it without a device.
-void gpt2_read_weights(float* params, const GPT2Config& want, const char* path) {
-    FilePtr f(fopenCheck(path, "rb"));
-    int version;
-    GPT2Config c = checkpoint_read_header(f.get(), path, &version);
-    if (c.num_layers != want.num_layers || c.channels != want.channels || c.padded_vocab_size != want.padded_vocab_size ||
-        c.max_seq_len != want.max_seq_len || c.tied != want.tied) {
-        die("%s: checkpoint shape (or tied/untied lm_head) differs from the model being trained", path);
-    }
-    size_t sizes[NUM_PARAMETER_TENSORS];
-    fill_param_sizes(sizes, want);
-    checkpoint_read_params(f.get(), path, version, params, count_params(sizes));
-}
-
 // Reads a version 3 or 5 checkpoint into host_params and uploads it.
 void gpt2_load_weights(GPT2* model, const char* path) {
-    gpt2_read_weights(model->host_params.get(), model->config, path);
+    checkpoint_load_params(model->host_params.get(), model->config, path);
     gpt2_upload_params(model);
 }
 
@@ -606,44 +586,15 @@ int main(int argc, char** argv) {
     parse_args(argc, argv, &cfg, /*cuda=*/true);
     validate_config(cfg);
     print_config(cfg, true);
-    if (!cfg.output_dir.empty() && mkdir(cfg.output_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-        die("cannot create output dir %s: %s", cfg.output_dir.c_str(), strerror(errno));
-    }
-
-    // resume: the latest complete checkpoint in -o replaces -e
-    int resume_step = -1;
-    std::string init_path = cfg.init;
-    if (cfg.resume) {
-        resume_step = checkpoint_find_latest(cfg.output_dir);
-        if (resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
-        init_path = checkpoint_path(cfg.output_dir, "model", resume_step);
-    }
-    GPT2Config mc;
-    const bool from_scratch = resume_step < 0 && config_from_depth(cfg.init.c_str(), &mc);
-    if (from_scratch) mc.tied = cfg.tie;
-    else mc = gpt2_read_config(init_path.c_str());  // the file says tied or untied
-    if (cfg.T > mc.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, mc.max_seq_len);
-    InitSpec scheme, emb;
-    parse_init_spec(cfg.init_scheme.c_str(), false, &scheme);  // validated already
-    if (!cfg.init_emb.empty()) parse_init_spec(cfg.init_emb.c_str(), true, &emb);
-    const std::string source = from_scratch ? "init " + cfg.init_scheme : init_path;
-
+    const RunStart rs = run_start_resolve(cfg);  // resume, checkpoint or from scratch (llmc/run.h)
+    const GPT2Config& mc = rs.config;
+    const int resume_step = rs.resume_step;
+    const std::string init_path = rs.init_path;
+    const std::string source = rs.from_scratch ? "init " + cfg.init_scheme : rs.init_path;
     // -init-report is host work (the init is drawn on the host, then uploaded): no device needed,
     // and the report is the CPU trainer's, byte for byte
     if (cfg.init_report) {
-        size_t sizes[NUM_PARAMETER_TENSORS];
-        fill_param_sizes(sizes, mc);
-        Arena<float> params = arena_alloc<float>(count_params(sizes), "parameters (host)");
-        const double t0 = now_ms();
-        if (from_scratch) gpt2_init(params.get(), mc, scheme, emb, (uint32_t)cfg.seed);
-        else gpt2_read_weights(params.get(), mc, init_path.c_str());
-        printf("init: %s, L=%d C=%d, %s lm_head, %zu parameters, %.0f ms\n", from_scratch ? cfg.init_scheme.c_str() : init_path.c_str(),
-               mc.num_layers, mc.channels, mc.tied ? "tied" : "untied", count_params(sizes), now_ms() - t0);
-        gpt2_init_report(params.get(), mc, from_scratch ? &scheme : nullptr, emb);  // checkpoint: nothing intended
-        if (!cfg.output_dir.empty()) {  // the initial weights, for plots (no DONE_: not a resume point)
-            checkpoint_write(checkpoint_path(cfg.output_dir, "model", 0), mc, params.get(), count_params(sizes), MODEL_VERSION_FP32);
-            printf("wrote %s\n", checkpoint_path(cfg.output_dir, "model", 0).c_str());
-        }
+        run_init_report(cfg, rs, now_ms);
         return 0;
     }
 
@@ -664,13 +615,9 @@ int main(int argc, char** argv) {
 
     GPT2 model;
     gpt2_build(&model, mc, cfg.B, cfg.T, cfg.master_weights, cfg.recompute, cfg.tf32);
-    if (from_scratch) {
-        // the CPU trainer's initial weights, bit for bit, for every -init / -init-emb / -tie
-        gpt2_init(model.host_params.get(), mc, scheme, emb, (uint32_t)cfg.seed);
-        gpt2_upload_params(&model);
-    } else {
-        gpt2_load_weights(&model, init_path.c_str());
-    }
+    // the CPU trainer's initial weights, bit for bit, for every -init / -init-emb / -tie
+    run_start_params(model.host_params.get(), rs, (uint32_t)cfg.seed);
+    gpt2_upload_params(&model);
     printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %s lm_head, %zu parameters (%s) | device arenas %.1f MiB%s%s\n",
            mc.num_layers, mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size,
            mc.tied ? "tied" : "untied", model.num_parameters, source.c_str(), model.device_bytes / 1048576.0,

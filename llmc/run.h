@@ -1,0 +1,93 @@
+// Run setup both trainers share: what a run starts from (resume, checkpoint or from-scratch
+// init), loading host weights, and the -init-report mode. Host only.
+#pragma once
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "cli.h"
+#include "model.h"
+#include "state.h"
+#include "utils.h"
+
+struct RunStart {
+    GPT2Config config;
+    bool from_scratch = false;
+    int resume_step = -1;        // >= 0: resuming from this checkpoint step in -o
+    std::string init_path;       // the checkpoint to load when not from scratch
+    InitSpec scheme, emb;        // -init, -init-emb (from scratch only)
+};
+
+// The config in a checkpoint's header (validated, see checkpoint_read_header).
+inline GPT2Config checkpoint_read_config(const char* path) {
+    FilePtr f(fopenCheck(path, "rb"));
+    int version;
+    return checkpoint_read_header(f.get(), path, &version);
+}
+
+// Creates -o, finds the latest complete checkpoint when resuming (it replaces -e), and reads
+// the model config from -e dN (with -tie) or from the checkpoint's header.
+inline RunStart run_start_resolve(const TrainConfig& cfg) {
+    if (!cfg.output_dir.empty() && mkdir(cfg.output_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        die("cannot create output dir %s: %s", cfg.output_dir.c_str(), strerror(errno));
+    }
+    RunStart rs;
+    rs.init_path = cfg.init;
+    if (cfg.resume) {
+        rs.resume_step = checkpoint_find_latest(cfg.output_dir);
+        if (rs.resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
+        rs.init_path = checkpoint_path(cfg.output_dir, "model", rs.resume_step);
+    }
+    rs.from_scratch = rs.resume_step < 0 && config_from_depth(cfg.init.c_str(), &rs.config);
+    if (rs.from_scratch) {
+        rs.config.tied = cfg.tie;
+    } else {
+        rs.config = checkpoint_read_config(rs.init_path.c_str());  // the file says tied or untied
+    }
+    if (cfg.T > rs.config.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, rs.config.max_seq_len);
+    parse_init_spec(cfg.init_scheme.c_str(), false, &rs.scheme);  // validated by validate_config
+    if (!cfg.init_emb.empty()) parse_init_spec(cfg.init_emb.c_str(), true, &rs.emb);
+    return rs;
+}
+
+// Reads a checkpoint's weights into host params laid out for `want` (shape and tying must agree).
+inline void checkpoint_load_params(float* params, const GPT2Config& want, const char* path) {
+    FilePtr f(fopenCheck(path, "rb"));
+    int version;
+    const GPT2Config c = checkpoint_read_header(f.get(), path, &version);
+    if (c.num_layers != want.num_layers || c.channels != want.channels || c.padded_vocab_size != want.padded_vocab_size ||
+        c.max_seq_len != want.max_seq_len || c.tied != want.tied) {
+        die("%s: checkpoint shape (or tied/untied lm_head) differs from the model being trained", path);
+    }
+    size_t sizes[NUM_PARAMETER_TENSORS];
+    fill_param_sizes(sizes, want);
+    checkpoint_read_params(f.get(), path, version, params, count_params(sizes));
+}
+
+// The starting host weights: the scheme's init from scratch, else the checkpoint's.
+inline void run_start_params(float* params, const RunStart& rs, uint32_t seed) {
+    if (rs.from_scratch) gpt2_init(params, rs.config, rs.scheme, rs.emb, seed);
+    else checkpoint_load_params(params, rs.config, rs.init_path.c_str());
+}
+
+// -init-report: parameters only (no gradients, optimizer state or activations), statistics,
+// and with -o the initial weights as model_00000000.bin (no DONE_: not a resume point).
+inline void run_init_report(const TrainConfig& cfg, const RunStart& rs, double (*now_ms)()) {
+    size_t sizes[NUM_PARAMETER_TENSORS];
+    fill_param_sizes(sizes, rs.config);
+    const size_t n = count_params(sizes);
+    Arena<float> params = arena_alloc<float>(n, "parameters");
+    const double t0 = now_ms();
+    run_start_params(params.get(), rs, (uint32_t)cfg.seed);
+    printf("init: %s, L=%d C=%d, %s lm_head, %zu parameters, %.0f ms\n",
+           rs.from_scratch ? cfg.init_scheme.c_str() : rs.init_path.c_str(), rs.config.num_layers, rs.config.channels,
+           rs.config.tied ? "tied" : "untied", n, now_ms() - t0);
+    gpt2_init_report(params.get(), rs.config, rs.from_scratch ? &rs.scheme : nullptr, rs.emb);
+    if (!cfg.output_dir.empty()) {
+        const std::string path = checkpoint_path(cfg.output_dir, "model", 0);
+        checkpoint_write(path, rs.config, params.get(), n, MODEL_VERSION_FP32);
+        printf("wrote %s\n", path.c_str());
+    }
+}
