@@ -772,18 +772,12 @@ int main(int argc, char** argv) {
            mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size, mc.tied ? "tied" : "untied",
            model.num_parameters, rs.from_scratch ? ("init " + cfg.init_scheme).c_str() : rs.init_path.c_str(), t_init);
 
-    DataLoader train, val;
-    dataloader_init(&train, cfg.train_glob.c_str(), cfg.B, cfg.T, 0, 1, cfg.shuffle, (uint32_t)cfg.seed, mc.vocab_size);
-    const bool do_val = cfg.val_every > 0;
-    if (do_val) dataloader_init(&val, cfg.val_glob.c_str(), cfg.B, cfg.T, 0, 1, false, (uint32_t)cfg.seed, mc.vocab_size);
-    const int tokens_per_micro = cfg.B * cfg.T;
-    const int total_batch = cfg.total_batch == -1 ? tokens_per_micro : cfg.total_batch;
-    const int grad_accum = total_batch / tokens_per_micro;
-    const int max_steps = cfg.max_steps > 0 ? cfg.max_steps
-                                            : (int)std::max<int64_t>(1, dataloader_total_tokens(&train) / total_batch);
-    printf("train: %zu shard(s), %lld tokens | val: %s | total batch %d tokens = %d x B*T (grad accumulation) | %d steps\n",
-           train.files.size(), (long long)dataloader_total_tokens(&train), do_val ? cfg.val_glob.c_str() : "off",
-           total_batch, grad_accum, max_steps);
+    RunData data;
+    run_data_init(&data, cfg, mc.vocab_size);
+    DataLoader& train = data.train;
+    DataLoader& val = data.val;
+    const bool do_val = data.do_val;
+    const int total_batch = data.total_batch, grad_accum = data.grad_accum, max_steps = data.max_steps;
 
     Tokenizer tokenizer;  // only needed to print samples
     if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());

@@ -3,11 +3,13 @@
 #pragma once
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "cli.h"
+#include "dataloader.h"
 #include "model.h"
 #include "state.h"
 #include "utils.h"
@@ -90,4 +92,27 @@ inline void run_init_report(const TrainConfig& cfg, const RunStart& rs, double (
         checkpoint_write(path, rs.config, params.get(), n, MODEL_VERSION_FP32);
         printf("wrote %s\n", path.c_str());
     }
+}
+
+// The train and val loaders, and the batch arithmetic both trainers print and loop over.
+struct RunData {
+    DataLoader train, val;
+    bool do_val = false;
+    int total_batch = 0;  // tokens per optimizer step
+    int grad_accum = 0;   // micro-batches per step
+    int max_steps = 0;    // -x, or one epoch of the train data
+};
+
+inline void run_data_init(RunData* d, const TrainConfig& cfg, int vocab_size) {
+    dataloader_init(&d->train, cfg.train_glob.c_str(), cfg.B, cfg.T, 0, 1, cfg.shuffle, (uint32_t)cfg.seed, vocab_size);
+    d->do_val = cfg.val_every > 0;
+    if (d->do_val) dataloader_init(&d->val, cfg.val_glob.c_str(), cfg.B, cfg.T, 0, 1, false, (uint32_t)cfg.seed, vocab_size);
+    const int tokens_per_micro = cfg.B * cfg.T;
+    d->total_batch = cfg.total_batch == -1 ? tokens_per_micro : cfg.total_batch;
+    d->grad_accum = d->total_batch / tokens_per_micro;
+    const int64_t tokens = dataloader_total_tokens(&d->train);
+    d->max_steps = cfg.max_steps > 0 ? cfg.max_steps : (int)std::max<int64_t>(1, tokens / d->total_batch);
+    printf("train: %zu shard(s), %lld tokens | val: %s | total batch %d tokens = %d x B*T (grad accumulation) | %d steps\n",
+           d->train.files.size(), (long long)tokens, d->do_val ? cfg.val_glob.c_str() : "off", d->total_batch,
+           d->grad_accum, d->max_steps);
 }
