@@ -3,6 +3,7 @@
 // apply; each takes exactly one value. Unknown flags, missing values and malformed numbers
 // are rejected (strtol/strtod with end-pointer checks), never guessed.
 #pragma once
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cinttypes>
@@ -120,12 +121,28 @@ inline std::string flag_value_str(const Flag& f) {
     return buf;
 }
 
+// Column widths that fit every row of the table this trainer shows.
+struct TableWidths {
+    int name = 0, help = 0, value = 0;
+};
+inline TableWidths table_widths(TrainConfig& c, bool cuda) {
+    TableWidths w;
+    for (const Flag& f : flag_table(c)) {
+        if (f.who == Trainer::Cuda && !cuda) continue;
+        w.name = std::max(w.name, (int)strlen(f.name));
+        w.help = std::max(w.help, (int)strlen(f.help));
+        w.value = std::max(w.value, (int)flag_value_str(f).size());
+    }
+    return w;
+}
+
 inline void print_usage(const char* prog, bool cuda) {
     TrainConfig defaults;
+    const TableWidths w = table_widths(defaults, cuda);
     printf("usage: %s [-flag value ...]\n", prog);
     for (const Flag& f : flag_table(defaults)) {
         if (f.who == Trainer::Cuda && !cuda) continue;
-        printf("  %-8s %-62s (default %s)\n", f.name, f.help, flag_value_str(f).c_str());
+        printf("  %-*s %-*s (default %s)\n", w.name, f.name, w.help, f.help, flag_value_str(f).c_str());
     }
 }
 
@@ -214,10 +231,13 @@ inline void validate_config(const TrainConfig& c) {
 }
 
 inline void print_config(TrainConfig& c, bool cuda) {
-    printf("+----------+----------------------------------------------------------------+------------------------------------+\n");
+    const TableWidths w = table_widths(c, cuda);
+    const std::string rule = "+" + std::string(w.name + 2, '-') + "+" + std::string(w.help + 2, '-') + "+" +
+                             std::string(w.value + 2, '-') + "+";
+    printf("%s\n", rule.c_str());
     for (const Flag& f : flag_table(c)) {
         if (f.who == Trainer::Cuda && !cuda) continue;
-        printf("| %-8s | %-62s | %-34s |\n", f.name, f.help, flag_value_str(f).c_str());
+        printf("| %-*s | %-*s | %-*s |\n", w.name, f.name, w.help, f.help, w.value, flag_value_str(f).c_str());
     }
-    printf("+----------+----------------------------------------------------------------+------------------------------------+\n");
+    printf("%s\n", rule.c_str());
 }

@@ -29,12 +29,21 @@ inline GPT2Config checkpoint_read_config(const char* path) {
     return checkpoint_read_header(f.get(), path, &version);
 }
 
+// mkdir -p: creates dir and any missing parents.
+inline void make_dirs(const std::string& dir) {
+    for (size_t i = 1; i <= dir.size(); i++) {
+        if (i < dir.size() && dir[i] != '/') continue;
+        const std::string part = dir.substr(0, i);
+        if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) die("cannot create output dir %s: %s", part.c_str(), strerror(errno));
+    }
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) die("output dir %s exists but is not a directory", dir.c_str());
+}
+
 // Creates -o, finds the latest complete checkpoint when resuming (it replaces -e), and reads
 // the model config from -e dN (with -tie) or from the checkpoint's header.
 inline RunStart run_start_resolve(const TrainConfig& cfg) {
-    if (!cfg.output_dir.empty() && mkdir(cfg.output_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-        die("cannot create output dir %s: %s", cfg.output_dir.c_str(), strerror(errno));
-    }
+    if (!cfg.output_dir.empty()) make_dirs(cfg.output_dir);
     RunStart rs;
     rs.init_path = cfg.init;
     if (cfg.resume) {
@@ -47,6 +56,11 @@ inline RunStart run_start_resolve(const TrainConfig& cfg) {
         rs.config.tied = cfg.tie;
     } else {
         rs.config = checkpoint_read_config(rs.init_path.c_str());  // the file says tied or untied
+        const TrainConfig defaults;
+        if (cfg.tie != (int)rs.config.tied || cfg.init_scheme != defaults.init_scheme || cfg.init_emb != defaults.init_emb) {
+            fprintf(stderr, "warning: -init, -init-emb and -tie apply to from-scratch models; %s has a %s lm_head and its own weights\n",
+                    rs.init_path.c_str(), rs.config.tied ? "tied" : "untied");
+        }
     }
     if (cfg.T > rs.config.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, rs.config.max_seq_len);
     parse_init_spec(cfg.init_scheme.c_str(), false, &rs.scheme);  // validated by validate_config
