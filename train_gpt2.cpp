@@ -64,7 +64,7 @@ static inline float exp_fast(float x) {
     int32_t tb, pb;
     memcpy(&tb, &t, 4);
     memcpy(&pb, &p, 4);
-    pb += (tb - 0x4b400000) << 23;                    // scale by 2^k: add k to the exponent
+    pb += (int32_t)((uint32_t)(tb - 0x4b400000) << 23);  // scale by 2^k: add k to the exponent
     memcpy(&p, &pb, 4);
     return p;
 }

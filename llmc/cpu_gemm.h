@@ -28,7 +28,7 @@ static inline void st(float* p, v16 v) { memcpy(p, &v, sizeof v); }
 constexpr int MR = 8, NR = 48;     // micro-tile: 8 rows x 3 vectors of 16 = 24 accumulators
 constexpr int KC = 256;            // A micro-panel 8 KB + B micro-panel 48 KB: B panel lives in L1/L2
 constexpr int MC = 256;            // A block 256 KB: fits L2
-constexpr int NC_MAX = 1024;       // B block 1 MB per thread: stays in L2/L3
+constexpr int NC_MAX = 21 * NR;    // B block (1008 columns, ~1 MB) per thread; a multiple of NR
 
 // Per-thread packing buffers, grown once on first use and reused for every later call.
 struct Buffers {
@@ -131,12 +131,11 @@ inline void sgemm(int M, int N, int K, const float* a, size_t a_rs, size_t a_cs,
 #ifdef OMP
     threads = omp_get_max_threads();
 #endif
-    // N split into tasks: a multiple of the thread count (balanced), each at most NC_MAX wide,
-    // NR-aligned
+    // N split into tasks: a multiple of the thread count (balanced), each NR-aligned and at
+    // most NC_MAX wide (the packing buffer's width)
     int ntasks = (N + NC_MAX - 1) / NC_MAX;
     ntasks = (ntasks + threads - 1) / threads * threads;
-    int nc = (N + ntasks - 1) / ntasks;
-    nc = (nc + NR - 1) / NR * NR;
+    int nc = ((N + ntasks - 1) / ntasks + NR - 1) / NR * NR;  // <= NC_MAX: NC_MAX is a multiple of NR
     ntasks = (N + nc - 1) / nc;
     #pragma omp parallel for schedule(dynamic, 1)
     for (int task = 0; task < ntasks; task++) {

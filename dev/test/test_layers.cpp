@@ -172,6 +172,7 @@ static void test_model() {
     size_t off = 0;
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         const size_t n = model.param_sizes[k];
+        if (n == 0) continue;  // lm_head when tied
         std::vector<float> view(p + off, p + off + n);
         char name[64];
         snprintf(name, sizeof name, "fd_model_%s", PARAM_NAMES[k]);
@@ -188,11 +189,50 @@ static void test_model() {
     }
 }
 
+// Wide outputs split into tasks differently for each thread count (and with a ragged last
+// task); results must not depend on the split, and must match the naive loop.
+static void test_matmul_threads(int OC) {
+    const int N = 5, K = 40;
+    auto x = randn((size_t)N * K), w = randn((size_t)OC * K, 0.3f), b = randn(OC), up = randn((size_t)N * OC);
+    std::vector<float> first_out, first_dw;
+    bool same = true;
+    double maxerr = 0.0;
+    for (int threads : {1, 2, 3}) {
+#ifdef OMP
+        omp_set_num_threads(threads);
+#endif
+        std::vector<float> out((size_t)N * OC), dx((size_t)N * K, 0.0f), dw((size_t)OC * K, 0.0f), db(OC, 0.0f);
+        matmul_forward(out.data(), x.data(), w.data(), b.data(), N, K, OC);
+        matmul_backward(dx.data(), dw.data(), db.data(), up.data(), x.data(), w.data(), N, K, OC);
+        for (int n = 0; n < N; n++) {
+            for (int o = 0; o < OC; o += 97) {
+                double s = b[o];
+                for (int k = 0; k < K; k++) s += (double)x[(size_t)n * K + k] * w[(size_t)o * K + k];
+                maxerr = std::max(maxerr, fabs(s - out[(size_t)n * OC + o]) / (1.0 + fabs(s)));
+            }
+        }
+        if (first_out.empty()) {
+            first_out = out;
+            first_dw = dw;
+        } else {
+            same &= out == first_out && dw == first_dw;
+        }
+    }
+#ifdef OMP
+    omp_set_num_threads(omp_get_num_procs());
+#endif
+    char name[64];
+    snprintf(name, sizeof name, "matmul_thread_counts_OC%d", OC);
+    check(name, same && maxerr < 1e-5, "1, 2, 3 threads bit-identical (%s), max error vs naive %.2e", same ? "yes" : "NO", maxerr);
+}
+
 int main() {
     test_layernorm();
     test_matmul_shape(8, 64, 16);   // full tiles only
     test_matmul_shape(7, 37, 10);   // ragged rows, channels and outputs
     test_matmul_shape(5, 96, 33);
+    test_matmul_threads(3072);      // GPT-2's 4C: splits into exactly NC_MAX-wide tasks on 1 thread
+    test_matmul_threads(3072 + 37); // a ragged last task
     test_attention();
     test_gelu();
     test_encoder();
