@@ -707,13 +707,16 @@ void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens
 // pair complete. Each file is written to a temp name and renamed, so a crash never leaves a
 // half-written checkpoint that a resume would pick up.
 
-void save_checkpoint(GPT2* model, const std::string& dir, int step, const DataLoader* train, const Mt19937& sample_rng) {
+void save_checkpoint(GPT2* model, const std::string& dir, int step, const DataLoader* train, const Mt19937& sample_rng,
+                     const OutlierDetector& loss_outliers, const OutlierDetector& norm_outliers) {
     checkpoint_write(checkpoint_path(dir, "model", step), model->config, model->params_memory.get(), model->num_parameters, MODEL_VERSION_FP32);
     TrainState s;
     s.step = step;
     s.shuffle = train->shuffle;
     s.train_pos = train->pos;
     s.sample_rng = sample_rng.get_state();
+    s.loss_outliers = loss_outliers;
+    s.norm_outliers = norm_outliers;
     state_write(checkpoint_path(dir, "state", step), s, model->m_memory.get(), model->v_memory.get(), nullptr, model->num_parameters);
     AtomicWriter done(checkpoint_path(dir, "DONE", step));
     done.commit();
@@ -784,6 +787,9 @@ int main(int argc, char** argv) {
     Mt19937 sample_rng((uint32_t)cfg.seed + 1337u);
     std::vector<int> sample_tokens(cfg.gen_tokens + 1);
     std::vector<float> sample_probs(mc.vocab_size);
+    OutlierDetector loss_outliers, norm_outliers;  // -sl / -sg
+    outlier_init(&loss_outliers);
+    outlier_init(&norm_outliers);
 
     int start_step = 0;
     if (resume_step >= 0) {
@@ -792,6 +798,8 @@ int main(int argc, char** argv) {
         if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
         dataloader_restore(&train, s.train_pos);
         sample_rng.set_state(s.sample_rng);
+        loss_outliers = s.loss_outliers;
+        norm_outliers = s.norm_outliers;
         start_step = s.step;
         printf("resumed from step %d (%s)\n", start_step, rs.init_path.c_str());
     }
@@ -808,7 +816,7 @@ int main(int argc, char** argv) {
         const bool last = step == max_steps;
         if (!cfg.output_dir.empty() && step > start_step &&
             ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last)) {
-            save_checkpoint(&model, cfg.output_dir, step, &train, sample_rng);
+            save_checkpoint(&model, cfg.output_dir, step, &train, sample_rng, loss_outliers, norm_outliers);
         }
         if (do_val && (step % cfg.val_every == 0 || last)) {
             float val_loss = evaluate(&model, &val, cfg.val_max_steps);
@@ -834,13 +842,15 @@ int main(int argc, char** argv) {
         if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log.get());
         const float norm = gpt2_grad_norm(&model);
         const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
-        gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1);
+        const double zloss = outlier_update(&loss_outliers, loss), znorm = outlier_update(&norm_outliers, norm);
+        const bool skip = (cfg.skip_loss_z > 0 && zloss > cfg.skip_loss_z) || (cfg.skip_norm_z > 0 && znorm > cfg.skip_norm_z);
+        if (!skip) gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1);
         const double ms = now_ms() - t0;
         if (step > start_step) step_ms.push_back(ms);  // the first step warms caches
-        printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s\n", step + 1, max_steps, loss,
-               norm, lr, ms, total_batch / (ms / 1e3));
+        printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s%s\n", step + 1, max_steps, loss,
+               norm, lr, ms, total_batch / (ms / 1e3), skip ? " | update skipped (outlier)" : "");
         if (log) {
-            fprintf(log.get(), "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f\n", step, loss, norm, lr, ms);
+            fprintf(log.get(), "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f%s\n", step, loss, norm, lr, ms, skip ? " skipped:1" : "");
             fflush(log.get());
         }
     }

@@ -53,6 +53,8 @@ struct TrainConfig {
     float beta2 = 0.95f;
     float eps = 1e-8f;
     float grad_clip = 1.0f;          // 0 = no clipping
+    float skip_loss_z = 0.0f;        // skip the update when the loss z-score exceeds this (0 = never)
+    float skip_norm_z = 0.0f;        // same for the grad norm
     // eval and sampling
     int val_every = 20;
     int val_max_steps = 20;
@@ -103,6 +105,8 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-b2", &c.beta2, "AdamW beta2", Trainer::Both},
         {"-eps", &c.eps, "AdamW epsilon", Trainer::Both},
         {"-gc", &c.grad_clip, "clip the global grad norm to this (0: no clipping)", Trainer::Both},
+        {"-sl", &c.skip_loss_z, "skip the update if the loss z-score (last 128 steps) exceeds this (0: never)", Trainer::Both},
+        {"-sg", &c.skip_norm_z, "skip the update if the grad-norm z-score exceeds this (0: never)", Trainer::Both},
         {"-v", &c.val_every, "val loss every N steps (0: never)", Trainer::Both},
         {"-m", &c.val_max_steps, "val batches per evaluation (-1: all)", Trainer::Both},
         {"-s", &c.sample_every, "sample every N steps (0: never)", Trainer::Both},
@@ -210,6 +214,7 @@ inline void validate_config(const TrainConfig& c) {
     if (c.beta2 < 0 || c.beta2 >= 1) die("-b2 must be in [0, 1) (got %g)", (double)c.beta2);
     if (c.eps <= 0) die("-eps must be positive (got %g)", (double)c.eps);
     if (c.grad_clip < 0) die("-gc must be >= 0 (got %g)", (double)c.grad_clip);
+    if (c.skip_loss_z < 0 || c.skip_norm_z < 0) die("-sl and -sg must be >= 0 (0 turns them off)");
     if (c.checkpoint_every < 0) die("-n must be >= 0 (got %d)", c.checkpoint_every);
     if (c.val_every < 0 || c.sample_every < 0) die("-v and -s must be >= 0");
     if (c.val_max_steps == 0 || c.val_max_steps < -1) die("-m must be -1 or positive (got %d)", c.val_max_steps);

@@ -12,6 +12,7 @@
 
 #include "dataloader.h"
 #include "formats.h"
+#include "outlier.h"
 #include "rand.h"
 #include "utils.h"
 
@@ -23,6 +24,7 @@ struct TrainState {
     int master_weights = 0;  // 1 if the file also carries fp32 master weights (CUDA bf16)
     DataLoaderPos train_pos;
     Mt19937::State sample_rng{};
+    OutlierDetector loss_outliers{}, norm_outliers{};  // -sl / -sg windows
 };
 
 struct StateExt {
@@ -31,6 +33,7 @@ struct StateExt {
     int64_t num_parameters;
     int64_t epoch, shard_pos, sample_pos;
     Mt19937::State sample_rng;
+    OutlierDetector loss_outliers, norm_outliers;
 };
 
 // m, v (and master weights when non-null) hold n floats each.
@@ -51,6 +54,8 @@ inline void state_write(const std::string& path, const TrainState& s, const floa
     e.shard_pos = s.train_pos.shard_pos;
     e.sample_pos = s.train_pos.sample_pos;
     e.sample_rng = s.sample_rng;
+    e.loss_outliers = s.loss_outliers;
+    e.norm_outliers = s.norm_outliers;
     AtomicWriter w(path);
     fwriteCheck(h, sizeof(int32_t), HEADER_INTS, w.get(), path.c_str());
     fwriteCheck(m, sizeof(float), n, w.get(), path.c_str());
@@ -92,6 +97,8 @@ inline TrainState state_read(const std::string& path, float* m, float* v, float*
     s.train_pos.shard_pos = e.shard_pos;
     s.train_pos.sample_pos = e.sample_pos;
     s.sample_rng = e.sample_rng;
+    s.loss_outliers = e.loss_outliers;
+    s.norm_outliers = e.norm_outliers;
     return s;
 }
 

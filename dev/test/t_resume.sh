@@ -182,6 +182,19 @@ if train U1 2 -o "$TMP/dirU1" "${U[@]}"; then
     else fail rms_every_2 "rms lines at steps: $(grep -o '^s:[0-9]* rms' "$TMP/dirU1/main.log" | tr '\n' ' ')"; fi
 fi
 
+# --- -sl/-sg: the outlier windows are part of the state, so skipped steps resume exactly -------
+SK=(-e "$TMP/tiny.bin" -i "$TMP/r_train_*.bin" -j "$TMP/r_val_*.bin" -b 2 -t 32 -shuffle 1 -x 170 -n 150
+    -l 1e-3 -v 0 -s 0 -sg 0.5 -sl 1.0)
+if train SK1 2 -o "$TMP/dirSK1" "${SK[@]}"; then
+    mkdir -p "$TMP/dirSK2"
+    cp "$TMP/dirSK1/model_00000150.bin" "$TMP/dirSK1/state_00000150_00000.bin" "$TMP/dirSK1/DONE_00000150" "$TMP/dirSK2/"
+    train SK2 2 -o "$TMP/dirSK2" "${SK[@]}" -y 1 && same_file outlier_skip_resume_exact "$TMP/dirSK1/model_00000170.bin" "$TMP/dirSK2/model_00000170.bin"
+    n_skip=$(grep -c 'skipped:1' "$TMP/dirSK1/main.log")
+    first=$(grep -m1 'skipped:1' "$TMP/dirSK1/main.log" | sed 's/ .*//; s/s://')
+    if [ "$n_skip" -gt 0 ] && [ "$first" -ge 128 ]; then pass outlier_skips "$n_skip skipped updates, the first at step $first (window of 128)"
+    else fail outlier_skips "$n_skip skips, first at '$first'"; fi
+fi
+
 # --- no partial files: every checkpoint went through NAME.tmp + rename ------------------------
 tmps=$(find "$TMP" -name '*.tmp' | tr '\n' ' ')
 if [ -z "$tmps" ]; then pass no_tmp_files_left "$(find "$TMP" -name 'dir*' -type d | wc -l) output dirs"

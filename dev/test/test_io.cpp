@@ -362,6 +362,32 @@ static void test_untied_checkpoint() {
           "header[8] = 1, lm_head (Vp, C) after lnfb, values exact");
 }
 
+// -sl/-sg z-scores: NaN until the window is full, then (x - mean) / std of the previous 128.
+static void test_outlier_detector() {
+    OutlierDetector d;
+    outlier_init(&d);
+    Mt19937 rng(5);
+    std::vector<double> xs;
+    bool nan_first = true, z_ok = true;
+    for (int i = 0; i < 400; i++) {
+        const double x = 3.0 + rng.normal_f64(0.0, 0.5) + (i == 300 ? 10.0 : 0.0);
+        const double z = outlier_update(&d, x);
+        if (i < OutlierDetector::WINDOW) {
+            nan_first &= std::isnan(z);
+        } else {
+            double m = 0, q = 0;
+            for (int j = i - OutlierDetector::WINDOW; j < i; j++) m += xs[j];
+            m /= OutlierDetector::WINDOW;
+            for (int j = i - OutlierDetector::WINDOW; j < i; j++) q += (xs[j] - m) * (xs[j] - m);
+            const double want = (x - m) / sqrt(q / OutlierDetector::WINDOW);
+            z_ok &= fabs(z - want) < 1e-6 * (1 + fabs(want));
+            if (i == 300) z_ok &= z > 10.0;  // the planted outlier stands out
+        }
+        xs.push_back(x);
+    }
+    check("outlier_zscores", nan_first && z_ok, "NaN for the first 128, then exact windowed z-scores; planted outlier z > 10");
+}
+
 int main(int argc, char** argv) {
     g_dir = argc > 1 ? argv[1] : "dev/test/tmp/io";
     mkdir(g_dir.c_str(), 0755);
@@ -374,5 +400,6 @@ int main(int argc, char** argv) {
     test_init_schemes();
     test_embedding_file();
     test_untied_checkpoint();
+    test_outlier_detector();
     return test_exit_code();
 }
