@@ -37,7 +37,11 @@ int main() {
     validate("adamw v1 master", d_master, p_ref, 1e-7f, 1e-5f);
     validate("adamw v1 m", d_m, m_ref, 1e-12f, 1e-5f);
     validate("adamw v1 v", d_v, v_ref, 1e-15f, 1e-5f);
-    validate("adamw v1 params (floatX copy)", d_params, round_floatX(p_ref), 1e-7f, FLOATX_IS_FP32 ? 1e-5f : 4e-3f);
+    // the copy must be exactly the device master rounded: rounding the CPU's master instead flags
+    // elements where FMA contraction moved the master across a bf16 rounding boundary (1 ulp = ~8e-3)
+    std::vector<float> master(n);
+    cudaCheck(cudaMemcpy(master.data(), d_master, n * sizeof(float), cudaMemcpyDeviceToHost));
+    validate("adamw v1 params (floatX copy)", d_params, round_floatX(std::move(master)), 0.0f, 0.0f);
 
     double sq = 0.0;
     for (float x : g) sq += (double)x * x;
