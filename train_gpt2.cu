@@ -519,7 +519,8 @@ void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens
 // master weights when kept, dataloader position, sampling RNG), then DONE_%08d.
 
 void save_checkpoint(GPT2* model, const std::string& dir, int step, const DataLoaderPos& pos, int shuffle,
-                     const Mt19937& sample_rng) {
+                     const Mt19937& sample_rng, const OutlierDetector& loss_outliers = OutlierDetector{},
+                     const OutlierDetector& norm_outliers = OutlierDetector{}) {
     const size_t n = model->num_parameters;
     gpt2_download_params(model);
     checkpoint_write(checkpoint_path(dir, "model", step), model->config, model->host_params.get(), n,
@@ -531,6 +532,8 @@ void save_checkpoint(GPT2* model, const std::string& dir, int step, const DataLo
     s.shuffle = shuffle;
     s.train_pos = pos;
     s.sample_rng = sample_rng.get_state();
+    s.loss_outliers = loss_outliers;
+    s.norm_outliers = norm_outliers;
     state_write(checkpoint_path(dir, "state", step), s, model->host_m.get(), model->host_v.get(),
                 model->use_master ? model->host_params.get() : nullptr, n);
     AtomicWriter done(checkpoint_path(dir, "DONE", step));
@@ -633,6 +636,9 @@ int main(int argc, char** argv) {
     Tokenizer tokenizer;  // only needed to print samples
     if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
     Mt19937 sample_rng((uint32_t)cfg.seed + 1337u);
+    OutlierDetector loss_outliers, norm_outliers;  // -sl / -sg, as the CPU trainer
+    outlier_init(&loss_outliers);
+    outlier_init(&norm_outliers);
 
     int start_step = 0;
     if (resume_step >= 0) {
@@ -640,6 +646,8 @@ int main(int argc, char** argv) {
         if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
         dataloader_restore(&train, s.train_pos);
         sample_rng.set_state(s.sample_rng);
+        loss_outliers = s.loss_outliers;
+        norm_outliers = s.norm_outliers;
         start_step = s.step;
         printf("resumed from step %d (%s%s)\n", start_step, init_path.c_str(), s.master_weights ? " + fp32 master weights" : "");
     }
@@ -659,7 +667,7 @@ int main(int argc, char** argv) {
         const bool last = step == max_steps;
         if (!cfg.output_dir.empty() && step > start_step &&
             ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last)) {
-            save_checkpoint(&model, cfg.output_dir, step, train.pos, cfg.shuffle, sample_rng);
+            save_checkpoint(&model, cfg.output_dir, step, train.pos, cfg.shuffle, sample_rng, loss_outliers, norm_outliers);
         }
         if (do_val && (step % cfg.val_every == 0 || last)) {
             float val_loss = evaluate(&model, &val, cfg.val_max_steps);
@@ -686,7 +694,9 @@ int main(int argc, char** argv) {
         if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log.get());
         const float norm = gpt2_grad_norm(&model);
         const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
-        gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1, (uint32_t)cfg.seed);
+        const double zloss = outlier_update(&loss_outliers, loss), znorm = outlier_update(&norm_outliers, norm);
+        const bool skip = (cfg.skip_loss_z > 0 && zloss > cfg.skip_loss_z) || (cfg.skip_norm_z > 0 && znorm > cfg.skip_norm_z);
+        if (!skip) gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1, (uint32_t)cfg.seed);
         cudaCheck(cudaStreamSynchronize(model.stream));
         const double ms = now_ms() - t0;
         if (step > start_step) step_ms.push_back(ms);  // the first step pays for cuBLAS setup
@@ -695,10 +705,10 @@ int main(int argc, char** argv) {
         char mfu_str[32];
         if (mfu >= 0) snprintf(mfu_str, sizeof mfu_str, "%.1f%%", mfu);
         else snprintf(mfu_str, sizeof mfu_str, "n/a");
-        printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s | MFU %s | mem %.0f MiB\n", step + 1,
-               max_steps, loss, norm, lr, ms, total_batch / (ms / 1e3), mfu_str, peak_mib);
+        printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s | MFU %s | mem %.0f MiB%s\n", step + 1,
+               max_steps, loss, norm, lr, ms, total_batch / (ms / 1e3), mfu_str, peak_mib, skip ? " | update skipped (outlier)" : "");
         if (log) {
-            fprintf(log.get(), "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f mfu:%.2f\n", step, loss, norm, lr, ms, mfu);
+            fprintf(log.get(), "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f mfu:%.2f%s\n", step, loss, norm, lr, ms, mfu, skip ? " skipped:1" : "");
             fflush(log.get());
         }
     }
