@@ -793,8 +793,10 @@ int main(int argc, char** argv) {
 
     int start_step = 0;
     if (resume_step >= 0) {
+        // a state written by the CUDA trainer in bf16 carries the fp32 master weights: they
+        // replace the bf16 model file's values, so the continuation is exact on the CPU too
         TrainState s = state_read(checkpoint_path(cfg.output_dir, "state", resume_step), model.m_memory.get(),
-                                  model.v_memory.get(), nullptr, model.num_parameters);
+                                  model.v_memory.get(), model.params_memory.get(), model.num_parameters);
         if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
         dataloader_restore(&train, s.train_pos);
         sample_rng.set_state(s.sample_rng);

@@ -174,6 +174,15 @@ static void test_checkpoint_roundtrip() {
     bool ok = r.step == 123 && r.shuffle == 1 && r.train_pos.epoch == 2 && r.train_pos.shard_pos == 1 &&
               r.train_pos.sample_pos == 77 && m == m2 && v == v2 && rng2.next_u32() == rng.next_u32();
     check("state_roundtrip", ok, "step, shuffle flag, data position, m, v, sampling RNG");
+    // a state with fp32 master weights (the CUDA trainer's bf16 runs): read into the caller's
+    // params when it asks for them, skipped when it passes null
+    std::vector<float> master(n), got(n, -1.0f);
+    for (size_t i = 0; i < n; i++) master[i] = 0.5f - 1e-4f * (float)i;
+    state_write(spath, s, m.data(), v.data(), master.data(), n);
+    TrainState r2 = state_read(spath, m2.data(), v2.data(), got.data(), n);
+    TrainState r3 = state_read(spath, m2.data(), v2.data(), nullptr, n);
+    check("state_master_weights", r2.master_weights == 1 && got == master && r3.step == 123 && m == m2 && v == v2,
+          "master weights read back exactly; skipped when not asked for");
     FILE* tmp = fopen((spath + ".tmp").c_str(), "rb");
     check("atomic_write_leaves_no_tmp", tmp == nullptr, "no .tmp beside the state file");
     if (tmp) fclose(tmp);
