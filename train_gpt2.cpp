@@ -102,7 +102,20 @@ void encoder_backward(float* dwte, float* dwpe, const float* dout, const int* in
     }
 }
 
-// out (N,C) = (inp - mean) * rstd * weight + bias per row; saves mean, rstd (N) for backward.
+// out (N,C) = (inp - mean) * rstd * weight + bias per row, from saved mean and rstd (N). The
+// forward's second half, and what backward calls to recompute the output rather than keep
+// (L, B, T, C) of layernorm outputs alive: the same code, so the same bits.
+void layernorm_apply(float* out, const float* inp, const float* mean, const float* rstd, const float* weight,
+                     const float* bias, int N, int C) {
+    #pragma omp parallel for
+    for (int n = 0; n < N; n++) {
+        const float* x = inp + (size_t)n * C;
+        float* o = out + (size_t)n * C;
+        for (int i = 0; i < C; i++) o[i] = (x[i] - mean[n]) * rstd[n] * weight[i] + bias[i];
+    }
+}
+
+// Saves mean, rstd (N) of each row of inp (N, C) for backward, then applies the normalization.
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int N, int C) {
     const float eps = 1e-5f;
@@ -115,24 +128,10 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
         float v = 0.0f;
         for (int i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
         v /= C;
-        float s = 1.0f / sqrtf(v + eps);
-        float* o = out + (size_t)n * C;
-        for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * weight[i] + bias[i];
         mean[n] = m;
-        rstd[n] = s;
+        rstd[n] = 1.0f / sqrtf(v + eps);
     }
-}
-
-// The forward's output again from the saved mean/rstd: backward recomputes it rather than
-// keeping (L, B, T, C) of layernorm outputs alive, bit-identical to the forward's values.
-void layernorm_recompute(float* out, const float* inp, const float* mean, const float* rstd, const float* weight,
-                         const float* bias, int N, int C) {
-    #pragma omp parallel for
-    for (int n = 0; n < N; n++) {
-        const float* x = inp + (size_t)n * C;
-        float* o = out + (size_t)n * C;
-        for (int i = 0; i < C; i++) o[i] = (x[i] - mean[n]) * rstd[n] * weight[i] + bias[i];
-    }
+    layernorm_apply(out, inp, mean, rstd, weight, bias, N, C);
 }
 
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
@@ -567,7 +566,7 @@ void gpt2_backward(GPT2* model, float loss_scale) {
                         s.fch_gelu, p.fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
         memset(s.dfch, 0, 4 * BTC * sizeof(float));
         gelu_backward(s.dfch, a.fch + l * 4 * BTC, s.dfch_gelu, 4 * BTC);
-        layernorm_recompute(s.ln, a.residual2 + l * BTC, a.ln2_mean + l * N, a.ln2_rstd + l * N, p.ln2w + l * C,
+        layernorm_apply(s.ln, a.residual2 + l * BTC, a.ln2_mean + l * N, a.ln2_rstd + l * N, p.ln2w + l * C,
                             p.ln2b + l * C, N, C);
         memset(s.dln, 0, BTC * sizeof(float));
         matmul_backward(s.dln, g.fcw + (size_t)l * 4 * C * C, g.fcb + l * 4 * C, s.dfch, s.ln,
@@ -580,7 +579,7 @@ void gpt2_backward(GPT2* model, float loss_scale) {
                         a.atty + l * BTC, p.attprojw + (size_t)l * C * C, N, C, C);
         memset(s.dqkv, 0, 3 * BTC * sizeof(float));
         attention_backward(s.dqkv, s.att_rows, s.datty, a.qkv + l * 3 * BTC, a.att_lse + (size_t)l * B * NH * T, B, T, C, NH);
-        layernorm_recompute(s.ln, residual, a.ln1_mean + l * N, a.ln1_rstd + l * N, p.ln1w + l * C, p.ln1b + l * C, N, C);
+        layernorm_apply(s.ln, residual, a.ln1_mean + l * N, a.ln1_rstd + l * N, p.ln1w + l * C, p.ln1b + l * C, N, C);
         memset(s.dln, 0, BTC * sizeof(float));
         matmul_backward(s.dln, g.qkvw + (size_t)l * 3 * C * C, g.qkvb + l * 3 * C, s.dqkv, s.ln,
                         p.qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
