@@ -195,6 +195,24 @@ if train SK1 2 -o "$TMP/dirSK1" "${SK[@]}"; then
     else fail outlier_skips "$n_skip skips, first at '$first'"; fi
 fi
 
+# --- gradient accumulation: B=4 in one micro-batch vs B=2 twice (-d 256) sees the same rows in
+# the same order (-shuffle 0), so losses and norms agree to fp32 rounding ------------------------
+# (one shard of exactly 5 x 128 + 1 tokens: no ragged tail for either split)
+$FIX shard "$TMP/ga_train_000000.bin" 641 --seed 4
+GA=(-e "$TMP/tiny.bin" -i "$TMP/ga_train_*.bin" -t 32 -shuffle 0 -x 5 -l 1e-3 -v 0 -s 0)
+if train GA1 2 -o "$TMP/dirGA1" "${GA[@]}" -b 4 && train GA2 2 -o "$TMP/dirGA2" "${GA[@]}" -b 2 -d 128; then
+    r=$($PY - "$TMP/dirGA1/main.log" "$TMP/dirGA2/main.log" <<'PYEOF'
+import re, sys
+def read(p):
+    return [(float(l), float(n)) for l, n in re.findall(r"trl:([\d.]+) norm:([\d.]+)", open(p).read())]
+a, b = read(sys.argv[1]), read(sys.argv[2])
+d = max(max(abs(x[0] - y[0]) / x[0], abs(x[1] - y[1]) / x[1]) for x, y in zip(a, b)) if len(a) == len(b) == 5 else 1
+print(f"{'ok' if d < 1e-5 else 'bad'} {len(a)} steps, max relative difference {d:.1e}")
+PYEOF
+)
+    case "$r" in ok*) pass grad_accum_equivalence "${r#ok }";; *) fail grad_accum_equivalence "$r";; esac
+fi
+
 # --- no partial files: every checkpoint went through NAME.tmp + rename ------------------------
 tmps=$(find "$TMP" -name '*.tmp' | tr '\n' ' ')
 if [ -z "$tmps" ]; then pass no_tmp_files_left "$(find "$TMP" -name 'dir*' -type d | wc -l) output dirs"
