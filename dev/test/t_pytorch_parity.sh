@@ -23,6 +23,37 @@ for tie in tied untied; do
     ./test_gpt2 "$dir" 1337 | sed "s/^\(PASS\|FAIL\) /\1 ${tie}_/" ; [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
 done
 
+# our checkpoints in PyTorch: 3 of our training steps from the reference's weights write
+# model_00000003.bin; dev/gpt2_ref.py loads it and computes the loss and grad norm of one batch,
+# which must equal ours on the same weights and batch
+x=$tmp/ckpt_x
+mkdir -p "$x"
+"$PY" dev/test/make_fixtures.py shard "$x/p_train_000000.bin" 2000 --seed 9 && \
+"$PY" dev/test/make_fixtures.py shard "$x/batch_train_000000.bin" 257 --seed 10 || { echo "FAIL ckpt_fixtures"; exit 1; }
+if ./train_gpt2 -e "$tmp/tied/ref_model.bin" -i "$x/p_train_*.bin" -shuffle 0 -x 3 -l 1e-3 -c 0.1 -v 0 -s 0 -o "$x/run" > "$x/ours_train.log" 2>&1 &&
+   ./train_gpt2 -e "$x/run/model_00000003.bin" -i "$x/batch_train_*.bin" -shuffle 0 -x 1 -l 0 -v 0 -s 0 > "$x/ours_eval.log" 2>&1 &&
+   "$PY" dev/gpt2_ref.py --out "$x/ref" --load "$x/run/model_00000003.bin" --shard "$x/batch_train_000000.bin" --steps 1 > "$x/ref.log" 2>&1; then
+    r=$("$PY" - "$x/ours_eval.log" "$x/ref/ref_debug_state.bin" <<'PYEOF'
+import re, sys
+import numpy as np
+loss, norm = map(float, re.search(r"loss ([\d.]+) \| norm ([\d.]+)", open(sys.argv[1]).read()).groups())
+f = open(sys.argv[2], "rb").read()
+h = np.frombuffer(f[:1024], np.int32)
+B, T, V = int(h[2]), int(h[3]), int(h[5])
+off = 1024 + 64 + 8 * B * T + 4 * B * T * V
+ref_loss = float(np.frombuffer(f[off:off + 4], np.float32)[0])
+g = np.frombuffer(f[off + 4:off + 4 + 4 * ((len(f) - off - 4 - 12) // 8)], np.float32).astype(np.float64)
+ref_norm = float(np.sqrt((g * g).sum()))
+dl, dn = abs(loss - ref_loss) / ref_loss, abs(norm - ref_norm) / ref_norm
+ok = dl < 1e-5 and dn < 1e-4  # printed to 6 and 4 decimals
+print(f"{'ok' if ok else 'bad'} loss ours {loss:.6f} torch {ref_loss:.6f} (rel {dl:.1e}), grad norm ours {norm:.4f} torch {ref_norm:.4f} (rel {dn:.1e})")
+PYEOF
+)
+    case "$r" in ok*) echo "PASS checkpoint_loads_in_pytorch ${r#ok }";; *) echo "FAIL checkpoint_loads_in_pytorch $r"; failed=1;; esac
+else
+    echo "FAIL checkpoint_loads_in_pytorch: a run failed (see $x/*.log)"; failed=1
+fi
+
 schemes=nanogpt,pytorch,xavier-uniform,xavier-normal,kaiming-uniform,kaiming-normal,uniform:0.05,normal:0.01
 "$PY" dev/gpt2_ref.py --out "$tmp/init" --init-only --init "$schemes" --seeds 42,7 > "$tmp/init.log" 2>&1 \
     || { cat "$tmp/init.log"; echo "FAIL reference_init_generation"; exit 1; }
