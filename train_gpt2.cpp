@@ -350,14 +350,13 @@ void crossentropy_backward_inplace(float* logits, const float* lse, const int* t
 // GPT-2 model
 
 // Saved activations, all views into one arena sized for the (B, T) given to gpt2_build.
-// Layernorm outputs and GELU outputs are not kept: backward recomputes them (cheap) into the
-// per-layer scratch, which saves 6 * L * B*T*C floats.
+// Layernorm, GELU and attention outputs are not kept: backward recomputes them (cheap) into
+// the per-layer scratch, which saves 7 * L * B*T*C floats.
 struct ActivationTensors {
     float* encoded;    // (B, T, C)
     float* ln1_mean;   // (L, B, T)
     float* ln1_rstd;   // (L, B, T)
     float* qkv;        // (L, B, T, 3C)
-    float* atty;       // (L, B, T, C)
     float* att_lse;    // (L, B, NH, T) log-sum-exp of each attention score row
     float* residual2;  // (L, B, T, C)
     float* ln2_mean;   // (L, B, T)
@@ -371,7 +370,6 @@ struct ActivationTensors {
     float* lse;        // (B, T) log-sum-exp of each row of logits
     float* losses;     // (B, T)
 };
-constexpr int NUM_ACTIVATION_TENSORS = 17;
 
 // One layer's worth of recomputed activations and activation gradients, reused from layer to
 // layer (forward: first to last; backward: last to first). The first two live in their own
@@ -383,13 +381,13 @@ struct GradScratch {
     float* ln;         // (B, T, C) the current layernorm output (forward, and recomputed in backward)
     float* fch_gelu;   // (B, T, 4C) the current GELU output (forward, and recomputed in backward)
     float* proj;       // (B, T, C) attention/MLP projection output before its residual add (forward)
+    float* atty;       // (B, T, C) the current attention output (forward, and recomputed in backward)
     float* datty;      // (B, T, C)
     float* dqkv;       // (B, T, 3C)
     float* dfch;       // (B, T, 4C)
     float* dfch_gelu;  // (B, T, 4C)
     float* att_rows;   // (B, NH, 2T) attention score rows, one pair per (b, h) task
 };
-constexpr int NUM_GRAD_SCRATCH = 10;
 
 constexpr size_t NORM_CHUNK = 1 << 16;
 
@@ -405,21 +403,27 @@ struct GPT2 {
     Arena<double> norm_partials;  // one partial sum of squares per NORM_CHUNK gradients
     ActivationTensors acts;
     GradScratch scratch;
-    size_t num_activations = 0, num_scratch = 0;
+    size_t num_activations = 0, num_scratch = 0;  // floats in each arena
     int B = 0, T = 0;        // of the last forward
     const int* inputs = nullptr;   // of the last forward, kept for backward
     const int* targets = nullptr;
     float mean_loss = -1.0f; // of the last forward with targets
 };
 
-static void fill_act_sizes(size_t s[NUM_ACTIVATION_TENSORS], const GPT2Config& c, size_t B, size_t T) {
-    size_t C = c.channels, L = c.num_layers, NH = c.num_heads, Vp = c.padded_vocab_size;
-    size_t sizes[NUM_ACTIVATION_TENSORS] = {
-        B * T * C, L * B * T, L * B * T, L * B * T * 3 * C, L * B * T * C,
-        L * B * NH * T, L * B * T * C, L * B * T, L * B * T,
-        L * B * T * 4 * C, L * B * T * C, B * T * C, B * T, B * T,
-        B * T * Vp, B * T, B * T};
-    memcpy(s, sizes, sizeof sizes);
+// A view into an arena and its size in floats.
+struct Slot {
+    float** view;
+    size_t size;
+};
+
+// Points each slot's view at consecutive ranges from base; returns the floats used.
+static size_t place_slots(float* base, const Slot* slots, int n) {
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        if (base) *slots[i].view = base + off;
+        off += slots[i].size;
+    }
+    return off;
 }
 
 // Allocates every arena once: params, grads, AdamW m and v, activations and gradient scratch.
@@ -439,43 +443,33 @@ void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T) {
 
     model->max_B = B;
     model->max_T = T;
-    size_t act_sizes[NUM_ACTIVATION_TENSORS];
-    fill_act_sizes(act_sizes, config, B, T);
-    size_t na = 0;
-    for (size_t s : act_sizes) na += s;
-    model->num_activations = na;
-    model->acts_memory = arena_alloc<float>(na, "activations");
-    float** act_ptrs[NUM_ACTIVATION_TENSORS] = {
-        &model->acts.encoded, &model->acts.ln1_mean, &model->acts.ln1_rstd,
-        &model->acts.qkv, &model->acts.atty, &model->acts.att_lse, &model->acts.residual2,
-        &model->acts.ln2_mean, &model->acts.ln2_rstd, &model->acts.fch,
-        &model->acts.residual3, &model->acts.lnf, &model->acts.lnf_mean,
-        &model->acts.lnf_rstd, &model->acts.logits, &model->acts.lse, &model->acts.losses};
-    float* p = model->acts_memory.get();
-    for (int i = 0; i < NUM_ACTIVATION_TENSORS; i++) {
-        *act_ptrs[i] = p;
-        p += act_sizes[i];
-    }
-    size_t BTC = (size_t)B * T * config.channels;
-    size_t scratch_sizes[NUM_GRAD_SCRATCH] = {BTC, BTC, BTC, 4 * BTC, BTC, BTC, 3 * BTC, 4 * BTC, 4 * BTC,
-                                              (size_t)B * config.num_heads * 2 * T};
-    float** scratch_ptrs[NUM_GRAD_SCRATCH] = {&model->scratch.dresidual, &model->scratch.dln,
-                                              &model->scratch.ln, &model->scratch.fch_gelu, &model->scratch.proj,
-                                              &model->scratch.datty,
-                                              &model->scratch.dqkv, &model->scratch.dfch, &model->scratch.dfch_gelu,
-                                              &model->scratch.att_rows};
-    constexpr int OWN = 2;  // dresidual and dln are live together with dlogits
-    size_t own = 0, shared = 0;
-    for (int i = 0; i < NUM_GRAD_SCRATCH; i++) (i < OWN ? own : shared) += scratch_sizes[i];
-    const bool in_logits = shared <= (size_t)B * T * config.padded_vocab_size;
-    model->num_scratch = own + (in_logits ? 0 : shared);
+    const size_t C = config.channels, L = config.num_layers, NH = config.num_heads, Vp = config.padded_vocab_size;
+    const size_t N = (size_t)B * T, BTC = N * C;
+    ActivationTensors& a = model->acts;
+    const Slot acts[] = {
+        {&a.encoded, BTC}, {&a.ln1_mean, L * N}, {&a.ln1_rstd, L * N}, {&a.qkv, L * 3 * BTC},
+        {&a.att_lse, L * B * NH * T}, {&a.residual2, L * BTC}, {&a.ln2_mean, L * N}, {&a.ln2_rstd, L * N},
+        {&a.fch, L * 4 * BTC}, {&a.residual3, L * BTC}, {&a.lnf, BTC}, {&a.lnf_mean, N}, {&a.lnf_rstd, N},
+        {&a.logits, N * Vp}, {&a.lse, N}, {&a.losses, N}};
+    constexpr int NUM_ACTS = sizeof(acts) / sizeof(acts[0]);
+    model->num_activations = place_slots(nullptr, acts, NUM_ACTS);
+    model->acts_memory = arena_alloc<float>(model->num_activations, "activations");
+    place_slots(model->acts_memory.get(), acts, NUM_ACTS);
+
+    // dresidual and dln are live together with dlogits: their own arena. The rest are dead
+    // whenever logits are live, so they share the logits buffer when it is big enough.
+    GradScratch& s = model->scratch;
+    const Slot own[] = {{&s.dresidual, BTC}, {&s.dln, BTC}};
+    const Slot shared[] = {{&s.ln, BTC},     {&s.fch_gelu, 4 * BTC}, {&s.proj, BTC},      {&s.atty, BTC},
+                           {&s.datty, BTC},  {&s.dqkv, 3 * BTC},     {&s.dfch, 4 * BTC},   {&s.dfch_gelu, 4 * BTC},
+                           {&s.att_rows, (size_t)B * NH * 2 * T}};
+    constexpr int NUM_OWN = sizeof(own) / sizeof(own[0]), NUM_SHARED = sizeof(shared) / sizeof(shared[0]);
+    const size_t own_size = place_slots(nullptr, own, NUM_OWN), shared_size = place_slots(nullptr, shared, NUM_SHARED);
+    const bool in_logits = shared_size <= N * Vp;
+    model->num_scratch = own_size + (in_logits ? 0 : shared_size);
     model->scratch_memory = arena_alloc<float>(model->num_scratch, "activation gradients");
-    p = model->scratch_memory.get();
-    for (int i = 0; i < NUM_GRAD_SCRATCH; i++) {
-        if (i == OWN && in_logits) p = model->acts.logits;
-        *scratch_ptrs[i] = p;
-        p += scratch_sizes[i];
-    }
+    place_slots(model->scratch_memory.get(), own, NUM_OWN);
+    place_slots(in_logits ? a.logits : model->scratch_memory.get() + own_size, shared, NUM_SHARED);
 }
 
 // Reads a checkpoint's weights (version 3 or 5) into a model built for its config.
@@ -507,13 +501,12 @@ void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int
     for (int l = 0; l < L; l++) {
         const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTC;
         float* l_qkv = a.qkv + l * 3 * BTC;
-        float* l_atty = a.atty + l * BTC;
         float* l_residual2 = a.residual2 + l * BTC;
         float* l_fch = a.fch + l * 4 * BTC;
         layernorm_forward(s.ln, a.ln1_mean + l * N, a.ln1_rstd + l * N, residual, p.ln1w + l * C, p.ln1b + l * C, N, C);
         matmul_forward(l_qkv, s.ln, p.qkvw + (size_t)l * 3 * C * C, p.qkvb + l * 3 * C, N, C, 3 * C);
-        attention_forward(l_atty, a.att_lse + (size_t)l * B * NH * T, s.att_rows, l_qkv, B, T, C, NH);
-        matmul_forward(s.proj, l_atty, p.attprojw + (size_t)l * C * C, p.attprojb + l * C, N, C, C);
+        attention_forward(s.atty, a.att_lse + (size_t)l * B * NH * T, s.att_rows, l_qkv, B, T, C, NH);
+        matmul_forward(s.proj, s.atty, p.attprojw + (size_t)l * C * C, p.attprojb + l * C, N, C, C);
         residual_forward(l_residual2, residual, s.proj, BTC);
         layernorm_forward(s.ln, a.ln2_mean + l * N, a.ln2_rstd + l * N, l_residual2, p.ln2w + l * C, p.ln2b + l * C, N, C);
         matmul_forward(l_fch, s.ln, p.fcw + (size_t)l * 4 * C * C, p.fcb + l * 4 * C, N, C, 4 * C);
@@ -574,9 +567,11 @@ void gpt2_backward(GPT2* model, float loss_scale) {
         layernorm_backward(s.dresidual, g.ln2w + l * C, g.ln2b + l * C, s.dln, a.residual2 + l * BTC,
                            p.ln2w + l * C, a.ln2_mean + l * N, a.ln2_rstd + l * N, N, C);
         // residual2 = residual + attproj(attention(qkv(ln1(residual))))
+        // recompute (same code, same bits; it rewrites this layer's lse with the same values)
+        attention_forward(s.atty, a.att_lse + (size_t)l * B * NH * T, s.att_rows, a.qkv + l * 3 * BTC, B, T, C, NH);
         memset(s.datty, 0, BTC * sizeof(float));
         matmul_backward(s.datty, g.attprojw + (size_t)l * C * C, g.attprojb + l * C, s.dresidual,
-                        a.atty + l * BTC, p.attprojw + (size_t)l * C * C, N, C, C);
+                        s.atty, p.attprojw + (size_t)l * C * C, N, C, C);
         memset(s.dqkv, 0, 3 * BTC * sizeof(float));
         attention_backward(s.dqkv, s.att_rows, s.datty, a.qkv + l * 3 * BTC, a.att_lse + (size_t)l * B * NH * T, B, T, C, NH);
         layernorm_apply(s.ln, residual, a.ln1_mean + l * N, a.ln1_rstd + l * N, p.ln1w + l * C, p.ln1b + l * C, N, C);
