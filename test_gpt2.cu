@@ -184,7 +184,11 @@ int main(int argc, char** argv) {
         gpt2_load_weights(&a, model_path.c_str());
         float l, n, r;
         for (int s = 0; s < k1; s++) train_step(&a, ref, hp, s, &l, &n, &r);
-        save_checkpoint(&a, ckdir, k1, pos, 0, rng);
+        TrainState saved;
+        saved.step = k1;
+        saved.train_pos = pos;
+        saved.sample_rng = rng.get_state();
+        save_checkpoint(&a, ckdir, saved);
         std::vector<float> la(k2), lb(k2);
         for (int s = 0; s < k2; s++) train_step(&a, ref, hp, k1 + s, &la[s], &n, &r);
         gpt2_download_params(&a);

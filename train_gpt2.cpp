@@ -701,20 +701,14 @@ void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens
 // pair complete. Each file is written to a temp name and renamed, so a crash never leaves a
 // half-written checkpoint that a resume would pick up.
 
-void save_checkpoint(GPT2* model, const std::string& dir, int step, const DataLoader* train, const Mt19937& sample_rng,
-                     const OutlierDetector& loss_outliers, const OutlierDetector& norm_outliers) {
-    checkpoint_write(checkpoint_path(dir, "model", step), model->config, model->params_memory.get(), model->num_parameters, MODEL_VERSION_FP32);
-    TrainState s;
-    s.step = step;
-    s.shuffle = train->shuffle;
-    s.train_pos = train->pos;
-    s.sample_rng = sample_rng.get_state();
-    s.loss_outliers = loss_outliers;
-    s.norm_outliers = norm_outliers;
-    state_write(checkpoint_path(dir, "state", step), s, model->m_memory.get(), model->v_memory.get(), nullptr, model->num_parameters);
-    AtomicWriter done(checkpoint_path(dir, "DONE", step));
+// s: the run's progress at this step (run_progress_state); m and v come from the model.
+void save_checkpoint(GPT2* model, const std::string& dir, const TrainState& s) {
+    checkpoint_write(checkpoint_path(dir, "model", s.step), model->config, model->params_memory.get(), model->num_parameters,
+                     MODEL_VERSION_FP32);
+    state_write(checkpoint_path(dir, "state", s.step), s, model->m_memory.get(), model->v_memory.get(), nullptr, model->num_parameters);
+    AtomicWriter done(checkpoint_path(dir, "DONE", s.step));
     done.commit();
-    printf("wrote checkpoint %s (step %d)\n", checkpoint_path(dir, "model", step).c_str(), step);
+    printf("wrote checkpoint %s (step %d)\n", checkpoint_path(dir, "model", s.step).c_str(), s.step);
 }
 
 // ----------------------------------------------------------------------------
@@ -778,49 +772,33 @@ int main(int argc, char** argv) {
 
     Tokenizer tokenizer;  // only needed to print samples
     if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
-    Mt19937 sample_rng((uint32_t)cfg.seed + 1337u);
     std::vector<int> sample_tokens(cfg.gen_tokens + 1);
     std::vector<float> sample_probs(mc.vocab_size);
-    OutlierDetector loss_outliers, norm_outliers;  // -sl / -sg
-    outlier_init(&loss_outliers);
-    outlier_init(&norm_outliers);
-
-    int start_step = 0;
+    RunProgress run;  // sampling RNG, outlier windows, log (llmc/run.h)
+    run_progress_init(&run, cfg);
     if (resume_step >= 0) {
         // a state written by the CUDA trainer in bf16 carries the fp32 master weights: they
         // replace the bf16 model file's values, so the continuation is exact on the CPU too
         TrainState s = state_read(checkpoint_path(cfg.output_dir, "state", resume_step), model.m_memory.get(),
                                   model.v_memory.get(), model.params_memory.get(), model.num_parameters);
-        if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
-        dataloader_restore(&train, s.train_pos);
-        sample_rng.set_state(s.sample_rng);
-        loss_outliers = s.loss_outliers;
-        norm_outliers = s.norm_outliers;
-        start_step = s.step;
-        printf("resumed from step %d (%s)\n", start_step, rs.init_path.c_str());
+        run_progress_resume(&run, s, cfg, &train, max_steps);
+        printf("resumed from step %d (%s)\n", run.start_step, rs.init_path.c_str());
     }
-    if (start_step > max_steps) die("resume: checkpoint step %d is past -x %d", start_step, max_steps);
-
-    FilePtr log;
-    if (!cfg.output_dir.empty()) {
-        std::string log_path = cfg.output_dir + "/main.log";
-        log.reset(fopenCheck(log_path.c_str(), resume_step >= 0 ? "a" : "w"));
-    }
+    const int start_step = run.start_step;
+    run_log_open(&run, cfg, resume_step >= 0);
+    FILE* log = run.log.get();
 
     std::vector<double> step_ms;
     for (int step = start_step; step <= max_steps; step++) {
         const bool last = step == max_steps;
-        if (!cfg.output_dir.empty() && step > start_step &&
-            ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last)) {
-            save_checkpoint(&model, cfg.output_dir, step, &train, sample_rng, loss_outliers, norm_outliers);
-        }
+        if (run_checkpoint_due(cfg, step, start_step, last)) save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
         if (do_val && (step % cfg.val_every == 0 || last)) {
             float val_loss = evaluate(&model, &val, cfg.val_max_steps);
             printf("step %d: val loss %.6f\n", step, val_loss);
-            if (log) fprintf(log.get(), "s:%d tel:%.6f\n", step, val_loss), fflush(log.get());
+            if (log) fprintf(log, "s:%d tel:%.6f\n", step, val_loss), fflush(log);
         }
         if (cfg.sample_every > 0 && (step % cfg.sample_every == 0 || last)) {
-            gpt2_sample(&model, &tokenizer, &sample_rng, cfg.gen_tokens, sample_tokens, sample_probs);
+            gpt2_sample(&model, &tokenizer, &run.sample_rng, cfg.gen_tokens, sample_tokens, sample_probs);
         }
         if (last) break;
 
@@ -835,19 +813,18 @@ int main(int argc, char** argv) {
             gpt2_backward(&model, 1.0f / grad_accum);
         }
         const float loss = (float)(loss_sum / grad_accum);
-        if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log.get());
+        if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log);
         const float norm = gpt2_grad_norm(&model);
         const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
-        const double zloss = outlier_update(&loss_outliers, loss), znorm = outlier_update(&norm_outliers, norm);
-        const bool skip = (cfg.skip_loss_z > 0 && zloss > cfg.skip_loss_z) || (cfg.skip_norm_z > 0 && znorm > cfg.skip_norm_z);
+        const bool skip = run_outlier_skip(&run, cfg, loss, norm);
         if (!skip) gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1);
         const double ms = now_ms() - t0;
         if (step > start_step) step_ms.push_back(ms);  // the first step warms caches
         printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s%s\n", step + 1, max_steps, loss,
                norm, lr, ms, total_batch / (ms / 1e3), skip ? " | update skipped (outlier)" : "");
         if (log) {
-            fprintf(log.get(), "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f%s\n", step, loss, norm, lr, ms, skip ? " skipped:1" : "");
-            fflush(log.get());
+            fprintf(log, "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f%s\n", step, loss, norm, lr, ms, skip ? " skipped:1" : "");
+            fflush(log);
         }
     }
     if (!step_ms.empty()) {

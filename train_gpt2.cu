@@ -518,22 +518,15 @@ void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens
 // checkpoints: model_%08d.bin (v5 in BF16, v3 in FP32) + state_%08d_00000.bin (m, v, fp32
 // master weights when kept, dataloader position, sampling RNG), then DONE_%08d.
 
-void save_checkpoint(GPT2* model, const std::string& dir, int step, const DataLoaderPos& pos, int shuffle,
-                     const Mt19937& sample_rng, const OutlierDetector& loss_outliers = OutlierDetector{},
-                     const OutlierDetector& norm_outliers = OutlierDetector{}) {
+// s: the run's progress at this step (run_progress_state); the model adds weights, m, v, master.
+void save_checkpoint(GPT2* model, const std::string& dir, const TrainState& s) {
+    const int step = s.step;
     const size_t n = model->num_parameters;
     gpt2_download_params(model);
     checkpoint_write(checkpoint_path(dir, "model", step), model->config, model->host_params.get(), n,
                      FLOATX_IS_FP32 ? MODEL_VERSION_FP32 : MODEL_VERSION_BF16);
     cudaCheck(cudaMemcpy(model->host_m.get(), model->m_memory.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
     cudaCheck(cudaMemcpy(model->host_v.get(), model->v_memory.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
-    TrainState s;
-    s.step = step;
-    s.shuffle = shuffle;
-    s.train_pos = pos;
-    s.sample_rng = sample_rng.get_state();
-    s.loss_outliers = loss_outliers;
-    s.norm_outliers = norm_outliers;
     state_write(checkpoint_path(dir, "state", step), s, model->host_m.get(), model->host_v.get(),
                 model->use_master ? model->host_params.get() : nullptr, n);
     AtomicWriter done(checkpoint_path(dir, "DONE", step));
@@ -635,29 +628,16 @@ int main(int argc, char** argv) {
 
     Tokenizer tokenizer;  // only needed to print samples
     if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
-    Mt19937 sample_rng((uint32_t)cfg.seed + 1337u);
-    OutlierDetector loss_outliers, norm_outliers;  // -sl / -sg, as the CPU trainer
-    outlier_init(&loss_outliers);
-    outlier_init(&norm_outliers);
-
-    int start_step = 0;
+    RunProgress run;  // sampling RNG, outlier windows, log (llmc/run.h), as the CPU trainer
+    run_progress_init(&run, cfg);
     if (resume_step >= 0) {
         TrainState s = load_state(&model, cfg.output_dir, resume_step);
-        if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
-        dataloader_restore(&train, s.train_pos);
-        sample_rng.set_state(s.sample_rng);
-        loss_outliers = s.loss_outliers;
-        norm_outliers = s.norm_outliers;
-        start_step = s.step;
-        printf("resumed from step %d (%s%s)\n", start_step, init_path.c_str(), s.master_weights ? " + fp32 master weights" : "");
+        run_progress_resume(&run, s, cfg, &train, max_steps);
+        printf("resumed from step %d (%s%s)\n", run.start_step, init_path.c_str(), s.master_weights ? " + fp32 master weights" : "");
     }
-    if (start_step > max_steps) die("resume: checkpoint step %d is past -x %d", start_step, max_steps);
-
-    FilePtr log;
-    if (!cfg.output_dir.empty()) {
-        std::string log_path = cfg.output_dir + "/main.log";
-        log.reset(fopenCheck(log_path.c_str(), resume_step >= 0 ? "a" : "w"));
-    }
+    const int start_step = run.start_step;
+    run_log_open(&run, cfg, resume_step >= 0);
+    FILE* log = run.log.get();
 
     // MFU: 6 FLOPs per parameter per token (fwd + bwd matmuls) + 6*L*C*T for attention's QK^T and AV
     const double flops_per_token = 6.0 * (double)model.num_parameters + 6.0 * mc.num_layers * mc.channels * (double)cfg.T;
@@ -665,17 +645,14 @@ int main(int argc, char** argv) {
     double peak_mib = 0.0;
     for (int step = start_step; step <= max_steps; step++) {
         const bool last = step == max_steps;
-        if (!cfg.output_dir.empty() && step > start_step &&
-            ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last)) {
-            save_checkpoint(&model, cfg.output_dir, step, train.pos, cfg.shuffle, sample_rng, loss_outliers, norm_outliers);
-        }
+        if (run_checkpoint_due(cfg, step, start_step, last)) save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
         if (do_val && (step % cfg.val_every == 0 || last)) {
             float val_loss = evaluate(&model, &val, cfg.val_max_steps);
             printf("step %d: val loss %.6f\n", step, val_loss);
-            if (log) fprintf(log.get(), "s:%d tel:%.6f\n", step, val_loss), fflush(log.get());
+            if (log) fprintf(log, "s:%d tel:%.6f\n", step, val_loss), fflush(log);
         }
         if (cfg.sample_every > 0 && (step % cfg.sample_every == 0 || last)) {
-            gpt2_sample(&model, &tokenizer, &sample_rng, cfg.gen_tokens);
+            gpt2_sample(&model, &tokenizer, &run.sample_rng, cfg.gen_tokens);
         }
         if (last) break;
 
@@ -691,11 +668,10 @@ int main(int argc, char** argv) {
             gpt2_backward(&model);
         }
         const float loss = (float)(loss_sum / grad_accum);
-        if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log.get());
+        if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log);
         const float norm = gpt2_grad_norm(&model);
         const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
-        const double zloss = outlier_update(&loss_outliers, loss), znorm = outlier_update(&norm_outliers, norm);
-        const bool skip = (cfg.skip_loss_z > 0 && zloss > cfg.skip_loss_z) || (cfg.skip_norm_z > 0 && znorm > cfg.skip_norm_z);
+        const bool skip = run_outlier_skip(&run, cfg, loss, norm);
         if (!skip) gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1, (uint32_t)cfg.seed);
         cudaCheck(cudaStreamSynchronize(model.stream));
         const double ms = now_ms() - t0;
@@ -708,8 +684,8 @@ int main(int argc, char** argv) {
         printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s | MFU %s | mem %.0f MiB%s\n", step + 1,
                max_steps, loss, norm, lr, ms, total_batch / (ms / 1e3), mfu_str, peak_mib, skip ? " | update skipped (outlier)" : "");
         if (log) {
-            fprintf(log.get(), "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f mfu:%.2f%s\n", step, loss, norm, lr, ms, mfu, skip ? " skipped:1" : "");
-            fflush(log.get());
+            fprintf(log, "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f mfu:%.2f%s\n", step, loss, norm, lr, ms, mfu, skip ? " skipped:1" : "");
+            fflush(log);
         }
     }
     if (!step_ms.empty()) {

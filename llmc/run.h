@@ -130,3 +130,61 @@ inline void run_data_init(RunData* d, const TrainConfig& cfg, int vocab_size) {
            d->train.files.size(), (long long)tokens, d->do_val ? cfg.val_glob.c_str() : "off", d->total_batch,
            d->grad_accum, d->max_steps);
 }
+
+// What a run carries from step to step besides weights and optimizer state, saved in and
+// restored from the training state so a resumed run continues exactly (both trainers).
+struct RunProgress {
+    int start_step = 0;
+    Mt19937 sample_rng;
+    OutlierDetector loss_outliers, norm_outliers;  // -sl / -sg windows
+    FilePtr log;                                   // -o DIR/main.log
+};
+
+inline void run_progress_init(RunProgress* p, const TrainConfig& cfg) {
+    p->start_step = 0;
+    p->sample_rng.manual_seed((uint32_t)cfg.seed + 1337u);
+    outlier_init(&p->loss_outliers);
+    outlier_init(&p->norm_outliers);
+}
+
+// After the trainer has read state s (and its m, v, master weights): the data position, the
+// sampling RNG and the outlier windows continue where the checkpoint left them.
+inline void run_progress_resume(RunProgress* p, const TrainState& s, const TrainConfig& cfg, DataLoader* train, int max_steps) {
+    if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
+    if (s.step > max_steps) die("resume: checkpoint step %d is past -x %d", s.step, max_steps);
+    dataloader_restore(train, s.train_pos);
+    p->sample_rng.set_state(s.sample_rng);
+    p->loss_outliers = s.loss_outliers;
+    p->norm_outliers = s.norm_outliers;
+    p->start_step = s.step;
+}
+
+// The state to save at `step` (the trainer adds m, v and master weights).
+inline TrainState run_progress_state(const RunProgress& p, int step, const DataLoader& train) {
+    TrainState s;
+    s.step = step;
+    s.shuffle = train.shuffle;
+    s.train_pos = train.pos;
+    s.sample_rng = p.sample_rng.get_state();
+    s.loss_outliers = p.loss_outliers;
+    s.norm_outliers = p.norm_outliers;
+    return s;
+}
+
+// -o DIR/main.log, appended to when resuming.
+inline void run_log_open(RunProgress* p, const TrainConfig& cfg, bool resuming) {
+    if (cfg.output_dir.empty()) return;
+    const std::string path = cfg.output_dir + "/main.log";
+    p->log.reset(fopenCheck(path.c_str(), resuming ? "a" : "w"));
+}
+
+// A checkpoint every -n steps and at the end (never at the step a run starts from).
+inline bool run_checkpoint_due(const TrainConfig& cfg, int step, int start_step, bool last) {
+    return !cfg.output_dir.empty() && step > start_step && ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last);
+}
+
+// -sl / -sg: feeds this step's loss and grad norm to the windows; true if the update is skipped.
+inline bool run_outlier_skip(RunProgress* p, const TrainConfig& cfg, float loss, float norm) {
+    const double zloss = outlier_update(&p->loss_outliers, loss), znorm = outlier_update(&p->norm_outliers, norm);
+    return (cfg.skip_loss_z > 0 && zloss > cfg.skip_loss_z) || (cfg.skip_norm_z > 0 && znorm > cfg.skip_norm_z);
+}
