@@ -34,6 +34,7 @@ so results are bit-identical for any thread count.
 #include "llmc/model.h"
 #include "llmc/rms_log.h"
 #include "llmc/run.h"
+#include "llmc/sampler.h"
 #include "llmc/rand.h"
 #include "llmc/schedule.h"
 #include "llmc/state.h"
@@ -663,15 +664,6 @@ float clip_scale(float norm, float max_norm) {
 // ----------------------------------------------------------------------------
 // sampling
 
-// Sample an index from probabilities (n) given a uniform coin in [0, 1).
-int sample_mult(const float* probs, int n, float coin) {
-    float cdf = 0.0f;
-    for (int i = 0; i < n; i++) {
-        cdf += probs[i];
-        if (coin < cdf) return i;
-    }
-    return n - 1;
-}
 
 // Generates up to gen_tokens tokens after EOT, B=1, one full forward of the prefix per token.
 // Prints decoded text, or token ids if no tokenizer was found.
@@ -684,14 +676,8 @@ void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens
     printf("generating:\n---\n");
     for (int t = 1; t < maxlen; t++) {
         gpt2_forward(model, tokens.data(), nullptr, 1, t);
-        const float* z = model->acts.logits + (size_t)(t - 1) * Vp;
-        const float lse = model->acts.lse[t - 1];
-        for (int v = 0; v < V; v++) probs[v] = expf(z[v] - lse);
-        int next = sample_mult(probs.data(), V, rng->uniform_f32());
-        tokens[t] = next;
-        if (tok->ok) printf("%s", tokenizer_decode(tok, (uint32_t)next).c_str());
-        else printf("%d ", next);
-        fflush(stdout);
+        tokens[t] = sample_from_logits(model->acts.logits + (size_t)(t - 1) * Vp, V, rng->uniform_f32(), probs.data());
+        print_token(tok, tokens[t]);
     }
     printf("\n---\n");
 }

@@ -38,6 +38,7 @@ No reduction uses atomics: given the same inputs and GPU, every step is bitwise 
 #include "llmc/rand.h"
 #include "llmc/rms_log.h"
 #include "llmc/run.h"
+#include "llmc/sampler.h"
 #include "llmc/schedule.h"
 #include "llmc/state.h"
 #include "llmc/tokenizer.h"
@@ -487,29 +488,16 @@ void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens
     const int maxlen = std::min(gen_tokens + 1, std::min(model->max_T, model->max_B * model->max_T));
     std::vector<int> tokens(maxlen, GPT2_EOT);
     std::vector<floatX> row(V);
-    std::vector<float> probs(V);
+    std::vector<float> logits(V), probs(V);
     printf("generating:\n---\n");
     for (int t = 1; t < maxlen; t++) {
         gpt2_forward(model, tokens.data(), nullptr, 1, t, 0.0f);
         cudaCheck(cudaMemcpyAsync(row.data(), model->acts.logits + (size_t)(t - 1) * Vp, V * sizeof(floatX),
                                   cudaMemcpyDeviceToHost, model->stream));
         cudaCheck(cudaStreamSynchronize(model->stream));
-        float maxv = -INFINITY, sum = 0.0f;
-        for (int v = 0; v < V; v++) maxv = std::max(maxv, to_float(row[v]));
-        for (int v = 0; v < V; v++) sum += expf(to_float(row[v]) - maxv);
-        const float lse = maxv + logf(sum);
-        for (int v = 0; v < V; v++) probs[v] = expf(to_float(row[v]) - lse);
-        const float coin = rng->uniform_f32();
-        int next = V - 1;
-        float cdf = 0.0f;
-        for (int v = 0; v < V; v++) {
-            cdf += probs[v];
-            if (coin < cdf) { next = v; break; }
-        }
-        tokens[t] = next;
-        if (tok->ok) printf("%s", tokenizer_decode(tok, (uint32_t)next).c_str());
-        else printf("%d ", next);
-        fflush(stdout);
+        for (int v = 0; v < V; v++) logits[v] = to_float(row[v]);
+        tokens[t] = sample_from_logits(logits.data(), V, rng->uniform_f32(), probs.data());
+        print_token(tok, tokens[t]);
     }
     printf("\n---\n");
 }
