@@ -1,5 +1,6 @@
-// Run setup both trainers share: what a run starts from (resume, checkpoint or from-scratch
-// init), loading host weights, and the -init-report mode. Host only.
+// Run setup and step-to-step bookkeeping both trainers share: what a run starts from (resume,
+// checkpoint or from-scratch init), loading host weights, -init-report, the data loaders and
+// batch arithmetic, and the resumable progress (sampling RNG, outlier windows, log). Host only.
 #pragma once
 #include <sys/stat.h>
 
