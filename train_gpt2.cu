@@ -633,7 +633,10 @@ int main(int argc, char** argv) {
     double peak_mib = 0.0;
     for (int step = start_step; step <= max_steps; step++) {
         const bool last = step == max_steps;
-        if (run_checkpoint_due(cfg, step, start_step, last)) save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
+        if (run_checkpoint_due(cfg, step, start_step, last)) {
+            save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
+            checkpoint_prune(cfg.output_dir, cfg.checkpoints_keep);
+        }
         if (do_val && (step % cfg.val_every == 0 || last)) {
             float val_loss = evaluate(&model, &val, cfg.val_max_steps);
             printf("step %d: val loss %.6f\n", step, val_loss);

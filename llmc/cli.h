@@ -36,6 +36,7 @@ struct TrainConfig {
     // output
     std::string output_dir = "";     // "" = no log, no checkpoints
     int checkpoint_every = 0;
+    int checkpoints_keep = 0;        // 0 = keep all
     int resume = 0;
     // batch
     int B = 4;
@@ -90,6 +91,7 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-rms", &c.rms_every, "log per-tensor weight and grad RMS every N steps (0: never)", Trainer::Both},
         {"-o", &c.output_dir, "output dir for the log and checkpoints (empty: none)", Trainer::Both},
         {"-n", &c.checkpoint_every, "write a checkpoint every N steps (0: only at the end)", Trainer::Both},
+        {"-nk", &c.checkpoints_keep, "keep only the newest N checkpoints in -o (0: keep all)", Trainer::Both},
         {"-y", &c.resume, "resume from the latest checkpoint in -o (0|1)", Trainer::Both},
         {"-b", &c.B, "micro-batch size B", Trainer::Both},
         {"-t", &c.T, "sequence length T", Trainer::Both},
@@ -216,6 +218,7 @@ inline void validate_config(const TrainConfig& c) {
     if (c.grad_clip < 0) die("-gc must be >= 0 (got %g)", (double)c.grad_clip);
     if (c.skip_loss_z < 0 || c.skip_norm_z < 0) die("-sl and -sg must be >= 0 (0 turns them off)");
     if (c.checkpoint_every < 0) die("-n must be >= 0 (got %d)", c.checkpoint_every);
+    if (c.checkpoints_keep < 0) die("-nk must be >= 0 (got %d)", c.checkpoints_keep);
     if (c.val_every < 0 || c.sample_every < 0) die("-v and -s must be >= 0");
     if (c.val_max_steps == 0 || c.val_max_steps < -1) die("-m must be -1 or positive (got %d)", c.val_max_steps);
     if (c.gen_tokens < 1) die("-g must be positive (got %d)", c.gen_tokens);

@@ -4,11 +4,14 @@
 #pragma once
 #include <glob.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "dataloader.h"
 #include "formats.h"
@@ -112,19 +115,36 @@ inline std::string checkpoint_path(const std::string& dir, const char* kind, int
     return dir + buf;
 }
 
-// Latest step with a DONE_ marker in dir, or -1.
-inline int checkpoint_find_latest(const std::string& dir) {
-    int latest = -1;
-    glob_t g;
-    std::string pattern = dir + "/DONE_*";
+// Every step with a DONE_ marker in dir, ascending.
+inline std::vector<int> checkpoint_steps(const std::string& dir) {
+    std::vector<int> steps;
+    glob_t g{};
+    const std::string pattern = dir + "/DONE_*";
     if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
         for (size_t i = 0; i < g.gl_pathc; i++) {
             const char* name = strrchr(g.gl_pathv[i], '/') + 1;
             char* end;
-            long step = strtol(name + 5, &end, 10);
-            if (*end == '\0' && end != name + 5 && step >= 0 && step > latest && step <= INT32_MAX) latest = (int)step;
+            const long step = strtol(name + 5, &end, 10);
+            if (*end == '\0' && end != name + 5 && step >= 0 && step <= INT32_MAX) steps.push_back((int)step);
         }
-        globfree(&g);
     }
-    return latest;
+    globfree(&g);
+    std::sort(steps.begin(), steps.end());
+    return steps;
+}
+
+// -nk: removes all but the newest `keep` complete checkpoints. DONE_ goes first, so a
+// checkpoint interrupted mid-removal is never taken for a complete one.
+inline void checkpoint_prune(const std::string& dir, int keep) {
+    if (keep <= 0) return;
+    const std::vector<int> steps = checkpoint_steps(dir);
+    for (size_t i = 0; i + keep < steps.size(); i++) {
+        for (const char* kind : {"DONE", "state", "model"}) remove(checkpoint_path(dir, kind, steps[i]).c_str());
+    }
+}
+
+// Latest step with a DONE_ marker in dir, or -1.
+inline int checkpoint_find_latest(const std::string& dir) {
+    const std::vector<int> steps = checkpoint_steps(dir);
+    return steps.empty() ? -1 : steps.back();
 }

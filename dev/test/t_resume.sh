@@ -213,6 +213,16 @@ PYEOF
     case "$r" in ok*) pass grad_accum_equivalence "${r#ok }";; *) fail grad_accum_equivalence "$r";; esac
 fi
 
+# --- -nk 2: only the two newest checkpoints stay, and a resume picks the newest ---------------
+NK=(-e "$TMP/tiny.bin" -i "$TMP/r_train_*.bin" -b 2 -t 32 -x 6 -n 1 -nk 2 -l 1e-3 -v 0 -s 0)
+if train NK1 2 -o "$TMP/dirNK" "${NK[@]}"; then
+    left=$(cd "$TMP/dirNK" && ls | grep -v main.log | tr '\n' ' ')
+    want="DONE_00000005 DONE_00000006 model_00000005.bin model_00000006.bin state_00000005_00000.bin state_00000006_00000.bin "
+    if [ "$left" = "$want" ]; then pass checkpoints_keep "$left"; else fail checkpoints_keep "left: $left"; fi
+    train NK2 2 -o "$TMP/dirNK" "${NK[@]}" -x 8 -y 1 && grep -q "resumed from step 6" "$TMP/NK2.out" \
+        && pass checkpoints_keep_resume || fail checkpoints_keep_resume "$(grep resumed "$TMP/NK2.out")"
+fi
+
 # --- no partial files: every checkpoint went through NAME.tmp + rename ------------------------
 tmps=$(find "$TMP" -name '*.tmp' | tr '\n' ' ')
 if [ -z "$tmps" ]; then pass no_tmp_files_left "$(find "$TMP" -name 'dir*' -type d | wc -l) output dirs"
