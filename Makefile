@@ -27,6 +27,7 @@ else
 endif
 
 HEADERS := $(wildcard llmc/*.h)
+TEST_HEADERS := $(wildcard dev/test/*.h)
 
 .PHONY: all test bench clean
 
@@ -35,13 +36,13 @@ all: train_gpt2 tools
 train_gpt2: train_gpt2.cpp $(HEADERS)
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
-test_gpt2: test_gpt2.cpp train_gpt2.cpp $(HEADERS)
+test_gpt2: test_gpt2.cpp train_gpt2.cpp $(HEADERS) $(TEST_HEADERS)
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
-test_layers: dev/test/test_layers.cpp train_gpt2.cpp $(HEADERS)
+test_layers: dev/test/test_layers.cpp train_gpt2.cpp $(HEADERS) $(TEST_HEADERS)
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
-test_io: dev/test/test_io.cpp train_gpt2.cpp $(HEADERS)
+test_io: dev/test/test_io.cpp train_gpt2.cpp $(HEADERS) $(TEST_HEADERS)
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
 # ---------------------------------------------------------------------------
@@ -68,7 +69,7 @@ data: prepare_shards
 TEST_BINS := test_gpt2 test_layers test_io
 TEST_BINS += test_tokenizer
 
-test_tokenizer: dev/test/test_tokenizer.cpp $(HEADERS)
+test_tokenizer: dev/test/test_tokenizer.cpp $(HEADERS) $(TEST_HEADERS)
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
 # d12 B=4 T=64 step time, ours vs the PyTorch reference on the same weights and batches
