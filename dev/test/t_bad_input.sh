@@ -4,17 +4,11 @@
 # the output dir. A missing tokenizer is only a warning.
 # One line per check: "PASS name ..." or "FAIL name ..."; exits non-zero if any check failed.
 set -u
-cd "$(dirname "$0")/../.."
-PY=/usr/bin/python3
+source "$(dirname "$0")/lib.sh"
+test_begin t_bad_input
 FIX="$PY dev/test/make_fixtures.py"
-TMP=dev/test/tmp/t_bad_input
-rm -rf "$TMP" && mkdir -p "$TMP"
-failed=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; failed=1; }
 
-if make -s train_gpt2 > "$TMP/make.log" 2>&1; then pass build
-else fail build "$(grep -m1 error "$TMP/make.log")"; exit 1; fi
+build_trainer
 
 # --- fixtures: good ones, then one bad variant per case ---------------------------------------
 $FIX model "$TMP/tiny.bin" --bf16 "$TMP/tiny_bf16.bin" || { fail fixtures model; exit 1; }

@@ -3,16 +3,10 @@
 # input is rejected with exactly one "error:" line naming the flag, the config table echoes values.
 # One line per check: "PASS name ..." or "FAIL name ..."; exits non-zero if any check failed.
 set -u
-cd "$(dirname "$0")/../.."
-PY=/usr/bin/python3
-TMP=dev/test/tmp/t_cli
-rm -rf "$TMP" && mkdir -p "$TMP"
-failed=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; failed=1; }
+source "$(dirname "$0")/lib.sh"
+test_begin t_cli
 
-if make -s train_gpt2 > "$TMP/make.log" 2>&1; then pass build
-else fail build "$(grep -m1 error "$TMP/make.log")"; exit 1; fi
+build_trainer
 
 # A tiny model and tiny data: if a bad flag slipped through, the run stays short and harmless.
 $PY dev/test/make_fixtures.py model "$TMP/tiny.bin" || { fail fixtures model; exit 1; }

@@ -5,13 +5,8 @@
 # The table check needs only python3; the PNG checks print SKIP when python3-matplotlib is missing.
 # One line per check: "PASS name", "FAIL name ...", or "SKIP name why"; exits non-zero on a FAIL.
 set -u
-cd "$(dirname "$0")/../.."
-PY=/usr/bin/python3
-TMP=dev/test/tmp/t_init_plots
-rm -rf "$TMP" && mkdir -p "$TMP"
-failed=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; failed=1; }
+source "$(dirname "$0")/lib.sh"
+test_begin t_init_plots
 
 # Two synthetic runs: train loss 10 - s/10 for s = 0..39 (mean of the last 20 = 10 - 29.5/10 = 7.05),
 # ms 100 + s (median over s = 1..39 = 120), val at 0/20/40; run b is 1 nat higher everywhere.

