@@ -637,12 +637,8 @@ int main(int argc, char** argv) {
             save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
             checkpoint_prune(cfg.output_dir, cfg.checkpoints_keep);
         }
-        if (do_val && (step % cfg.val_every == 0 || last)) {
-            float val_loss = evaluate(&model, &val, cfg.val_max_steps);
-            printf("step %d: val loss %.6f\n", step, val_loss);
-            if (log) fprintf(log, "s:%d tel:%.6f\n", step, val_loss), fflush(log);
-        }
-        if (cfg.sample_every > 0 && (step % cfg.sample_every == 0 || last)) {
+        if (do_val && run_every(cfg.val_every, step, last)) run_log_val(&run, step, evaluate(&model, &val, cfg.val_max_steps));
+        if (run_every(cfg.sample_every, step, last)) {
             gpt2_sample(&model, &tokenizer, &run.sample_rng, cfg.gen_tokens);
         }
         if (last) break;

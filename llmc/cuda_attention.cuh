@@ -8,16 +8,21 @@
 #include "cuda_common.cuh"
 #include "cuda_matmul.cuh"
 
-// qkv (B, T, 3, NH, hs) -> q, k, v (B, NH, T, hs). One thread per element of q (and of k, v).
-__global__ void permute_qkv_kernel(floatX* q, floatX* k, floatX* v, const floatX* qkv, int B, int T, int NH, int hs) {
-    const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= (size_t)B * NH * T * hs) return;
+// Element idx of a (B, NH, T, hs) tensor -> its q offset in qkv (B, T, 3C) ([q | k | v] along 3C,
+// heads contiguous); k and v sit C and 2C further.
+__device__ inline size_t qkv_offset(size_t idx, int T, int NH, int hs) {
     const int i = idx % hs;
     const int t = (idx / hs) % T;
     const int h = (idx / ((size_t)hs * T)) % NH;
     const int b = idx / ((size_t)hs * T * NH);
-    const size_t C = (size_t)NH * hs;
-    const size_t src = ((size_t)b * T + t) * 3 * C + (size_t)h * hs + i;
+    return ((size_t)b * T + t) * 3 * ((size_t)NH * hs) + (size_t)h * hs + i;
+}
+
+// qkv (B, T, 3, NH, hs) -> q, k, v (B, NH, T, hs). One thread per element of q (and of k, v).
+__global__ void permute_qkv_kernel(floatX* q, floatX* k, floatX* v, const floatX* qkv, int B, int T, int NH, int hs) {
+    const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (size_t)B * NH * T * hs) return;
+    const size_t C = (size_t)NH * hs, src = qkv_offset(idx, T, NH, hs);
     q[idx] = qkv[src];
     k[idx] = qkv[src + C];
     v[idx] = qkv[src + 2 * C];
@@ -28,12 +33,7 @@ __global__ void unpermute_qkv_kernel(floatX* dqkv, const floatX* dq, const float
                                      int NH, int hs) {
     const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= (size_t)B * NH * T * hs) return;
-    const int i = idx % hs;
-    const int t = (idx / hs) % T;
-    const int h = (idx / ((size_t)hs * T)) % NH;
-    const int b = idx / ((size_t)hs * T * NH);
-    const size_t C = (size_t)NH * hs;
-    const size_t dst = ((size_t)b * T + t) * 3 * C + (size_t)h * hs + i;
+    const size_t C = (size_t)NH * hs, dst = qkv_offset(idx, T, NH, hs);
     dqkv[dst] = dq[idx];
     dqkv[dst + C] = dk[idx];
     dqkv[dst + 2 * C] = dv[idx];

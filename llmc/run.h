@@ -184,6 +184,15 @@ inline bool run_checkpoint_due(const TrainConfig& cfg, int step, int start_step,
     return !cfg.output_dir.empty() && step > start_step && ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last);
 }
 
+// Every `every` steps (0: never) and at the last step: the cadence of -v and -s.
+inline bool run_every(int every, int step, bool last) { return every > 0 && (step % every == 0 || last); }
+
+// The val loss line on stdout and in the log.
+inline void run_log_val(RunProgress* p, int step, float val_loss) {
+    printf("step %d: val loss %.6f\n", step, val_loss);
+    if (p->log) fprintf(p->log.get(), "s:%d tel:%.6f\n", step, val_loss), fflush(p->log.get());
+}
+
 // -sl / -sg: feeds this step's loss and grad norm to the windows; true if the update is skipped.
 inline bool run_outlier_skip(RunProgress* p, const TrainConfig& cfg, float loss, float norm) {
     const double zloss = outlier_update(&p->loss_outliers, loss), znorm = outlier_update(&p->norm_outliers, norm);
