@@ -162,3 +162,51 @@ build/dev_cuda/%: dev/cuda/%.cu dev/cuda/common.cuh $(CUDA_HEADERS)
 clean-cuda:
 	rm -f train_gpt2cu test_gpt2cu
 	rm -rf build/dev_cuda
+
+# ---------------------------------------------------------------------------
+# CUDA emulation: the same CUDA sources built with g++ against llmc/cuda_emu/ (no nvcc, no GPU,
+# no driver): kernels run as fibers on OpenMP threads, cuBLAS/cuBLASLt on llmc/cpu_gemm.h.
+# Part of `make test` (dev/test/t_cuda_emu.sh). README: "CUDA without a GPU".
+#   make cuda-emu        build/emu/: train_gpt2cu (BF16), train_gpt2cu_fp32, test_gpt2cu (BF16),
+#                        test_gpt2cu_fp32, the dev/cuda checks (BF16), the emulator's own tests
+#   make cuda-emu-asan   build/emu/*_asan: the FP32 parity test and the runtime test under
+#                        AddressSanitizer + UBSan (out-of-bounds device accesses)
+EMU_FLAGS := -std=c++17 -march=native -fopenmp -DOMP -DCUDA_EMU -I llmc/cuda_emu -I . -Wall -Wextra -Wno-unused-parameter -Wno-unused-function
+EMU_OPT := -O2
+EMU_ASAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+EMU_HEADERS := $(CUDA_HEADERS) $(wildcard llmc/cuda_emu/*.h)
+EMU_DEV_BINS := $(patsubst dev/cuda/%.cu,build/emu/dev_cuda/%,$(DEV_CUDA_SRCS))
+EMU_BINS := build/emu/train_gpt2cu build/emu/train_gpt2cu_fp32 build/emu/test_gpt2cu build/emu/test_gpt2cu_fp32 \
+            build/emu/test_emu_runtime build/emu/test_emu_blas $(EMU_DEV_BINS)
+
+.PHONY: cuda-emu cuda-emu-asan
+cuda-emu: $(EMU_BINS)
+cuda-emu-asan: build/emu/test_gpt2cu_fp32_asan build/emu/test_emu_runtime_asan
+
+build/emu/train_gpt2cu: train_gpt2.cu $(EMU_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -x c++ $< -o $@
+build/emu/train_gpt2cu_fp32: train_gpt2.cu $(EMU_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -DENABLE_FP32 -x c++ $< -o $@
+build/emu/test_gpt2cu: test_gpt2.cu train_gpt2.cu $(EMU_HEADERS) $(TEST_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -x c++ $< -o $@
+build/emu/test_gpt2cu_fp32: test_gpt2.cu train_gpt2.cu $(EMU_HEADERS) $(TEST_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -DENABLE_FP32 -x c++ $< -o $@
+build/emu/test_gpt2cu_fp32_asan: test_gpt2.cu train_gpt2.cu $(EMU_HEADERS) $(TEST_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_ASAN) $(EMU_FLAGS) -DENABLE_FP32 -x c++ $< -o $@
+build/emu/test_emu_runtime: dev/test/test_emu_runtime.cu $(EMU_HEADERS) $(TEST_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -x c++ $< -o $@
+build/emu/test_emu_runtime_asan: dev/test/test_emu_runtime.cu $(EMU_HEADERS) $(TEST_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_ASAN) $(EMU_FLAGS) -x c++ $< -o $@
+build/emu/test_emu_blas: dev/test/test_emu_blas.cpp $(EMU_HEADERS) $(TEST_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_OPT) $(EMU_FLAGS) $< -o $@
+build/emu/dev_cuda/%: dev/cuda/%.cu dev/cuda/common.cuh $(EMU_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -x c++ $< -o $@

@@ -220,6 +220,8 @@ void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T, bool master
     model->grads_memory = device_alloc<float>(n, "gradients");
     model->m_memory = device_alloc<float>(n, "AdamW m");
     model->v_memory = device_alloc<float>(n, "AdamW v");
+    cudaCheck(cudaMemset(model->m_memory.get(), 0, n * sizeof(float)));  // AdamW starts from m = v = 0
+    cudaCheck(cudaMemset(model->v_memory.get(), 0, n * sizeof(float)));
     model->device_bytes = n * (sizeof(floatX) + 3 * sizeof(float) + (model->use_master ? sizeof(float) : 0));
     floatX* p = model->params_memory.get();
     for (int i = 0; i < NUM_PARAMETER_TENSORS; i++) {

@@ -42,9 +42,9 @@ __global__ void grad_norm_finish_kernel(float* norm, const double* partial, int 
 
 // norm_out: one device float. partial: NORM_BLOCKS doubles of scratch.
 inline void global_grad_norm(float* norm_out, double* partial, const float* grads, size_t n, cudaStream_t stream) {
-    grad_norm_partial_kernel<<<NORM_BLOCKS, NORM_THREADS, 0, stream>>>(partial, grads, n);
+    launch_kernel(grad_norm_partial_kernel<float>, NORM_BLOCKS, NORM_THREADS, 0, stream, partial, grads, n);
     cudaCheck(cudaGetLastError());
-    grad_norm_finish_kernel<<<1, 32, 0, stream>>>(norm_out, partial, NORM_BLOCKS);
+    launch_kernel(grad_norm_finish_kernel, 1, 32, 0, stream, norm_out, partial, NORM_BLOCKS);
     cudaCheck(cudaGetLastError());
 }
 
@@ -60,9 +60,9 @@ __global__ void sum_squares_finish_kernel(double* out, const double* partial, in
 // Calls on one stream may share `partial` (NORM_BLOCKS doubles).
 template <typename T>
 inline void sum_squares(double* sum_out, double* partial, const T* x, size_t n, cudaStream_t stream) {
-    grad_norm_partial_kernel<<<NORM_BLOCKS, NORM_THREADS, 0, stream>>>(partial, x, n);
+    launch_kernel(grad_norm_partial_kernel<T>, NORM_BLOCKS, NORM_THREADS, 0, stream, partial, x, n);
     cudaCheck(cudaGetLastError());
-    sum_squares_finish_kernel<<<1, 32, 0, stream>>>(sum_out, partial, NORM_BLOCKS);
+    launch_kernel(sum_squares_finish_kernel, 1, 32, 0, stream, sum_out, partial, NORM_BLOCKS);
     cudaCheck(cudaGetLastError());
 }
 
@@ -112,8 +112,8 @@ inline void adamw_update(floatX* params, float* master, const float* grads, floa
                          cudaStream_t stream) {
     const float bc1 = 1.0f - powf(beta1, (float)t), bc2 = 1.0f - powf(beta2, (float)t);  // as the CPU
     const int block = 512;
-    adamw_kernel<<<ceil_div(n, block), block, 0, stream>>>(params, master, grads, m, v, n, lr, beta1, beta2, bc1, bc2,
-                                                           eps, wd, grad_scale, seed);
+    launch_kernel(adamw_kernel, ceil_div(n, block), block, 0, stream, params, master, grads, m, v, n, lr, beta1, beta2, bc1,
+                  bc2, eps, wd, grad_scale, seed);
     cudaCheck(cudaGetLastError());
 }
 
@@ -127,10 +127,10 @@ __global__ void widen_kernel(float* dst, const floatX* src, size_t n) {
     if (i < n) dst[i] = to_float(src[i]);
 }
 inline void cast_to_floatX(floatX* dst, const float* src, size_t n, cudaStream_t stream) {
-    cast_kernel<<<ceil_div(n, 512), 512, 0, stream>>>(dst, src, n);
+    launch_kernel(cast_kernel, ceil_div(n, 512), 512, 0, stream, dst, src, n);
     cudaCheck(cudaGetLastError());
 }
 inline void widen_to_float(float* dst, const floatX* src, size_t n, cudaStream_t stream) {
-    widen_kernel<<<ceil_div(n, 512), 512, 0, stream>>>(dst, src, n);
+    launch_kernel(widen_kernel, ceil_div(n, 512), 512, 0, stream, dst, src, n);
     cudaCheck(cudaGetLastError());
 }

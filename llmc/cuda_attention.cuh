@@ -89,12 +89,12 @@ __global__ void softmax_backward_kernel(floatX* datt, const floatX* att, int row
 
 inline void softmax_forward(floatX* att, const floatX* preatt, int rows, int T, float scale, cudaStream_t stream) {
     const int block = 256;
-    softmax_forward_kernel<<<ceil_div(rows, block / 32), block, 0, stream>>>(att, preatt, rows, T, scale);
+    launch_kernel(softmax_forward_kernel, ceil_div(rows, block / 32), block, 0, stream, att, preatt, rows, T, scale);
     cudaCheck(cudaGetLastError());
 }
 inline void softmax_backward(floatX* datt, const floatX* att, int rows, int T, float scale, cudaStream_t stream) {
     const int block = 256;
-    softmax_backward_kernel<<<ceil_div(rows, block / 32), block, 0, stream>>>(datt, att, rows, T, scale);
+    launch_kernel(softmax_backward_kernel, ceil_div(rows, block / 32), block, 0, stream, datt, att, rows, T, scale);
     cudaCheck(cudaGetLastError());
 }
 
@@ -111,7 +111,7 @@ inline void attention_forward(Blas* bl, floatX* out, floatX* att, const floatX* 
                               int T, int C, int NH, cudaStream_t stream) {
     const int hs = C / NH, batch = B * NH, block = 256;
     const size_t n = (size_t)B * T * C;
-    permute_qkv_kernel<<<ceil_div(n, block), block, 0, stream>>>(s.q, s.k, s.v, qkv, B, T, NH, hs);
+    launch_kernel(permute_qkv_kernel, ceil_div(n, block), block, 0, stream, s.q, s.k, s.v, qkv, B, T, NH, hs);
     cudaCheck(cudaGetLastError());
     // preatt_cm (T2, T) = K_cm^T (T2, hs) @ Q_cm (hs, T): row t of preatt holds q_t . k_t2
     batched_matmul(bl, s.tt, s.k, s.q, T, T, hs, true, false, hs, hs, T, (long long)T * hs, (long long)T * hs,
@@ -120,7 +120,7 @@ inline void attention_forward(Blas* bl, floatX* out, floatX* att, const floatX* 
     // y_cm (hs, T) = V_cm (hs, T2) @ att_cm (T2, T)
     batched_matmul(bl, s.y, s.v, att, hs, T, T, false, false, hs, T, hs, (long long)T * hs, (long long)T * T,
                    (long long)T * hs, batch, 1.0f, stream);
-    permute_heads_kernel<<<ceil_div(n, block), block, 0, stream>>>(out, s.y, B, T, NH, hs, false);
+    launch_kernel(permute_heads_kernel, ceil_div(n, block), block, 0, stream, out, s.y, B, T, NH, hs, false);
     cudaCheck(cudaGetLastError());
 }
 
@@ -131,10 +131,10 @@ inline void attention_backward(Blas* bl, floatX* dqkv, const floatX* dout, const
     const int hs = C / NH, batch = B * NH, block = 256;
     const size_t n = (size_t)B * T * C;
     const long long sth = (long long)T * hs, stt = (long long)T * T;
-    permute_qkv_kernel<<<ceil_div(n, block), block, 0, stream>>>(s.q, s.k, s.v, qkv, B, T, NH, hs);
+    launch_kernel(permute_qkv_kernel, ceil_div(n, block), block, 0, stream, s.q, s.k, s.v, qkv, B, T, NH, hs);
     cudaCheck(cudaGetLastError());
     floatX* dy = s.y;
-    permute_heads_kernel<<<ceil_div(n, block), block, 0, stream>>>(dy, dout, B, T, NH, hs, true);
+    launch_kernel(permute_heads_kernel, ceil_div(n, block), block, 0, stream, dy, dout, B, T, NH, hs, true);
     cudaCheck(cudaGetLastError());
     // datt[t][t2] = dy_t . v_t2:   datt_cm (T2, T) = V_cm^T (T2, hs) @ dY_cm (hs, T)
     batched_matmul(bl, s.tt, s.v, dy, T, T, hs, true, false, hs, hs, T, sth, sth, stt, batch, 1.0f, stream);
@@ -145,6 +145,6 @@ inline void attention_backward(Blas* bl, floatX* dqkv, const floatX* dout, const
     batched_matmul(bl, s.dq, s.k, s.tt, hs, T, T, false, false, hs, T, hs, sth, stt, sth, batch, 1.0f, stream);
     // dk_t2 = sum_t dpre[t][t2] q_t:   dK_cm (hs, T2) = Q_cm (hs, T) @ dpre_cm^T (T, T2)
     batched_matmul(bl, s.dk, s.q, s.tt, hs, T, T, false, true, hs, T, hs, sth, stt, sth, batch, 1.0f, stream);
-    unpermute_qkv_kernel<<<ceil_div(n, block), block, 0, stream>>>(dqkv, s.dq, s.dk, s.dv, B, T, NH, hs);
+    launch_kernel(unpermute_qkv_kernel, ceil_div(n, block), block, 0, stream, dqkv, s.dq, s.dk, s.dv, B, T, NH, hs);
     cudaCheck(cudaGetLastError());
 }

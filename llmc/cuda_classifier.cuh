@@ -68,6 +68,6 @@ __global__ void fused_classifier_kernel(floatX* logits, float* losses, const int
 inline void fused_classifier(floatX* logits, float* losses, const int* targets, float dloss, int N, int V, int Vp,
                              cudaStream_t stream) {
     const int block = 1024;
-    fused_classifier_kernel<<<N, block, 0, stream>>>(logits, losses, targets, dloss, V, Vp);
+    launch_kernel(fused_classifier_kernel, N, block, 0, stream, logits, losses, targets, dloss, V, Vp);
     cudaCheck(cudaGetLastError());
 }

@@ -1,6 +1,9 @@
 // CUDA-side basics shared by train_gpt2.cu, test_gpt2.cu and dev/cuda/*.cu: error-check macros,
-// the activation/weight element type floatX (PRECISION=BF16 -> __nv_bfloat16, FP32 -> float),
-// 128-bit packed loads/stores, warp/block reductions, and owning handles for device memory.
+// the kernel launch spelling, the activation/weight element type floatX (PRECISION=BF16 ->
+// __nv_bfloat16, FP32 -> float), 128-bit packed loads/stores, warp/block reductions, and owning
+// handles for device memory.
+// With CUDA_EMU defined (make cuda-emu) the same code compiles with g++ against the CPU emulation
+// in llmc/cuda_emu/ (its include path supplies cuda_runtime.h, cublasLt.h, ...).
 #pragma once
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -15,6 +18,31 @@
 #include <type_traits>
 
 #include "utils.h"
+
+// ----------------------------------------------------------------------------
+// kernel launches: launch_kernel(kernel, grid, block, shared_bytes, stream, args...) is
+// kernel<<<grid, block, shared_bytes, stream>>>(args...) under nvcc, and the emulator's launch
+// (which checks the launch limits and names the kernel in its errors) under CUDA_EMU. A template
+// kernel is named with its arguments: launch_kernel(k<float>, ...).
+#if defined(CUDA_EMU)
+#define launch_kernel(kernel, grid, block, smem, stream, ...) \
+    ::cuda_emu::launch(#kernel, kernel, grid, block, smem, stream, __VA_ARGS__)
+#define EMU_CHECK_ALIGNED(p, bytes, what) ::cuda_emu::check_aligned(p, bytes, what)
+#else
+#define launch_kernel(kernel, grid, block, smem, stream, ...) kernel<<<grid, block, smem, stream>>>(__VA_ARGS__)
+#define EMU_CHECK_ALIGNED(p, bytes, what) ((void)0)
+#endif
+
+// The block's dynamic shared memory (the launch's shared_bytes), 16-byte aligned.
+template <typename T>
+__device__ inline T* dynamic_shared() {
+#if defined(CUDA_EMU)
+    return reinterpret_cast<T*>(::cuda_emu::tl_dynamic_smem);
+#else
+    extern __shared__ __align__(16) unsigned char dynamic_smem_[];
+    return reinterpret_cast<T*>(dynamic_smem_);
+#endif
+}
 
 // ----------------------------------------------------------------------------
 // error checks: one line naming the call site, a hint, exit 1
@@ -74,16 +102,23 @@ typedef Packed<floatX> x128;
 typedef Packed<float> f128;
 
 template <typename T>
-__device__ inline Packed<T> load128(const T* p) { return *reinterpret_cast<const Packed<T>*>(p); }
+__device__ inline Packed<T> load128(const T* p) {
+    EMU_CHECK_ALIGNED(p, 16, "load");
+    return *reinterpret_cast<const Packed<T>*>(p);
+}
 // streaming load: read once, do not keep in L1/L2 (classifier logits, optimizer state)
 template <typename T>
 __device__ inline Packed<T> load128cs(const T* p) {
+    EMU_CHECK_ALIGNED(p, 16, "streaming load");
     Packed<T> r;
     *reinterpret_cast<int4*>(&r) = __ldcs(reinterpret_cast<const int4*>(p));
     return r;
 }
 template <typename T>
-__device__ inline void store128(T* p, Packed<T> v) { *reinterpret_cast<Packed<T>*>(p) = v; }
+__device__ inline void store128(T* p, Packed<T> v) {
+    EMU_CHECK_ALIGNED(p, 16, "store");
+    *reinterpret_cast<Packed<T>*>(p) = v;
+}
 
 // ----------------------------------------------------------------------------
 // reductions (fixed order for a fixed launch shape: deterministic)
@@ -130,6 +165,8 @@ struct CudaFree {
 template <typename T>
 using DeviceArena = std::unique_ptr<T, CudaFree>;
 
+// Not zeroed, as cudaMalloc: whatever must start at 0 (AdamW m and v) is zeroed by its owner,
+// so the emulator's NaN poison catches a read of anything else nothing wrote.
 template <typename T>
 inline DeviceArena<T> device_alloc(size_t n, const char* what) {
     void* p = nullptr;
@@ -137,7 +174,6 @@ inline DeviceArena<T> device_alloc(size_t n, const char* what) {
     if (err != cudaSuccess) {
         die("cudaMalloc of %s (%.1f MiB) failed: %s", what, n * sizeof(T) / 1048576.0, cudaGetErrorString(err));
     }
-    cudaCheck(cudaMemset(p, 0, n * sizeof(T)));
     return DeviceArena<T>(static_cast<T*>(p));
 }
 

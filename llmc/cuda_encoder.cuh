@@ -25,7 +25,7 @@ inline void encoder_forward(floatX* out, const int* inp, const floatX* wte, cons
                             cudaStream_t stream) {
     const int block = 256;
     const size_t packs = (size_t)B * T * C / x128::size;
-    encoder_forward_kernel<<<ceil_div(packs, block), block, 0, stream>>>(out, inp, wte, wpe, B, T, C);
+    launch_kernel(encoder_forward_kernel, ceil_div(packs, block), block, 0, stream, out, inp, wte, wpe, B, T, C);
     cudaCheck(cudaGetLastError());
 }
 
@@ -92,8 +92,8 @@ inline void encoder_buckets_upload(const EncoderBuckets& eb, int* d_tokens, int*
 
 inline void encoder_backward(float* dwte, float* dwpe, const floatX* dout, int num_unique, const int* d_tokens,
                              const int* d_offsets, const int* d_positions, int B, int T, int C, cudaStream_t stream) {
-    wpe_backward_kernel<<<ceil_div((size_t)T * C, 256), 256, 0, stream>>>(dwpe, dout, B, T, C);
+    launch_kernel(wpe_backward_kernel, ceil_div((size_t)T * C, 256), 256, 0, stream, dwpe, dout, B, T, C);
     cudaCheck(cudaGetLastError());
-    wte_backward_kernel<<<num_unique, 256, 0, stream>>>(dwte, dout, d_tokens, d_offsets, d_positions, C);
+    launch_kernel(wte_backward_kernel, num_unique, 256, 0, stream, dwte, dout, d_tokens, d_offsets, d_positions, C);
     cudaCheck(cudaGetLastError());
 }

@@ -32,12 +32,12 @@ __global__ void gelu_backward_kernel(floatX* dinp, const floatX* inp, const floa
 
 inline void gelu_forward(floatX* out, const floatX* inp, size_t N, cudaStream_t stream) {
     const int block = 256;
-    gelu_forward_kernel<<<ceil_div(N / x128::size, block), block, 0, stream>>>(out, inp, N);
+    launch_kernel(gelu_forward_kernel, ceil_div(N / x128::size, block), block, 0, stream, out, inp, N);
     cudaCheck(cudaGetLastError());
 }
 
 inline void gelu_backward(floatX* dinp, const floatX* inp, const floatX* dout, size_t N, cudaStream_t stream) {
     const int block = 256;
-    gelu_backward_kernel<<<ceil_div(N / x128::size, block), block, 0, stream>>>(dinp, inp, dout, N);
+    launch_kernel(gelu_backward_kernel, ceil_div(N / x128::size, block), block, 0, stream, dinp, inp, dout, N);
     cudaCheck(cudaGetLastError());
 }

@@ -79,7 +79,7 @@ __global__ void residual_layernorm_forward_kernel(floatX* residual, floatX* out,
 inline void layernorm_forward(floatX* out, float* mean, float* rstd, const floatX* inp, const floatX* weight,
                               const floatX* bias, int N, int C, cudaStream_t stream) {
     const int block = 256, rows_per_block = block / 32;
-    layernorm_forward_kernel<<<ceil_div(N, rows_per_block), block, 0, stream>>>(out, mean, rstd, inp, weight, bias, N, C);
+    launch_kernel(layernorm_forward_kernel, ceil_div(N, rows_per_block), block, 0, stream, out, mean, rstd, inp, weight, bias, N, C);
     cudaCheck(cudaGetLastError());
 }
 
@@ -87,8 +87,8 @@ inline void residual_layernorm_forward(floatX* residual, floatX* out, float* mea
                                        const floatX* inp2, const floatX* weight, const floatX* bias, int N, int C,
                                        cudaStream_t stream) {
     const int block = 256, rows_per_block = block / 32;
-    residual_layernorm_forward_kernel<<<ceil_div(N, rows_per_block), block, 0, stream>>>(
-        residual, out, mean, rstd, inp1, inp2, weight, bias, N, C);
+    launch_kernel(residual_layernorm_forward_kernel, ceil_div(N, rows_per_block), block, 0, stream, residual, out, mean, rstd,
+                  inp1, inp2, weight, bias, N, C);
     cudaCheck(cudaGetLastError());
 }
 
@@ -156,9 +156,9 @@ inline size_t colsum_scratch_floats(int N, int max_cols) { return 2 * (size_t)ce
 // dbias (OC) += column sums of dout (N, OC). Deterministic (no atomics).
 inline void bias_backward(float* dbias, const floatX* dout, float* scratch, int N, int OC, cudaStream_t stream) {
     const int block = 256, chunks = ceil_div(N, COLSUM_ROWS);
-    column_partial_sums_kernel<<<dim3(ceil_div(OC, block), chunks), block, 0, stream>>>(nullptr, scratch, dout, nullptr, nullptr, nullptr, N, OC);
+    launch_kernel(column_partial_sums_kernel, dim3(ceil_div(OC, block), chunks), block, 0, stream, nullptr, scratch, dout, nullptr, nullptr, nullptr, N, OC);
     cudaCheck(cudaGetLastError());
-    column_finish_kernel<<<ceil_div(OC, block), block, 0, stream>>>(dbias, scratch, chunks, OC);
+    launch_kernel(column_finish_kernel, ceil_div(OC, block), block, 0, stream, dbias, scratch, chunks, OC);
     cudaCheck(cudaGetLastError());
 }
 
@@ -167,14 +167,14 @@ inline void layernorm_backward(floatX* dinp, float* dweight, float* dbias, float
                                const floatX* inp, const floatX* weight, const float* mean, const float* rstd, int N,
                                int C, cudaStream_t stream) {
     const int block = 256, rows_per_block = block / 32, chunks = ceil_div(N, COLSUM_ROWS);
-    layernorm_backward_dinp_kernel<<<ceil_div(N, rows_per_block), block, 0, stream>>>(dinp, dout, inp, weight, mean, rstd, N, C);
+    launch_kernel(layernorm_backward_dinp_kernel, ceil_div(N, rows_per_block), block, 0, stream, dinp, dout, inp, weight, mean, rstd, N, C);
     cudaCheck(cudaGetLastError());
     float* partial_w = scratch;
     float* partial_b = scratch + (size_t)chunks * C;
-    column_partial_sums_kernel<<<dim3(ceil_div(C, block), chunks), block, 0, stream>>>(partial_w, partial_b, dout, inp, mean, rstd, N, C);
+    launch_kernel(column_partial_sums_kernel, dim3(ceil_div(C, block), chunks), block, 0, stream, partial_w, partial_b, dout, inp, mean, rstd, N, C);
     cudaCheck(cudaGetLastError());
-    column_finish_kernel<<<ceil_div(C, block), block, 0, stream>>>(dweight, partial_w, chunks, C);
+    launch_kernel(column_finish_kernel, ceil_div(C, block), block, 0, stream, dweight, partial_w, chunks, C);
     cudaCheck(cudaGetLastError());
-    column_finish_kernel<<<ceil_div(C, block), block, 0, stream>>>(dbias, partial_b, chunks, C);
+    launch_kernel(column_finish_kernel, ceil_div(C, block), block, 0, stream, dbias, partial_b, chunks, C);
     cudaCheck(cudaGetLastError());
 }

@@ -6,6 +6,8 @@ and the global gradient norm (two fixed-shape passes, double partials: determini
 Build and run: make build/dev_cuda/adamw && ./build/dev_cuda/adamw
 Validates against the CPU reference (the CPU trainer's gpt2_update formula), then benchmarks (GB/s).
 */
+#include <cfloat>
+
 #include "common.cuh"
 #include "../../llmc/cuda_adamw.cuh"
 
@@ -23,7 +25,7 @@ static void adamw_cpu(float* p, float* m, float* v, const float* g, size_t n, fl
 
 int main() {
     require_device();
-    const size_t n = 124475904;  // GPT-2 124M with the padded wte
+    const size_t n = EMU_OR(1000003, 124475904);  // GPT-2 124M with the padded wte (odd under emulation: a ragged last block)
     std::vector<float> p = rand_vec(n, 1, -0.1f, 0.1f), g = rand_vec(n, 2, -1e-3f, 1e-3f);
     std::vector<float> m = rand_vec(n, 3, -1e-4f, 1e-4f), v = rand_vec(n, 4, 0.0f, 1e-7f);
     float *d_master = to_device<float>(p), *d_g = to_device<float>(g), *d_m = to_device<float>(m), *d_v = to_device<float>(v);
@@ -33,10 +35,19 @@ int main() {
     adamw_update(d_params, d_master, d_g, d_m, d_v, n, lr, b1, b2, t, eps, wd, scale, 0, 0);
     std::vector<float> p_ref = p, m_ref = m, v_ref = v;
     adamw_cpu(p_ref.data(), m_ref.data(), v_ref.data(), g.data(), n, lr, b1, b2, t, eps, wd, scale);
-    // fp32 state: only FMA contraction on the device separates the two; a few ulps
+    // fp32 state: only FMA contraction on the device separates the two. Contracting
+    // b1*m + (1-b1)*g skips one rounding of a product, so the difference is a few ulps of the
+    // larger TERM, not of the result: where the terms cancel, m is tiny and a relative bound fails
+    // (~1e4 of 124M elements at 1e-11). Hence atol = 4 ulps of the largest term sum.
+    double m_terms = 0.0, v_terms = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double gs = (double)g[i] * scale;
+        m_terms = std::max(m_terms, fabs(b1 * (double)m[i]) + fabs((1.0 - b1) * gs));
+        v_terms = std::max(v_terms, fabs(b2 * (double)v[i]) + fabs((1.0 - b2) * gs * gs));
+    }
     validate("adamw v1 master", d_master, p_ref, 1e-7f, 1e-5f);
-    validate("adamw v1 m", d_m, m_ref, 1e-12f, 1e-5f);
-    validate("adamw v1 v", d_v, v_ref, 1e-15f, 1e-5f);
+    validate("adamw v1 m", d_m, m_ref, (float)(4 * FLT_EPSILON * m_terms), 1e-5f);
+    validate("adamw v1 v", d_v, v_ref, (float)(4 * FLT_EPSILON * v_terms), 1e-5f);
     // the copy must be exactly the device master rounded: rounding the CPU's master instead flags
     // elements where FMA contraction moved the master across a bf16 rounding boundary (1 ulp = ~8e-3)
     std::vector<float> master(n);
@@ -51,6 +62,7 @@ int main() {
     global_grad_norm(d_norm, d_partial, d_g, n, 0);
     validate("grad_norm v1", d_norm, norm_ref, 0.0f, 1e-6f);
 
+    if (benchmarks_skipped()) return dev_exit_code();
     printf("benchmark (n = %zu, %s):\n", n, PRECISION_NAME);
     float ms = benchmark_ms(10, [&] { adamw_update(d_params, d_master, d_g, d_m, d_v, n, lr, b1, b2, t, eps, wd, scale, 0, 0); });
     report("adamw v1 (master + copy)", 512, ms, n * (4.0 * 4 + 3 * 4 + sizeof(floatX)));  // read p g m v, write p m v + copy

@@ -37,7 +37,7 @@ nvidia-smi -L || { echo "check_all: no GPU visible (nvidia-smi -L failed)"; exit
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit --format=csv | tee "$OUT/gpu.txt"
 
 # builds: BF16 default binaries, plus the FP32 test copied aside
-run build_fp32_test "$OUT/build_fp32.log" bash -c "make -B test_gpt2cu PRECISION=FP32 && cp test_gpt2cu build/test_gpt2cu_fp32" || true
+run build_fp32_test "$OUT/build_fp32.log" bash -c "make -B test_gpt2cu PRECISION=FP32 && mkdir -p build && cp test_gpt2cu build/test_gpt2cu_fp32" || true
 run build_bf16 "$OUT/build_bf16.log" make -B cuda PRECISION=BF16 || true
 run build_train_fp32 "$OUT/build_train_fp32.log" make build/train_gpt2cu_fp32 || true
 

@@ -10,6 +10,22 @@
 
 static int g_dev_failures = 0;
 
+// Under the CPU emulator (make cuda-emu) every check runs, at a smaller size (EMU_OR(emulated,
+// gpu) picks it), and the benchmarks are skipped: emulated timings say nothing about a GPU.
+#if defined(CUDA_EMU)
+#define EMU_OR(emulated, gpu) (emulated)
+#else
+#define EMU_OR(emulated, gpu) (gpu)
+#endif
+inline bool benchmarks_skipped() {
+#if defined(CUDA_EMU)
+    printf("benchmark: skipped under the CUDA emulator\n");
+    return true;
+#else
+    return false;
+#endif
+}
+
 // Tolerances for comparing a floatX kernel output to an fp32 CPU reference.
 #if defined(ENABLE_FP32)
 constexpr float DEV_ATOL = 1e-4f, DEV_RTOL = 1e-4f;  // fp32: summation order only
