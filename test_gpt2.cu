@@ -6,6 +6,7 @@
 // Usage: ./test_gpt2cu DIR   (DIR holds ref_model.bin and ref_debug_state.bin)
 //        ./test_gpt2cu --init FILE SCHEME SEED   (host only, no GPU: see dev/test/init_check.h)
 // Build with PRECISION=FP32 for the tight table, PRECISION=BF16 for the bf16 one. TF32 is off.
+// Without a GPU: make cuda-emu builds both as build/emu/test_gpt2cu{,_fp32} on the CPU emulator.
 // Prints PASS/FAIL per check and exits non-zero on any failure.
 #define TESTING
 #include "train_gpt2.cu"
@@ -29,24 +30,28 @@ static const Tolerance TOLERANCES[] = {
     {"grad_norm0", 0.0f, 1e-6f, false, "step-0 norm (double accumulation) vs the exact norm of the reference grads"},
     {"grad_norms", 0.0f, 1e-3f, false, "torch's fp32 clip_grad_norm_ differs ~1e-5 at step 0 and feeds the clip factor"},
     {"lrs", 0.0f, 1e-6f, false, "schedule in float here, double in Python"},
-    {"final_params", 2e-5f, 1e-3f, false, "Adam's normalised update amplifies tiny grad differences near zero"},
+    {"final_params", 2e-5f, 1e-3f, false, "elements whose step-0 gradient the grads row resolves (see "
+                                         "compare_final_params); seen 4.4% of this bound"},
     {"init", 5e-6f, 0.0f, false, INIT_WHY},
 };
 #else
 // BF16 (8-bit mantissa: one rounding is up to 2^-9 = 2e-3 relative). Weights are rounded to bf16
 // before the forward, every activation is stored in bf16, so errors are a few roundings deep
-// per layer. First estimates from that arithmetic, NOT yet calibrated on a GPU run: tighten them
-// to ~3x the observed errors once test_gpt2cu has run (dev/cuda/check_all.sh prints max_abs/rel).
+// per layer. CALIBRATED ON THE CUDA EMULATOR (make cuda-emu: bf16 storage rounded to nearest even
+// as the device does, fp32 accumulation), tied and untied, 2026-12-03: each bound is ~3x the
+// worst error seen there (quoted). A GPU's tensor cores sum in another order; check_all.sh prints
+// max_abs/rel on the first GPU run.
 static const Tolerance TOLERANCES[] = {
-    {"logits", 3e-2f, 3e-2f, false, "bf16 lnf output and bf16 wte: |logit| < 1, ~10 roundings deep"},
-    {"loss", 0.0f, 2e-3f, false, "the mean over B*T averages the per-row rounding noise away"},
-    {"grads", 5e-2f, 1e-1f, true, "bf16 activation grads through 2 layers; relative to each tensor's largest entry"},
-    {"step_losses", 0.0f, 5e-3f, false, "bf16 forward each step; the fp32 master weights keep the trajectory close"},
-    {"grad_norm0", 0.0f, 2e-2f, false, "norm of fp32 grads computed from bf16 activations"},
-    {"grad_norms", 0.0f, 5e-2f, false, "as grad_norm0, drifting over 10 steps"},
+    {"logits", 1.5e-2f, 1e-2f, false, "bf16 lnf output, bf16 wte and bf16 logits; |logit| < 1 (seen 5.7e-3 abs)"},
+    {"loss", 0.0f, 3e-5f, false, "the mean over B*T averages the per-row rounding noise away (seen 6.3e-6)"},
+    {"grads", 3e-2f, 5e-2f, true, "bf16 activation grads through 2 layers; atol relative to each tensor's largest "
+                                  "entry (seen 1.0e-2 of it, ln1w)"},
+    {"step_losses", 0.0f, 5e-4f, false, "bf16 forward each step; fp32 master weights keep the trajectory close (seen 1.7e-4)"},
+    {"grad_norm0", 0.0f, 3e-4f, false, "norm of fp32 grads computed from bf16 activations (seen 8.6e-5 untied)"},
+    {"grad_norms", 0.0f, 1.2e-2f, false, "as grad_norm0, drifting over 10 steps (seen 3.8e-3)"},
     {"lrs", 0.0f, 1e-6f, false, "schedule in float, independent of precision"},
-    {"final_params", 5e-4f, 2e-2f, false, "lr 1e-3 x 10 steps bounds the drift of each weight to ~1e-2; Adam's "
-                                         "normalised update turns sign noise in tiny grads into full-size steps"},
+    {"final_params", 1.5e-3f, 2e-2f, false, "elements whose step-0 gradient the grads row resolves (see "
+                                           "compare_final_params); seen 1.05x of 5e-4 + 2e-2|ref|"},
     {"init", 5e-6f, 0.0f, false, INIT_WHY},
 };
 #endif
@@ -54,6 +59,64 @@ static const Tolerance TOLERANCES[] = {
 static const Tolerance& tol(const char* what) { return find_tolerance(TOLERANCES, what); }
 static bool compare(const char* name, const char* tol_name, const float* ours, const float* ref, size_t n) {
     return compare_tol(name, tol(tol_name), ours, ref, n);
+}
+
+// Weights after the AdamW steps. Adam divides each gradient by its own running RMS, so an element
+// whose gradient is at rounding-noise level moves ~lr per step in a direction rounding picks, in
+// PyTorch and here alike: the key biases (softmax ignores a shift shared by all keys, so their
+// true gradient is 0) or vocabulary rows the batch barely touches. Such an element is held only
+// to Adam's bound: each step moves a weight by about lr (|mhat/sqrt(vhat)| <= 1 for a steady sign;
+// seen <= 0.71 * sum(lr) here), so two runs differ by at most 2 * sum(lr) * (1 + wd). An element
+// whose step-0 reference gradient exceeds the "grads" tolerance has a sign the gradient check
+// pins, and is held to the "final_params" row. Every tensor must have pinned elements.
+static void compare_final_params(const float* ours, const DebugState& ref, const size_t* sizes, const float* lrs, int steps,
+                                 float wd) {
+    const Tolerance& tg = tol("grads");
+    const Tolerance& tp = tol("final_params");
+    double lr_sum = 0.0;
+    for (int s = 0; s < steps; s++) lr_sum += lrs[s];
+    const double adam_bound = 2.0 * lr_sum * (1.0 + wd);
+    size_t pinned = 0, pinned_bad = 0, free_bad = 0, off = 0, first_bad = SIZE_MAX;
+    int tensors_without_pinned = 0;
+    double pinned_max = 0.0, free_max = 0.0;
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        const size_t n = sizes[k];
+        if (n == 0) continue;
+        const float* g = ref.grads.data() + off;
+        double gmax = 0.0;
+        for (size_t i = 0; i < n; i++) gmax = std::max(gmax, (double)fabsf(g[i]));
+        size_t tensor_pinned = 0;
+        for (size_t i = 0; i < n; i++) {
+            const size_t j = off + i;
+            const double d = fabs((double)ours[j] - ref.final_params[j]);
+            const double g_noise = tg.atol * (tg.scaled ? gmax : 1.0) + tg.rtol * fabs(g[i]);
+            if (fabs(g[i]) > g_noise) {
+                tensor_pinned++;
+                pinned_max = std::max(pinned_max, d);
+                if (!(d <= tp.atol + tp.rtol * fabs(ref.final_params[j]))) {
+                    pinned_bad++;
+                    first_bad = std::min(first_bad, j);
+                }
+            } else {
+                free_max = std::max(free_max, d);
+                if (!(d <= adam_bound)) {
+                    free_bad++;
+                    first_bad = std::min(first_bad, j);
+                }
+            }
+        }
+        pinned += tensor_pinned;
+        if (tensor_pinned == 0) tensors_without_pinned++;
+        off += n;
+    }
+    check("cuda_final_params", pinned_bad == 0 && tensors_without_pinned == 0 && pinned > 0,
+          "%zu of %zu elements with a resolved gradient: max_abs %.3e (atol %.1e rtol %.0e), %zu outside; %d tensor(s) "
+          "without one%s", pinned, off, pinned_max, tp.atol, tp.rtol, pinned_bad, tensors_without_pinned,
+          first_bad < SIZE_MAX && pinned_bad ? " (see first_bad below)" : "");
+    check("cuda_final_params_adam_bound", free_bad == 0 && off > pinned,
+          "%zu elements with a gradient at noise level: max_abs %.3e, Adam's bound 2*sum(lr)*(1+wd) = %.3e, %zu outside",
+          off - pinned, free_max, adam_bound, free_bad);
+    if (first_bad < SIZE_MAX) printf("first_bad element %zu: ours %.9g ref %.9g\n", first_bad, ours[first_bad], ref.final_params[first_bad]);
 }
 
 static std::vector<float> download_grads(GPT2* model) {
@@ -166,7 +229,7 @@ int main(int argc, char** argv) {
     compare("cuda_grad_norms", "grad_norms", norms.data(), ref.norms.data(), steps);
     compare("cuda_lrs", "lrs", lrs.data(), ref.lrs.data(), steps);
     gpt2_download_params(&model);
-    compare("cuda_final_params", "final_params", model.host_params.get(), ref.final_params.data(), model.num_parameters);
+    compare_final_params(model.host_params.get(), ref, sizes, lrs.data(), steps, hp.wd);
     gpt2_free(&model);
 
     // save / resume / replay: run A trains k1 steps, checkpoints, trains k2 more; run B loads the

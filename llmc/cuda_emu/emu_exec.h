@@ -1,10 +1,10 @@
 // CUDA emulation: kernel execution. A launch spreads its blocks over OpenMP threads; inside a
 // block, each CUDA thread runs on a fiber (emu_fiber.h) of that OS thread, and fibers switch
 // only where a GPU thread would wait for others: __syncthreads, __syncwarp and the warp
-// collectives (__shfl_*_sync, votes). Fibers are taken lazily: a thread that never waits runs to
-// its end on the stack the previous thread finished on, so a kernel without barriers costs two
-// switches per thread and one stack per OS thread (the fast path); a block that does wait needs a
-// stack per waiting thread, up to blockDim threads.
+// collectives (__shfl_*_sync, votes). Fibers are taken lazily: when a thread ends, its fiber goes
+// on with the next thread not started yet, so a kernel without barriers runs with no
+// switches between threads and one stack per OS thread (the fast path); a block that does wait
+// needs a stack per waiting thread, up to blockDim threads.
 //
 // What a GPU or compute-sanitizer would reject stops the program with one line naming the
 // kernel, block and thread, exit status 1:
@@ -142,6 +142,7 @@ struct Block {
     size_t ready_head = 0;
     std::vector<Slot> slot;
     std::vector<uint32_t> warp_arrived;
+    int next = 0;                     // threads [next, nthreads) have not started
     int barrier_arrived = 0, exited = 0, first_exited = -1;
     bool faulted = false;
     std::vector<unsigned char> dyn_smem;
@@ -222,27 +223,37 @@ inline void make_ready(Block& b, int tid) {
 // Back to the scheduler; returns when this thread is resumed.
 inline void yield_thread(Block& b) { context_switch(&b.current->ctx, &b.os); }
 
+// What a fiber runs: claim the next thread of the block that has not started and run it to its
+// end; repeat. So a block whose threads never wait runs on one fiber with no switch between
+// threads; a thread that waits keeps its fiber, and the scheduler starts another for the rest.
 inline void fiber_entry() {
     for (;;) {
         Block& b = block_state();
-        b.kernel->body(b.kernel->ctx);
-        const int tid = b.current->tid;
-        b.state[tid] = State::Done;
-        if (b.exited++ == 0) b.first_exited = tid;
-        if (b.barrier_arrived > 0) {
-            raise_fault(b, tid, "exited while %d other thread(s) wait at __syncthreads (every thread must reach it)",
-                        b.barrier_arrived);
-        }
-        const int base = tid / WARP * WARP, lane = tid % WARP;
-        for (int j = 0; j < WARP && base + j < b.nthreads; j++) {
-            const int t = base + j;
-            if (b.state[t] == State::AtWarp && (b.slot[t].mask >> lane & 1u)) {
-                raise_fault(b, tid, "exited while lane %d waits at %s with mask 0x%08x naming it", j, op_name(b.slot[t].op),
-                            b.slot[t].mask);
-                break;
+        while (b.next < b.nthreads) {
+            const int tid = b.next++;
+            b.current->tid = tid;
+            b.fiber_of[tid] = b.current;
+            b.state[tid] = State::Running;
+            tl_thread_idx = thread_coords(tid);
+            b.kernel->body(b.kernel->ctx);
+            b.state[tid] = State::Done;
+            if (b.exited++ == 0) b.first_exited = tid;
+            if (b.barrier_arrived > 0) {
+                raise_fault(b, tid, "exited while %d other thread(s) wait at __syncthreads (every thread must reach it)",
+                            b.barrier_arrived);
             }
+            const int base = tid / WARP * WARP, lane = tid % WARP;
+            for (int j = 0; j < WARP && base + j < b.nthreads && !b.faulted; j++) {
+                const int t = base + j;
+                if (b.state[t] == State::AtWarp && (b.slot[t].mask >> lane & 1u)) {
+                    raise_fault(b, tid, "exited while lane %d waits at %s with mask 0x%08x naming it", j, op_name(b.slot[t].op),
+                                b.slot[t].mask);
+                }
+            }
+            if (b.faulted) break;
         }
-        yield_thread(b);  // resumed later to run another thread of a later block
+        b.current->tid = -1;  // idle: back to the free list
+        yield_thread(b);      // resumed later to run threads of a later block
     }
 }
 
@@ -284,30 +295,27 @@ inline void run_block(const Kernel& k, long long linear, dim3 grid, dim3 blockdi
     } else {
         tl_dynamic_smem = nullptr;
     }
-    int next = 0;
+    b.next = 0;
     while (!b.faulted) {
-        int tid;
-        if (b.ready_head < b.ready.size()) {
-            tid = b.ready[b.ready_head++];
+        Fiber* f;
+        if (b.ready_head < b.ready.size()) {  // a thread that waited may go on
+            const int tid = b.ready[b.ready_head++];
             if (b.ready_head == b.ready.size()) {
                 b.ready.clear();
                 b.ready_head = 0;
             }
-        } else if (next < n) {
-            tid = next++;
-            Fiber* f = acquire_fiber(b);
-            f->tid = tid;
-            b.fiber_of[tid] = f;
+            f = b.fiber_of[tid];
+            b.state[tid] = State::Running;
+            tl_thread_idx = thread_coords(tid);
+        } else if (b.next < n) {  // a fresh fiber claims the threads not started yet
+            f = acquire_fiber(b);
         } else {
             break;
         }
-        Fiber* f = b.fiber_of[tid];
         b.current = f;
-        b.state[tid] = State::Running;
-        tl_thread_idx = thread_coords(tid);
         context_switch(&b.os, &f->ctx);
         if (b.faulted) break;
-        if (b.state[tid] == State::Done) b.free_fibers.push_back(f);
+        if (f->tid < 0) b.free_fibers.push_back(f);
     }
     if (!b.faulted && b.exited < n) {
         // nothing can run and not everyone finished: name a waiting thread and what it waits for
