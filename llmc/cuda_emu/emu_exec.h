@@ -141,7 +141,9 @@ struct Block {
     std::vector<int> ready;           // FIFO of thread ids
     size_t ready_head = 0;
     std::vector<Slot> slot;
-    std::vector<uint32_t> warp_arrived;
+    std::vector<uint32_t> warp_arrived;   // per warp: lanes waiting at a collective
+    std::vector<uint32_t> warp_exited;    // per warp: lanes that have exited
+    std::vector<uint32_t> warp_at_barrier;  // per warp: lanes waiting at __syncthreads
     int next = 0;                     // threads [next, nthreads) have not started
     int barrier_arrived = 0, exited = 0, first_exited = -1;
     bool faulted = false;
@@ -155,6 +157,7 @@ inline Block& block_state() {
 
 inline uint3 thread_coords(int tid) {
     const dim3 d = tl_block_dim;
+    if (d.y == 1 && d.z == 1) return uint3{(unsigned)tid, 0, 0};
     return uint3{tid % d.x, (tid / d.x) % d.y, tid / (d.x * d.y)};
 }
 inline std::string where(const Block& b, int tid) {
@@ -237,13 +240,14 @@ inline void fiber_entry() {
             tl_thread_idx = thread_coords(tid);
             b.kernel->body(b.kernel->ctx);
             b.state[tid] = State::Done;
+            b.warp_exited[tid / WARP] |= 1u << (tid % WARP);
             if (b.exited++ == 0) b.first_exited = tid;
             if (b.barrier_arrived > 0) {
                 raise_fault(b, tid, "exited while %d other thread(s) wait at __syncthreads (every thread must reach it)",
                             b.barrier_arrived);
             }
             const int base = tid / WARP * WARP, lane = tid % WARP;
-            for (int j = 0; j < WARP && base + j < b.nthreads && !b.faulted; j++) {
+            for (int j = 0; b.warp_arrived[tid / WARP] && j < WARP && base + j < b.nthreads && !b.faulted; j++) {
                 const int t = base + j;
                 if (b.state[t] == State::AtWarp && (b.slot[t].mask >> lane & 1u)) {
                     raise_fault(b, tid, "exited while lane %d waits at %s with mask 0x%08x naming it", j, op_name(b.slot[t].op),
@@ -284,6 +288,8 @@ inline void run_block(const Kernel& k, long long linear, dim3 grid, dim3 blockdi
     b.fiber_of.assign(n, nullptr);
     b.slot.resize(n);
     b.warp_arrived.assign((n + WARP - 1) / WARP, 0u);
+    b.warp_exited.assign((n + WARP - 1) / WARP, 0u);
+    b.warp_at_barrier.assign((n + WARP - 1) / WARP, 0u);
     b.ready.clear();
     b.ready_head = 0;
     b.barrier_arrived = b.exited = 0;
@@ -359,14 +365,26 @@ inline void syncthreads() {
                      describe_thread(b, b.first_exited).c_str());
     }
     b.state[tid] = State::AtBarrier;
+    b.warp_at_barrier[tid / WARP] |= 1u << (tid % WARP);
     if (++b.barrier_arrived == b.nthreads) {
         b.barrier_arrived = 0;
+        std::fill(b.warp_at_barrier.begin(), b.warp_at_barrier.end(), 0u);
         for (int t = 0; t < b.nthreads; t++) make_ready(b, t);
     }
     yield_thread(b);
 }
 
 inline void finish_collective(Block& b, int base, uint32_t mask) {
+    const Op op = b.slot[base + __builtin_ctz(mask)].op;
+    for (int j = 0; j < WARP; j++) {
+        const Slot& s = b.slot[base + j];
+        if ((mask >> j & 1u) && (s.op != op || s.mask != mask)) {
+            tl_thread_idx = thread_coords(base + j);
+            raise_fault(b, base + j, "%s (mask 0x%08x) while lane %d is at %s (mask 0x%08x)", op_name(s.op), s.mask,
+                        __builtin_ctz(mask), op_name(op), mask);
+            return;
+        }
+    }
     for (int j = 0; j < WARP; j++) {
         if (!(mask >> j & 1u)) continue;
         Slot& s = b.slot[base + j];
@@ -409,14 +427,18 @@ inline uint64_t warp_collective(Op op, uint32_t mask, uint64_t val, int arg, int
         kernel_fault("%s mask 0x%08x names lanes past the end of the block (%d threads in this warp)", op_name(op), mask, lanes);
     }
     if (width < 1 || width > WARP || (width & (width - 1))) kernel_fault("%s width %d is not a power of 2 <= 32", op_name(op), width);
-    for (int j = 0; j < WARP; j++) {
-        if (!(mask >> j & 1u) || j == lane) continue;
-        const int t = base + j;
-        if (b.state[t] == State::Done) kernel_fault("%s (mask 0x%08x) but lane %d has exited", op_name(op), mask, j);
-        if (b.state[t] == State::AtBarrier) kernel_fault("%s (mask 0x%08x) but lane %d waits at __syncthreads", op_name(op), mask, j);
-        if (b.state[t] == State::AtWarp && (b.slot[t].op != op || b.slot[t].mask != mask)) {
-            kernel_fault("%s (mask 0x%08x) but lane %d waits at %s (mask 0x%08x)", op_name(op), mask, j, op_name(b.slot[t].op),
-                         b.slot[t].mask);
+    // O(1) checks on arrival (bit masks); finish_collective compares every lane's op and mask
+    if (const uint32_t gone = mask & b.warp_exited[warp]) {
+        kernel_fault("%s (mask 0x%08x) but lane %d has exited", op_name(op), mask, __builtin_ctz(gone));
+    }
+    if (const uint32_t waiting = mask & b.warp_at_barrier[warp]) {
+        kernel_fault("%s (mask 0x%08x) but lane %d waits at __syncthreads", op_name(op), mask, __builtin_ctz(waiting));
+    }
+    if (const uint32_t there = mask & b.warp_arrived[warp]) {
+        const Slot& o = b.slot[base + __builtin_ctz(there)];
+        if (o.op != op || o.mask != mask) {
+            kernel_fault("%s (mask 0x%08x) but lane %d waits at %s (mask 0x%08x)", op_name(op), mask, __builtin_ctz(there),
+                         op_name(o.op), o.mask);
         }
     }
     Slot& s = b.slot[tid];
