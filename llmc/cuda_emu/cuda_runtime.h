@@ -105,6 +105,18 @@ inline bool stream_valid(const void* stream) {
     return stream == nullptr || static_cast<const CUstream_st*>(stream)->magic == STREAM_MAGIC;
 }
 
+// Destroyed streams and events stay allocated (so a use after destroy is recognised by its
+// magic) and listed here (so LeakSanitizer sees them as reachable).
+struct Graveyard {
+    std::mutex mu;
+    std::vector<void*> handles;
+};
+inline void bury(void* handle) {
+    static Graveyard* g = new Graveyard();  // never destroyed: LeakSanitizer checks after static destructors
+    std::lock_guard<std::mutex> lock(g->mu);
+    g->handles.push_back(handle);
+}
+
 inline double host_ms() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -314,7 +326,8 @@ inline cudaError_t cudaStreamCreate(cudaStream_t* s) {
 }
 inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
     if (!s || s->magic != cuda_emu::STREAM_MAGIC) return cudaErrorInvalidResourceHandle;
-    s->magic = cuda_emu::DEAD;  // kept allocated so a use after destroy is recognised
+    s->magic = cuda_emu::DEAD;
+    cuda_emu::bury(s);
     return cudaSuccess;
 }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t s) {
@@ -327,6 +340,7 @@ inline cudaError_t cudaEventCreate(cudaEvent_t* e) {
 inline cudaError_t cudaEventDestroy(cudaEvent_t e) {
     if (!e || e->magic != cuda_emu::EVENT_MAGIC) return cudaErrorInvalidResourceHandle;
     e->magic = cuda_emu::DEAD;
+    cuda_emu::bury(e);
     return cudaSuccess;
 }
 inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr) {

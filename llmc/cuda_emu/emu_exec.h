@@ -71,9 +71,10 @@ struct Allocations {
     std::vector<std::pair<uintptr_t, size_t>> live;  // sorted by address
     size_t bytes = 0;
 };
+// Never destroyed: a static destructor freeing device memory may run after it would have been.
 inline Allocations& allocations() {
-    static Allocations a;
-    return a;
+    static Allocations* a = new Allocations();
+    return *a;
 }
 // The allocation holding [p, p + n), as (base, size); (0, 0) if none. n = 0 accepts one-past-the-end.
 inline std::pair<uintptr_t, size_t> find_allocation(const void* p, size_t n) {
@@ -124,8 +125,8 @@ struct Fault {
     std::string msg;
 };
 inline Fault& fault_state() {
-    static Fault f;
-    return f;
+    static Fault* f = new Fault();
+    return *f;
 }
 
 // Per OS thread: the fiber pool and the state of the block it is running.
@@ -491,8 +492,8 @@ struct FuncAttributes {
     std::vector<std::pair<const void*, int>> max_dynamic_smem;
 };
 inline FuncAttributes& func_attributes() {
-    static FuncAttributes a;
-    return a;
+    static FuncAttributes* a = new FuncAttributes();
+    return *a;
 }
 inline int max_dynamic_smem_of(const void* fn) {
     FuncAttributes& a = func_attributes();

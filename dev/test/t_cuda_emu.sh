@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# The CUDA trainer's code run without a GPU, on the CUDA emulator (make cuda-emu: the .cu sources
+# built with g++ against llmc/cuda_emu/; README "CUDA without a GPU"):
+#  - the emulator's own tests: execution model, and every fault a GPU or compute-sanitizer
+#    rejects must stop the program with one error line naming the kernel, block and thread;
+#    cuBLAS/cuBLASLt against naive loops; an out-of-bounds write caught by the ASan build
+#  - test_gpt2.cu against the PyTorch debug state: FP32 and BF16, tied and untied (each with its
+#    tolerance table, save/resume/replay bit-exact); FP32 tied again under ASan + UBSan
+#  - checkpoint interchange both ways: the CPU trainer resumes from the emulated CUDA trainer's
+#    checkpoint + state and prints the uninterrupted CUDA run's losses, and the reverse
+#  - scripts/compare_cpu_gpu.sh through the emulator: FP32 losses agree to 1e-5
+#  - every dev/cuda kernel check (validation only: benchmarks are skipped under emulation)
+# Needs no CUDA toolkit. One line per check: "PASS name ..." or "FAIL name ..."
+set -u
+source "$(dirname "$0")/lib.sh"
+test_begin t_cuda_emu
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+nproc_=$(nproc)
+
+if make -s -j"$nproc_" cuda-emu cuda-emu-asan train_gpt2 > "$TMP/make.log" 2>&1; then
+    if grep -qi "warning" "$TMP/make.log"; then fail emu_build "compiled with warnings: $(grep -i -m1 warning "$TMP/make.log")"
+    else pass emu_build "make cuda-emu cuda-emu-asan (g++, no nvcc)"; fi
+else
+    fail emu_build "$(grep -m1 -i error "$TMP/make.log")"; exit 1
+fi
+E=build/emu
+
+# --- the emulator itself -------------------------------------------------------------------------
+"$E/test_emu_runtime" | sed 's/^\(PASS\|FAIL\) /\1 emu_runtime_/'; [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+"$E/test_emu_blas" | sed 's/^\(PASS\|FAIL\) /\1 emu_blas_/'; [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+
+# fault NAME BINARY PATTERN: must exit 1 with exactly one line on stderr, matching PATTERN
+fault() {
+    local name=$1 bin=$2 pattern=$3
+    "$bin" --fault "$name" > "$TMP/fault_$name.out" 2> "$TMP/fault_$name.err"
+    local rc=$? lines msg
+    lines=$(wc -l < "$TMP/fault_$name.err"); msg=$(head -n 1 "$TMP/fault_$name.err")
+    if [ $rc -eq 1 ] && [ "$lines" -eq 1 ] && grep -qE "$pattern" "$TMP/fault_$name.err"; then pass "emu_fault_$name" "$msg"
+    else fail "emu_fault_$name" "rc $rc, $lines stderr line(s): $msg"; fi
+}
+K='^error: CUDA emulator: '
+fault threads1025 "$E/test_emu_runtime" "${K}launch of noop_kernel .*1025 threads per block"
+fault grid_y "$E/test_emu_runtime" "${K}launch of noop_kernel .*grid exceeds"
+fault smem_no_optin "$E/test_emu_runtime" "${K}launch of noop_kernel .*65536 bytes of dynamic shared memory need cudaFuncSetAttribute"
+fault smem_over_optin "$E/test_emu_runtime" "${K}launch of noop_kernel .*exceed the 102400 set"
+fault misaligned "$E/test_emu_runtime" "${K}packed_load_kernel block \(0,0,0\) thread \(0,0,0\): misaligned 16-byte load"
+fault barrier_divergence "$E/test_emu_runtime" "${K}divergent_barrier_kernel block \(0,0,0\) thread \(16,0,0\): __syncthreads reached after thread \(0,0,0\) has exited"
+fault warp_lane_exited "$E/test_emu_runtime" "${K}warp_lane_exited_kernel block \(0,0,0\) thread \(5,0,0\): exited while lane 0 waits at __shfl_xor_sync"
+fault warp_mismatch "$E/test_emu_runtime" "${K}warp_mismatch_kernel block .* __syncwarp .* but lane 0 waits at __shfl_xor_sync"
+fault warp_vs_barrier "$E/test_emu_runtime" "${K}warp_vs_barrier_kernel block .*deadlock: .*waits at __shfl_xor_sync.*waits at __syncthreads"
+fault mask_past_block "$E/test_emu_runtime" "${K}warp_lane_exited_kernel .*names lanes past the end of the block"
+fault host_pointer "$E/test_emu_runtime" "${K}launch of noop_kernel .*argument 0 .* is not device memory"
+fault memcpy_kind "$E/test_emu_runtime" "${K}cudaMemcpy: destination .* is not inside one device allocation"
+# out of bounds: the ASan build of the emulation reports the write and the kernel's frame
+"$E/test_emu_runtime_asan" --fault write_past_end > "$TMP/oob.out" 2> "$TMP/oob.err"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "heap-buffer-overflow" "$TMP/oob.err" && grep -q "write_past_end_kernel" "$TMP/oob.err"; then
+    pass emu_asan_out_of_bounds "write past a cudaMalloc block: AddressSanitizer heap-buffer-overflow in write_past_end_kernel"
+else
+    fail emu_asan_out_of_bounds "rc $rc: $(grep -m1 -E 'ERROR|error' "$TMP/oob.err")"
+fi
+"$E/test_emu_runtime_asan" > "$TMP/runtime_asan.out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && ! grep -q "ERROR: AddressSanitizer\|runtime error" "$TMP/runtime_asan.out"; then
+    pass emu_runtime_asan_clean "$(grep -c '^PASS' "$TMP/runtime_asan.out") checks, no sanitizer report"
+else
+    fail emu_runtime_asan_clean "rc $rc: $(grep -m1 -E 'ERROR|runtime error|^FAIL' "$TMP/runtime_asan.out")"
+fi
+
+# --- test_gpt2.cu against PyTorch ------------------------------------------------------------------
+if ! "$PY" -c "import torch" 2>/dev/null; then
+    fail pytorch_available "$PY cannot import torch (apt-get install python3-torch)"; exit 1
+fi
+for tie in tied untied; do
+    dir=$TMP/ref_$tie
+    if ! "$PY" dev/gpt2_ref.py --out "$dir" --seed 1337 --untied "$([ $tie = untied ] && echo 1 || echo 0)" > "$TMP/gen_$tie.log" 2>&1; then
+        fail "reference_generation_$tie" "$(tail -n 1 "$TMP/gen_$tie.log")"; continue
+    fi
+    for prec in fp32 bf16; do
+        bin=$E/test_gpt2cu$([ $prec = fp32 ] && echo _fp32)
+        "$bin" "$dir" > "$TMP/parity_${prec}_$tie.log" 2>&1
+        rc=$?
+        sed -n "s/^\(PASS\|FAIL\) /\1 emu_${prec}_${tie}_/p" "$TMP/parity_${prec}_$tie.log"
+        if [ $rc -ne 0 ] && ! grep -q '^FAIL' "$TMP/parity_${prec}_$tie.log"; then
+            fail "emu_${prec}_${tie}_exit" "rc $rc: $(tail -n 1 "$TMP/parity_${prec}_$tie.log")"
+        fi
+    done
+done
+# the same FP32 test under AddressSanitizer + UBSan: every device access is to heap memory there
+if [ -f "$TMP/ref_tied/ref_debug_state.bin" ]; then
+    "$E/test_gpt2cu_fp32_asan" "$TMP/ref_tied" > "$TMP/parity_asan.log" 2>&1
+    rc=$?
+    n=$(grep -c '^PASS' "$TMP/parity_asan.log"); f=$(grep -c '^FAIL' "$TMP/parity_asan.log")
+    if [ $rc -eq 0 ] && [ "$n" -gt 0 ] && [ "$f" -eq 0 ] && ! grep -q "ERROR: AddressSanitizer\|runtime error" "$TMP/parity_asan.log"; then
+        pass emu_fp32_tied_asan_ubsan "$n checks passed, no sanitizer report"
+    else
+        fail emu_fp32_tied_asan_ubsan "rc $rc, $n passed, $f failed: $(grep -m1 -E 'ERROR|runtime error|^FAIL' "$TMP/parity_asan.log")"
+    fi
+fi
+
+# --- checkpoint interchange between the CPU trainer and the emulated CUDA trainer (FP32) -----------
+FIX="$PY dev/test/make_fixtures.py"
+$FIX model "$TMP/tiny.bin" --L 2 --NH 2 --C 64 --maxT 64 && $FIX tokenizer "$TMP/tok.bin" &&
+$FIX shard "$TMP/x_train_000000.bin" 3000 --seed 1 && $FIX shard "$TMP/x_val_000000.bin" 1000 --seed 2 || { fail fixtures; exit 1; }
+FLAGS=(-e "$TMP/tiny.bin" -i "$TMP/x_train_*.bin" -j "$TMP/x_val_*.bin" -tok "$TMP/tok.bin" -b 2 -t 32 -x 8 -n 4
+       -shuffle 1 -k cosine -l 1e-3 -u 2 -q 0.1 -c 0.1 -v 4 -m 2 -s 0)
+# train NAME BINARY ARGS...
+train() {
+    local name=$1 bin=$2; shift 2
+    if timeout 300 "$bin" "${FLAGS[@]}" "$@" > "$TMP/$name.out" 2> "$TMP/$name.err"; then return 0; fi
+    fail "run_$name" "$(tail -n 2 "$TMP/$name.err" | tr '\n' '|')"; return 1
+}
+# "step loss" and "step val" lines of steps >= 4 from a main.log, timing dropped
+from4() { sed -n 's/^s:\([4-9]\) trl:\([^ ]*\).*/\1 trl \2/p; s/^s:\([4-9]\) tel:\([^ ]*\).*/\1 tel \2/p' "$1"; }
+# agree NAME A B: same lines, same numbers within 1e-5 relative
+agree() {
+    local name=$1 a=$2 b=$3
+    if [ ! -s "$a" ] || [ "$(wc -l < "$a")" != "$(wc -l < "$b")" ]; then
+        fail "$name" "$(wc -l < "$a") vs $(wc -l < "$b") log lines"; return
+    fi
+    local worst
+    worst=$(paste -d' ' "$a" "$b" | awk '{ if ($1 != $4 || $2 != $5) { print "mismatch"; exit } d = $3 - $6; if (d < 0) d = -d
+        r = d / ($3 < 0 ? -$3 : $3); if (r > m) m = r } END { if (NR > 0) printf "%.2e", m }')
+    if [ "$worst" != mismatch ] && awk -v w="$worst" 'BEGIN { exit !(w <= 1e-5) }'; then
+        pass "$name" "$(wc -l < "$a") train/val losses of steps 4-7, max relative difference $worst"
+    else
+        fail "$name" "max relative difference $worst (> 1e-5): $a vs $b"
+    fi
+}
+resume_from() {  # resume_from SRC DST: DST gets SRC's step-4 checkpoint only
+    mkdir -p "$2" && cp "$1/model_00000004.bin" "$1/state_00000004_00000.bin" "$1/DONE_00000004" "$2/"
+}
+if train gpu_full "$E/train_gpt2cu_fp32" -f 0 -o "$TMP/gpu_full" && train cpu_full ./train_gpt2 -o "$TMP/cpu_full"; then
+    resume_from "$TMP/gpu_full" "$TMP/cpu_from_gpu"
+    resume_from "$TMP/cpu_full" "$TMP/gpu_from_cpu"
+    if train cpu_from_gpu ./train_gpt2 -o "$TMP/cpu_from_gpu" -y 1 && train gpu_from_cpu "$E/train_gpt2cu_fp32" -f 0 -o "$TMP/gpu_from_cpu" -y 1; then
+        grep -q "resumed from step 4" "$TMP/cpu_from_gpu.out" && grep -q "resumed from step 4" "$TMP/gpu_from_cpu.out" \
+            && pass interchange_resumed "both trainers resumed from the other's step-4 checkpoint" \
+            || fail interchange_resumed "no 'resumed from step 4' line"
+        from4 "$TMP/gpu_full/main.log" > "$TMP/gpu_full.l4"; from4 "$TMP/cpu_from_gpu/main.log" > "$TMP/cpu_from_gpu.l4"
+        from4 "$TMP/cpu_full/main.log" > "$TMP/cpu_full.l4"; from4 "$TMP/gpu_from_cpu/main.log" > "$TMP/gpu_from_cpu.l4"
+        agree interchange_cpu_resumes_cuda_checkpoint "$TMP/gpu_full.l4" "$TMP/cpu_from_gpu.l4"
+        agree interchange_cuda_resumes_cpu_checkpoint "$TMP/cpu_full.l4" "$TMP/gpu_from_cpu.l4"
+    fi
+fi
+
+# --- scripts/compare_cpu_gpu.sh through the emulator ----------------------------------------------
+EMU=1 MODEL="$TMP/tiny.bin" B=2 T=32 TRAIN="$TMP/x_train_*.bin" VAL="$TMP/x_val_*.bin" OUT="$TMP/compare" \
+    bash scripts/compare_cpu_gpu.sh 5 > "$TMP/compare.log" 2>&1
+rc=$?
+line=$(grep -m1 '^max relative loss difference' "$TMP/compare.log")
+rows=$(awk 'NR > 1' "$TMP/compare/compare.tsv" 2>/dev/null | wc -l)
+if [ $rc -eq 0 ] && [ "$rows" -eq 5 ] && [[ "$line" == *"(within 1e-5)"* ]]; then pass emu_compare_cpu_gpu "5 steps: $line"
+else fail emu_compare_cpu_gpu "rc $rc, $rows rows: ${line:-$(tail -n 1 "$TMP/compare.log")}"; fi
+
+# --- dev/cuda kernel checks ----------------------------------------------------------------------
+ran=0
+for b in "$E"/dev_cuda/*; do
+    [ -x "$b" ] || continue
+    name=$(basename "$b")
+    "$b" > "$TMP/dev_cuda_$name.log" 2>&1
+    rc=$?
+    ran=$((ran + 1))
+    sed -n "s/^\(PASS\|FAIL\) /\1 emu_dev_cuda_${name}: /p" "$TMP/dev_cuda_$name.log"
+    if [ $rc -ne 0 ] && ! grep -q '^FAIL' "$TMP/dev_cuda_$name.log"; then fail "emu_dev_cuda_$name" "rc $rc: $(tail -n 1 "$TMP/dev_cuda_$name.log")"; fi
+done
+n_src=$(ls dev/cuda/*.cu | wc -l)
+[ "$ran" -eq "$n_src" ] && pass emu_dev_cuda_all "$ran of $n_src dev/cuda checks ran" || fail emu_dev_cuda_all "$ran of $n_src ran"
+exit $failed
