@@ -7,12 +7,17 @@
 # (scripts/compare_cpu_gpu.sh) and an untied -rms run's step-0 RMS line; prints a summary.
 # Logs in OUT.
 # Needs: nvcc + a GPU; for the parity tests either dev/test/tmp/ref/ and dev/test/tmp/ref_untied/
-# (ref_model.bin, ref_debug_state.bin) or python3 with torch to make them; data/mobydick/ for the
-# benchmark and the CPU comparisons.
-# Usage: dev/cuda/check_all.sh   (env: OUT=log_cuda_check BENCH_STEPS=30 SKIP_SANITIZER=0)
+# (ref_model.bin, ref_debug_state.bin) or $PYTHON (default: the python3 on PATH, which on the
+# lent GPU machines is the one with torch) to make them; data/mobydick/ for the benchmark and the
+# CPU comparisons. Nothing is installed. On a lent machine carry data/mobydick (0.6 MB, made here
+# by `make data`); the debug states (~90 MB each, mostly logits) are made there by $PYTHON.
+# Before spending GPU time, run everything this script runs on the CUDA emulator: make test
+# (dev/test/t_cuda_emu.sh) or `make cuda-emu`.
+# Usage: dev/cuda/check_all.sh   (env: OUT=log_cuda_check BENCH_STEPS=30 SKIP_SANITIZER=0 PYTHON=python3)
 set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-log_cuda_check}
+PYTHON=${PYTHON:-python3}
 BENCH_STEPS=${BENCH_STEPS:-30}
 mkdir -p "$OUT"
 summary=()
@@ -38,7 +43,7 @@ nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit --format=csv 
 
 # builds: BF16 default binaries, plus the FP32 test copied aside
 run build_fp32_test "$OUT/build_fp32.log" bash -c "make -B test_gpt2cu PRECISION=FP32 && mkdir -p build && cp test_gpt2cu build/test_gpt2cu_fp32" || true
-run build_bf16 "$OUT/build_bf16.log" make -B cuda PRECISION=BF16 || true
+run build_bf16 "$OUT/build_bf16.log" make -B -j"$(nproc)" cuda PRECISION=BF16 || true
 run build_train_fp32 "$OUT/build_train_fp32.log" make build/train_gpt2cu_fp32 || true
 
 # parity tests against the PyTorch debug states (the same ones test_gpt2.cpp uses)
@@ -48,7 +53,7 @@ for untied in 0 1; do
     dir=$([ $untied = 1 ] && echo "$REF_UNTIED" || echo "$REF")
     if [ ! -f "$dir/ref_debug_state.bin" ]; then
         mkdir -p "$dir"
-        /usr/bin/python3 dev/gpt2_ref.py --out "$dir" --seed 1337 --untied $untied > "$OUT/ref_gen_untied$untied.log" 2>&1 || true
+        "$PYTHON" dev/gpt2_ref.py --out "$dir" --seed 1337 --untied $untied > "$OUT/ref_gen_untied$untied.log" 2>&1 || true
     fi
 done
 if [ -f "$REF_UNTIED/ref_debug_state.bin" ]; then
@@ -88,7 +93,7 @@ else
     failed=1; note "FAIL CPU build (see $OUT/build_cpu.log)"
 fi
 INIT_REF=dev/test/tmp/ref_init_untied
-[ -f "$INIT_REF/init_pytorch_3.bin" ] || /usr/bin/python3 dev/gpt2_ref.py --out "$INIT_REF" --init-only \
+[ -f "$INIT_REF/init_pytorch_3.bin" ] || "$PYTHON" dev/gpt2_ref.py --out "$INIT_REF" --init-only \
     --init nanogpt,pytorch --seeds 3 --untied 1 > "$OUT/ref_gen_init.log" 2>&1
 if [ -f "$INIT_REF/init_pytorch_3.bin" ]; then
     run test_gpt2cu_init_untied "$OUT/test_init.log" bash -c \

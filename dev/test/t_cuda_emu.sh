@@ -122,7 +122,7 @@ agree() {
     worst=$(paste -d' ' "$a" "$b" | awk '{ if ($1 != $4 || $2 != $5) { print "mismatch"; exit } d = $3 - $6; if (d < 0) d = -d
         r = d / ($3 < 0 ? -$3 : $3); if (r > m) m = r } END { if (NR > 0) printf "%.2e", m }')
     if [ "$worst" != mismatch ] && awk -v w="$worst" 'BEGIN { exit !(w <= 1e-5) }'; then
-        pass "$name" "$(wc -l < "$a") train/val losses of steps 4-7, max relative difference $worst"
+        pass "$name" "$(wc -l < "$a") train (steps 4-7) and val (4, 8) losses, max relative difference $worst"
     else
         fail "$name" "max relative difference $worst (> 1e-5): $a vs $b"
     fi
@@ -142,6 +142,43 @@ if train gpu_full "$E/train_gpt2cu_fp32" -f 0 -o "$TMP/gpu_full" && train cpu_fu
         agree interchange_cpu_resumes_cuda_checkpoint "$TMP/gpu_full.l4" "$TMP/cpu_from_gpu.l4"
         agree interchange_cuda_resumes_cpu_checkpoint "$TMP/cpu_full.l4" "$TMP/gpu_from_cpu.l4"
     fi
+fi
+
+# --- the emulated CUDA trainer resumes itself exactly: 8 steps vs 4 + resume 4, byte-identical
+# checkpoints at step 8 (FP32; BF16 with fp32 master weights; BF16 -w 0 stochastic rounding with
+# -r 0 and gradient accumulation)
+same_bytes() {  # same_bytes NAME A B
+    if [ -f "$2" ] && [ -f "$3" ] && cmp -s "$2" "$3"; then pass "$1" "$(basename "$2") identical ($(stat -c %s "$2") bytes)"
+    else fail "$1" "$2 vs $3: $(cmp "$2" "$3" 2>&1 | head -n 1)"; fi
+}
+for mode in fp32 bf16 bf16_w0; do
+    case $mode in
+        fp32) bin=$E/train_gpt2cu_fp32; extra=(-f 0);;
+        bf16) bin=$E/train_gpt2cu; extra=();;
+        bf16_w0) bin=$E/train_gpt2cu; extra=(-w 0 -r 0 -d 128);;
+    esac
+    if [ $mode = fp32 ] || train "gpu_full_$mode" "$bin" "${extra[@]}" -o "$TMP/gpu_full_$mode"; then
+        src=$TMP/gpu_full_$mode; [ $mode = fp32 ] && src=$TMP/gpu_full
+        resume_from "$src" "$TMP/gpu_self_$mode"
+        if train "gpu_self_$mode" "$bin" "${extra[@]}" -o "$TMP/gpu_self_$mode" -y 1; then
+            same_bytes "emu_resume_exact_${mode}_model" "$src/model_00000008.bin" "$TMP/gpu_self_$mode/model_00000008.bin"
+            same_bytes "emu_resume_exact_${mode}_state" "$src/state_00000008_00000.bin" "$TMP/gpu_self_$mode/state_00000008_00000.bin"
+        fi
+    fi
+done
+# BF16 follows the CPU trainer's fp32 curve (8 steps, same data and init; seen 2.6e-5 relative)
+bf16_close() {  # bf16_close NAME LOG_CPU LOG_BF16
+    local worst
+    worst=$(paste -d' ' <(sed -n 's/^s:\([0-9]*\) trl:\([^ ]*\).*/\1 \2/p' "$2") \
+                        <(sed -n 's/^s:\([0-9]*\) trl:\([^ ]*\).*/\1 \2/p' "$3") |
+            awk '{ if ($1 != $3) { print "mismatch"; exit } d = $2 - $4; if (d < 0) d = -d; r = d / $2; if (r > m) m = r }
+                 END { if (NR == 8) printf "%.2e", m; else print "rows " NR }')
+    if awk -v w="$worst" 'BEGIN { exit !(w + 0 == w && w <= 1e-4) }' 2>/dev/null; then pass "$1" "8 train losses within $worst of the CPU trainer's (bound 1e-4)"
+    else fail "$1" "$worst"; fi
+}
+[ -f "$TMP/gpu_full_bf16/main.log" ] && bf16_close emu_bf16_tracks_cpu "$TMP/cpu_full/main.log" "$TMP/gpu_full_bf16/main.log"
+if [ -f "$TMP/gpu_full_bf16_w0/main.log" ] && train cpu_full_d128 ./train_gpt2 -d 128 -o "$TMP/cpu_full_d128"; then
+    bf16_close emu_bf16_w0_tracks_cpu "$TMP/cpu_full_d128/main.log" "$TMP/gpu_full_bf16_w0/main.log"
 fi
 
 # --- scripts/compare_cpu_gpu.sh through the emulator ----------------------------------------------
