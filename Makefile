@@ -168,14 +168,16 @@ clean-cuda:
 # no driver): kernels run as fibers on OpenMP threads, cuBLAS/cuBLASLt on llmc/cpu_gemm.h.
 # Part of `make test` (dev/test/t_cuda_emu.sh). README: "CUDA without a GPU".
 #   make cuda-emu        build/emu/: train_gpt2cu (BF16), train_gpt2cu_fp32, test_gpt2cu (BF16),
-#                        test_gpt2cu_fp32, the dev/cuda checks (BF16), the emulator's own tests
+#                        test_gpt2cu_fp32, the dev/cuda checks (dev_cuda/ BF16, dev_cuda_fp32/),
+#                        the emulator's own tests
 #   make cuda-emu-asan   build/emu/*_asan: the FP32 parity test and the runtime test under
 #                        AddressSanitizer + UBSan (out-of-bounds device accesses)
 EMU_FLAGS := -std=c++17 -march=native -fopenmp -DOMP -DCUDA_EMU -I llmc/cuda_emu -I . -Wall -Wextra -Wno-unused-parameter -Wno-unused-function
 EMU_OPT := -O2
 EMU_ASAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 EMU_HEADERS := $(CUDA_HEADERS) $(wildcard llmc/cuda_emu/*.h)
-EMU_DEV_BINS := $(patsubst dev/cuda/%.cu,build/emu/dev_cuda/%,$(DEV_CUDA_SRCS))
+EMU_DEV_BINS := $(patsubst dev/cuda/%.cu,build/emu/dev_cuda/%,$(DEV_CUDA_SRCS)) \
+                $(patsubst dev/cuda/%.cu,build/emu/dev_cuda_fp32/%,$(DEV_CUDA_SRCS))
 EMU_BINS := build/emu/train_gpt2cu build/emu/train_gpt2cu_fp32 build/emu/test_gpt2cu build/emu/test_gpt2cu_fp32 \
             build/emu/test_emu_runtime build/emu/test_emu_blas $(EMU_DEV_BINS)
 
@@ -210,3 +212,6 @@ build/emu/test_emu_blas: dev/test/test_emu_blas.cpp $(EMU_HEADERS) $(TEST_HEADER
 build/emu/dev_cuda/%: dev/cuda/%.cu dev/cuda/common.cuh $(EMU_HEADERS)
 	@mkdir -p $(@D)
 	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -x c++ $< -o $@
+build/emu/dev_cuda_fp32/%: dev/cuda/%.cu dev/cuda/common.cuh $(EMU_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -DENABLE_FP32 -x c++ $< -o $@

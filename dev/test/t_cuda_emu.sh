@@ -9,7 +9,7 @@
 #  - checkpoint interchange both ways: the CPU trainer resumes from the emulated CUDA trainer's
 #    checkpoint + state and prints the uninterrupted CUDA run's losses, and the reverse
 #  - scripts/compare_cpu_gpu.sh through the emulator: FP32 losses agree to 1e-5
-#  - every dev/cuda kernel check (validation only: benchmarks are skipped under emulation)
+#  - every dev/cuda kernel check, BF16 and FP32 (validation only: benchmarks are skipped)
 # Needs no CUDA toolkit. One line per check: "PASS name ..." or "FAIL name ..."
 set -u
 source "$(dirname "$0")/lib.sh"
@@ -192,15 +192,15 @@ else fail emu_compare_cpu_gpu "rc $rc, $rows rows: ${line:-$(tail -n 1 "$TMP/com
 
 # --- dev/cuda kernel checks ----------------------------------------------------------------------
 ran=0
-for b in "$E"/dev_cuda/*; do
+for b in "$E"/dev_cuda/* "$E"/dev_cuda_fp32/*; do
     [ -x "$b" ] || continue
-    name=$(basename "$b")
+    name=$(basename "$b")$([[ "$b" == *_fp32/* ]] && echo _fp32)
     "$b" > "$TMP/dev_cuda_$name.log" 2>&1
     rc=$?
     ran=$((ran + 1))
     sed -n "s/^\(PASS\|FAIL\) /\1 emu_dev_cuda_${name}: /p" "$TMP/dev_cuda_$name.log"
     if [ $rc -ne 0 ] && ! grep -q '^FAIL' "$TMP/dev_cuda_$name.log"; then fail "emu_dev_cuda_$name" "rc $rc: $(tail -n 1 "$TMP/dev_cuda_$name.log")"; fi
 done
-n_src=$(ls dev/cuda/*.cu | wc -l)
-[ "$ran" -eq "$n_src" ] && pass emu_dev_cuda_all "$ran of $n_src dev/cuda checks ran" || fail emu_dev_cuda_all "$ran of $n_src ran"
+n_src=$(( 2 * $(ls dev/cuda/*.cu | wc -l) ))
+[ "$ran" -eq "$n_src" ] && pass emu_dev_cuda_all "$ran of $n_src dev/cuda checks ran (BF16 and FP32)" || fail emu_dev_cuda_all "$ran of $n_src ran"
 exit $failed

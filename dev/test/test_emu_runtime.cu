@@ -145,6 +145,22 @@ int main(int argc, char** argv) {
         cudaCheck(cudaFree(d_in));
         cudaCheck(cudaFree(d_out));
     }
+    {  // fast path: a kernel whose threads never wait runs each block on one fiber, resumed once;
+       // a block that reduces through barriers and shuffles resumes its threads many times
+        const int blocks = 37, threads = 1024;
+        float *d, *sums;
+        cudaCheck(cudaMalloc(&d, (size_t)blocks * threads * sizeof(float)));
+        cudaCheck(cudaMalloc(&sums, blocks * sizeof(float)));
+        const long long r0 = cuda_emu::fiber_resumes();
+        launch_kernel(copy_kernel, blocks, threads, 0, 0, d, d);
+        const long long fast = cuda_emu::fiber_resumes() - r0;
+        launch_kernel(block_sum_kernel, blocks, threads, 0, 0, sums, d);
+        const long long slow = cuda_emu::fiber_resumes() - r0 - fast;
+        check("emu_fast_path_no_switches", fast == blocks && slow > (long long)blocks * threads,
+              "barrier-free kernel: %lld fiber resumes for %d blocks of %d threads; block_sum: %lld", fast, blocks, threads, slow);
+        cudaCheck(cudaFree(d));
+        cudaCheck(cudaFree(sums));
+    }
     {  // warp collectives
         int* d;
         cudaCheck(cudaMalloc(&d, 32 * 8 * sizeof(int)));

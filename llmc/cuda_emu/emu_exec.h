@@ -151,6 +151,13 @@ struct Block {
     std::vector<unsigned char> dyn_smem;
 };
 inline thread_local Block* tl_block = nullptr;
+
+// Fiber resumes by the block schedulers since the program started: one per block for a kernel
+// whose threads never wait (the fast path), one more per thread each time it waits.
+inline std::atomic<long long>& fiber_resumes() {
+    static std::atomic<long long>* n = new std::atomic<long long>(0);
+    return *n;
+}
 inline Block& block_state() {
     if (!tl_block) tl_block = new Block();  // lives as long as the OS thread (fibers point into it)
     return *tl_block;
@@ -303,6 +310,7 @@ inline void run_block(const Kernel& k, long long linear, dim3 grid, dim3 blockdi
         tl_dynamic_smem = nullptr;
     }
     b.next = 0;
+    long long resumes = 0;
     while (!b.faulted) {
         Fiber* f;
         if (b.ready_head < b.ready.size()) {  // a thread that waited may go on
@@ -320,10 +328,12 @@ inline void run_block(const Kernel& k, long long linear, dim3 grid, dim3 blockdi
             break;
         }
         b.current = f;
+        resumes++;
         context_switch(&b.os, &f->ctx);
         if (b.faulted) break;
         if (f->tid < 0) b.free_fibers.push_back(f);
     }
+    fiber_resumes() += resumes;
     if (!b.faulted && b.exited < n) {
         // nothing can run and not everyone finished: name a waiting thread and what it waits for
         int w = 0;
