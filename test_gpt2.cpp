@@ -59,7 +59,10 @@ int main(int argc, char** argv) {
     DebugState ref = read_debug_state(dir + "/ref_debug_state.bin", count_params(sizes));
     const int B = ref.h[2], T = ref.h[3], steps = ref.h[4], V = ref.h[5], Vp = mc.padded_vocab_size;
     if ((ref.h[13] != 0) != !mc.tied) die("debug state and model disagree on tied/untied");
-    gpt2_build(&model, mc, B, T);
+    BuildOptions opts;
+    opts.B = B;
+    opts.T = T;
+    gpt2_build(&model, mc, opts);
     gpt2_load_weights(&model, model_path.c_str());
     printf("config: L=%d C=%d NH=%d V=%d Vp=%d B=%d T=%d, %zu params, %d steps\n", mc.num_layers, mc.channels,
            mc.num_heads, V, Vp, B, T, model.num_parameters, steps);
@@ -111,8 +114,12 @@ int main(int argc, char** argv) {
     set_threads(threads);
 
     // training: `steps` AdamW steps on the same batch, with clipping, weight decay and cosine lr
-    const float lr = ref.hyper[0], beta1 = ref.hyper[1], beta2 = ref.hyper[2], eps = ref.hyper[3];
-    const float wd = ref.hyper[4], clip = ref.hyper[5], final_frac = ref.hyper[6];
+    const float lr = ref.hyper[0], clip = ref.hyper[5], final_frac = ref.hyper[6];
+    AdamW adamw;
+    adamw.beta1 = ref.hyper[1];
+    adamw.beta2 = ref.hyper[2];
+    adamw.eps = ref.hyper[3];
+    adamw.weight_decay = ref.hyper[4];
     const int warmup = ref.h[11];
     std::vector<float> losses(steps), norms(steps), lrs(steps);
     for (int step = 0; step < steps; step++) {
@@ -122,7 +129,7 @@ int main(int argc, char** argv) {
         losses[step] = model.mean_loss;
         norms[step] = gpt2_grad_norm(&model);
         lrs[step] = lr_at_step("cosine", step, steps, warmup, lr, final_frac);
-        gpt2_update(&model, lrs[step], beta1, beta2, eps, wd, clip_scale(norms[step], clip), step + 1);
+        gpt2_update(&model, adamw, lrs[step], clip_scale(norms[step], clip), step + 1);
         printf("step %d: loss %.6f (ref %.6f) norm %.6f (ref %.6f) lr %.6e\n", step, losses[step], ref.losses[step],
                norms[step], ref.norms[step], lrs[step]);
     }

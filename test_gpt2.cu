@@ -134,12 +134,17 @@ struct Hyper {
 static void train_step(GPT2* model, const DebugState& ref, const Hyper& hp, int step, float* loss, float* norm, float* lr) {
     const int B = ref.h[2], T = ref.h[3];
     gpt2_zero_grad(model);
-    gpt2_forward(model, ref.x.data(), ref.y.data(), B, T, 1.0f / (B * T));
-    gpt2_backward(model);
-    *loss = model->mean_loss;
+    *loss = gpt2_forward(model, ref.x.data(), ref.y.data(), B, T);
+    gpt2_backward(model, 1.0f);
     *norm = gpt2_grad_norm(model);
     *lr = lr_at_step("cosine", step, hp.steps, hp.warmup, hp.lr, hp.final_frac);
-    gpt2_update(model, *lr, hp.beta1, hp.beta2, hp.eps, hp.wd, clip_scale(*norm, hp.clip), step + 1, 42);
+    AdamW adamw;
+    adamw.beta1 = hp.beta1;
+    adamw.beta2 = hp.beta2;
+    adamw.eps = hp.eps;
+    adamw.weight_decay = hp.wd;
+    adamw.seed = 42;
+    gpt2_update(model, adamw, *lr, clip_scale(*norm, hp.clip), step + 1);
 }
 
 int main(int argc, char** argv) {
@@ -159,8 +164,14 @@ int main(int argc, char** argv) {
     if ((ref.h[13] != 0) != !mc.tied) die("debug state and model disagree on tied/untied");
     Hyper hp{ref.hyper[0], ref.hyper[1], ref.hyper[2], ref.hyper[3], ref.hyper[4], ref.hyper[5], ref.hyper[6], ref.h[11], steps};
 
+    BuildOptions opts;  // fp32 master weights, GELU kept, TF32 off
+    opts.B = B;
+    opts.T = T;
+    opts.master_weights = true;
+    opts.recompute = false;
+    opts.tf32 = false;
     GPT2 model;
-    gpt2_build(&model, mc, B, T, /*master_weights=*/true, /*recompute=*/false, /*tf32=*/false);
+    gpt2_build(&model, mc, opts);
     gpt2_load_weights(&model, model_path.c_str());
     printf("device %s | precision %s | config: L=%d C=%d NH=%d V=%d Vp=%d B=%d T=%d, %s lm_head, %zu params, %d steps\n",
            prop.name, PRECISION_NAME, mc.num_layers, mc.channels, mc.num_heads, V, Vp, B, T, mc.tied ? "tied" : "untied",
@@ -173,7 +184,7 @@ int main(int argc, char** argv) {
         model.blas.gelu_fusion = fused;
         const char* tag = fused ? "" : "_unfused_gelu";
         char name[96];
-        gpt2_forward(&model, ref.x.data(), ref.y.data(), B, T, 0.0f);
+        gpt2_forward(&model, ref.x.data(), ref.y.data(), B, T);
         std::vector<floatX> raw((size_t)B * T * Vp);
         cudaCheck(cudaMemcpy(raw.data(), model.acts.logits, raw.size() * sizeof(floatX), cudaMemcpyDeviceToHost));
         std::vector<float> logits((size_t)B * T * V);
@@ -186,8 +197,8 @@ int main(int argc, char** argv) {
         compare(name, "loss", &model.mean_loss, &ref.loss, 1);
 
         gpt2_zero_grad(&model);
-        gpt2_forward(&model, ref.x.data(), ref.y.data(), B, T, 1.0f / (B * T));
-        gpt2_backward(&model);
+        gpt2_forward(&model, ref.x.data(), ref.y.data(), B, T);
+        gpt2_backward(&model, 1.0f);
         std::vector<float> grads = download_grads(&model);
         size_t off = 0;
         for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
@@ -207,8 +218,8 @@ int main(int argc, char** argv) {
     for (float g : ref.grads) ref_sq += (double)g * g;
     const float ref_norm0 = (float)sqrt(ref_sq);
     gpt2_zero_grad(&model);
-    gpt2_forward(&model, ref.x.data(), ref.y.data(), B, T, 1.0f / (B * T));
-    gpt2_backward(&model);
+    gpt2_forward(&model, ref.x.data(), ref.y.data(), B, T);
+    gpt2_backward(&model, 1.0f);
     const float norm0 = gpt2_grad_norm(&model);
     compare("cuda_grad_norm0", "grad_norm0", &norm0, &ref_norm0, 1);
 
@@ -228,7 +239,7 @@ int main(int argc, char** argv) {
     compare("cuda_step_losses", "step_losses", losses.data(), ref.losses.data(), steps);
     compare("cuda_grad_norms", "grad_norms", norms.data(), ref.norms.data(), steps);
     compare("cuda_lrs", "lrs", lrs.data(), ref.lrs.data(), steps);
-    gpt2_download_params(&model);
+    gpt2_to_host(&model, /*optimizer=*/false);
     compare_final_params(model.host_params.get(), ref, sizes, lrs.data(), steps, hp.wd);
     gpt2_free(&model);
 
@@ -243,7 +254,7 @@ int main(int argc, char** argv) {
         DataLoaderPos pos;
         pos.sample_pos = 5;  // arbitrary: checked to round-trip
         GPT2 a;
-        gpt2_build(&a, mc, B, T, true, false, false);
+        gpt2_build(&a, mc, opts);
         gpt2_load_weights(&a, model_path.c_str());
         float l, n, r;
         for (int s = 0; s < k1; s++) train_step(&a, ref, hp, s, &l, &n, &r);
@@ -254,12 +265,12 @@ int main(int argc, char** argv) {
         save_checkpoint(&a, ckdir, saved);
         std::vector<float> la(k2), lb(k2);
         for (int s = 0; s < k2; s++) train_step(&a, ref, hp, k1 + s, &la[s], &n, &r);
-        gpt2_download_params(&a);
+        gpt2_to_host(&a, false);
         std::vector<float> pa(a.host_params.get(), a.host_params.get() + a.num_parameters);
         gpt2_free(&a);
 
         GPT2 b;
-        gpt2_build(&b, mc, B, T, true, false, false);
+        gpt2_build(&b, mc, opts);
         const int latest = checkpoint_find_latest(ckdir);
         check("cuda_resume_finds_checkpoint", latest == k1, "latest DONE step %d (want %d)", latest, k1);
         gpt2_load_weights(&b, checkpoint_path(ckdir, "model", k1).c_str());
@@ -267,7 +278,7 @@ int main(int argc, char** argv) {
         check("cuda_resume_state_fields", st.step == k1 && st.train_pos.sample_pos == 5 && st.master_weights == (int)b.use_master,
               "step %d sample_pos %lld master %d", st.step, (long long)st.train_pos.sample_pos, st.master_weights);
         for (int s = 0; s < k2; s++) train_step(&b, ref, hp, k1 + s, &lb[s], &n, &r);
-        gpt2_download_params(&b);
+        gpt2_to_host(&b, false);
         bool losses_same = !memcmp(la.data(), lb.data(), k2 * sizeof(float));
         bool params_same = !memcmp(pa.data(), b.host_params.get(), pa.size() * sizeof(float));
         check("cuda_resume_replay_losses_bit_identical", losses_same, "%d steps after resume: %.9g vs %.9g (last)", k2,

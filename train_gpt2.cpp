@@ -32,6 +32,7 @@ so results are bit-identical for any thread count.
 #include "llmc/dataloader.h"
 #include "llmc/formats.h"
 #include "llmc/model.h"
+#include "llmc/model_api.h"
 #include "llmc/rms_log.h"
 #include "llmc/run.h"
 #include "llmc/sampler.h"
@@ -429,7 +430,8 @@ static size_t place_slots(float* base, const Slot* slots, int n) {
 
 // Allocates every arena once: params, grads, AdamW m and v, activations and gradient scratch.
 // Nothing is allocated in the training loop.
-void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T) {
+void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts) {
+    const int B = opts.B, T = opts.T;
     model->config = config;
     fill_param_sizes(model->param_sizes, config);
     size_t n = count_params(model->param_sizes);
@@ -473,21 +475,15 @@ void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T) {
     place_slots(in_logits ? a.logits : model->scratch_memory.get() + own_size, shared, NUM_SHARED);
 }
 
-// Reads a checkpoint's weights (version 3 or 5) into a model built for its config.
-void gpt2_load_weights(GPT2* model, const char* path) {
-    checkpoint_load_params(model->params_memory.get(), model->config, path);
-}
+// Arenas free themselves.
+void gpt2_free(GPT2* model) {}
 
-// inputs, targets (B, T); targets may be null (no loss). B <= max_B, T <= max_T.
-void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int T) {
+// inputs, targets (B, T); targets may be null (no loss). B <= max_B, T <= max_T. Returns the mean
+// loss (-1 without targets); both buffers must stay valid until gpt2_backward.
+float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int T) {
     const GPT2Config& cfg = model->config;
     const int V = cfg.vocab_size, Vp = cfg.padded_vocab_size, L = cfg.num_layers, NH = cfg.num_heads, C = cfg.channels;
-    if (B > model->max_B || T > model->max_T) die("forward with B=%d T=%d exceeds the planned B=%d T=%d", B, T, model->max_B, model->max_T);
-    if (T > cfg.max_seq_len) die("T=%d exceeds the model's maxT=%d", T, cfg.max_seq_len);
-    for (int i = 0; i < B * T; i++) {
-        if (inputs[i] < 0 || inputs[i] >= V) die("input token %d at position %d is out of range [0, %d)", inputs[i], i, V);
-        if (targets && (targets[i] < 0 || targets[i] >= V)) die("target token %d at position %d is out of range [0, %d)", targets[i], i, V);
-    }
+    forward_check_batch(cfg, model->max_B, model->max_T, inputs, targets, B, T);
     model->B = B;
     model->T = T;
     model->inputs = inputs;
@@ -525,6 +521,7 @@ void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int
     } else {
         model->mean_loss = -1.0f;
     }
+    return model->mean_loss;
 }
 
 void gpt2_zero_grad(GPT2* model) {
@@ -607,8 +604,8 @@ float gpt2_grad_norm(GPT2* model) {
 
 // AdamW (PyTorch's form): p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p), wd on 2-D weights
 // only; t counts updates from 1. grad_scale multiplies every gradient first (clipping).
-void gpt2_update(GPT2* model, float lr, float beta1, float beta2, float eps, float weight_decay,
-                 float grad_scale, int t) {
+void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int t) {
+    const float beta1 = opt.beta1, beta2 = opt.beta2, eps = opt.eps, weight_decay = opt.weight_decay;
     const float bc1 = 1.0f - powf(beta1, (float)t);
     const float bc2 = 1.0f - powf(beta2, (float)t);
     size_t offset = 0;
@@ -654,171 +651,38 @@ void gpt2_log_rms(GPT2* model, int step, FILE* log) {
     rms_log_write(log, step, model->param_sizes, wsq, gsq);
 }
 
-// Clip factor as torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), capped at 1.
-float clip_scale(float norm, float max_norm) {
-    if (max_norm <= 0.0f) return 1.0f;
-    float s = max_norm / (norm + 1e-6f);
-    return s < 1.0f ? s : 1.0f;
-}
-
 // ----------------------------------------------------------------------------
-// sampling
+// the rest of the model contract (llmc/model_api.h): the host state is the model's own memory
 
-
-// Generates up to gen_tokens tokens after EOT, B=1, one full forward of the prefix per token.
-// Prints decoded text, or token ids if no tokenizer was found.
-// tokens (gen_tokens + 1) and probs (V) are the caller's buffers, allocated once.
-void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens, std::vector<int>& tokens,
-                 std::vector<float>& probs) {
-    const int V = model->config.vocab_size, Vp = model->config.padded_vocab_size;
-    const int maxlen = std::min(gen_tokens + 1, model->max_T);
-    std::fill(tokens.begin(), tokens.end(), GPT2_EOT);
-    printf("generating:\n---\n");
-    for (int t = 1; t < maxlen; t++) {
-        gpt2_forward(model, tokens.data(), nullptr, 1, t);
-        tokens[t] = sample_from_logits(model->acts.logits + (size_t)(t - 1) * Vp, V, rng->uniform_f32(), probs.data());
-        print_token(tok, tokens[t]);
-    }
-    printf("\n---\n");
+HostState gpt2_host(GPT2* model) {
+    return HostState{model->params_memory.get(), model->m_memory.get(), model->v_memory.get(), model->num_parameters,
+                     MODEL_VERSION_FP32, false};
 }
+void gpt2_to_host(GPT2* model, bool optimizer) {}
+void gpt2_to_device(GPT2* model, bool weights, bool optimizer) {}
+const float* gpt2_logits_row(GPT2* model, int row) { return model->acts.logits + (size_t)row * model->config.padded_vocab_size; }
 
-// ----------------------------------------------------------------------------
-// checkpoints: model_%08d.bin (llm.c format) + state_%08d_00000.bin, then DONE_%08d marks the
-// pair complete. Each file is written to a temp name and renamed, so a crash never leaves a
-// half-written checkpoint that a resume would pick up.
-
-// s: the run's progress at this step (run_progress_state); m and v come from the model.
-void save_checkpoint(GPT2* model, const std::string& dir, const TrainState& s) {
-    checkpoint_write(checkpoint_path(dir, "model", s.step), model->config, model->params_memory.get(), model->num_parameters,
-                     MODEL_VERSION_FP32);
-    state_write(checkpoint_path(dir, "state", s.step), s, model->m_memory.get(), model->v_memory.get(), nullptr, model->num_parameters);
-    AtomicWriter done(checkpoint_path(dir, "DONE", s.step));
-    done.commit();
-    printf("wrote checkpoint %s (step %d)\n", checkpoint_path(dir, "model", s.step).c_str(), s.step);
-}
-
-// ----------------------------------------------------------------------------
-// main training loop
-double now_ms() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-#ifndef TESTING
-
-float evaluate(GPT2* model, DataLoader* val, int max_batches) {
-    dataloader_reset(val);
-    int64_t per_epoch = 0;
-    for (size_t s = 0; s < val->files.size(); s++) per_epoch += dataloader_samples_per_shard(val, (int)s);
-    int n = max_batches < 0 ? (int)per_epoch : (int)std::min<int64_t>(max_batches, per_epoch);
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) {
-        dataloader_next_batch(val);
-        gpt2_forward(model, val->inputs.data(), val->targets.data(), val->B, val->T);
-        sum += model->mean_loss;
-    }
-    return (float)(sum / n);
-}
-
-int main(int argc, char** argv) {
-    TrainConfig cfg;
-    parse_args(argc, argv, &cfg, /*cuda=*/false);
-    validate_config(cfg);
-    print_config(cfg, false);
+void gpt2_backend_init(const TrainConfig& cfg) {
 #ifdef OMP
     printf("threads: %d (OpenMP; set OMP_NUM_THREADS to change)\n", omp_get_max_threads());
 #else
     printf("threads: 1 (built without OpenMP)\n");
 #endif
-
-    const RunStart rs = run_start_resolve(cfg);  // resume, checkpoint or from scratch (llmc/run.h)
-    const GPT2Config& mc = rs.config;
-    const int resume_step = rs.resume_step;
-    if (cfg.init_report) {
-        run_init_report(cfg, rs, now_ms);
-        return 0;
-    }
-
-    GPT2 model;
-    gpt2_build(&model, mc, cfg.B, cfg.T);
-    double t_init = now_ms();
-    run_start_params(model.params_memory.get(), rs, (uint32_t)cfg.seed);
-    t_init = now_ms() - t_init;
-    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %s lm_head, %zu parameters (%s, %.0f ms)\n", mc.num_layers,
-           mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size, mc.tied ? "tied" : "untied",
-           model.num_parameters, rs.from_scratch ? ("init " + cfg.init_scheme).c_str() : rs.init_path.c_str(), t_init);
-
-    RunData data;
-    run_data_init(&data, cfg, mc.vocab_size);
-    DataLoader& train = data.train;
-    DataLoader& val = data.val;
-    const bool do_val = data.do_val;
-    const int total_batch = data.total_batch, grad_accum = data.grad_accum, max_steps = data.max_steps;
-
-    Tokenizer tokenizer;  // only needed to print samples
-    if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
-    std::vector<int> sample_tokens(cfg.gen_tokens + 1);
-    std::vector<float> sample_probs(mc.vocab_size);
-    RunProgress run;  // sampling RNG, outlier windows, log (llmc/run.h)
-    run_progress_init(&run, cfg);
-    if (resume_step >= 0) {
-        // a state written by the CUDA trainer in bf16 carries the fp32 master weights: they
-        // replace the bf16 model file's values, so the continuation is exact on the CPU too
-        TrainState s = state_read(checkpoint_path(cfg.output_dir, "state", resume_step), model.m_memory.get(),
-                                  model.v_memory.get(), model.params_memory.get(), model.num_parameters);
-        run_progress_resume(&run, s, cfg, &train, max_steps);
-        printf("resumed from step %d (%s)\n", run.start_step, rs.init_path.c_str());
-    }
-    const int start_step = run.start_step;
-    run_log_open(&run, cfg, resume_step >= 0);
-    FILE* log = run.log.get();
-
-    std::vector<double> step_ms;
-    for (int step = start_step; step <= max_steps; step++) {
-        const bool last = step == max_steps;
-        if (run_checkpoint_due(cfg, step, start_step, last)) {
-            save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
-            checkpoint_prune(cfg.output_dir, cfg.checkpoints_keep);
-        }
-        if (do_val && run_every(cfg.val_every, step, last)) run_log_val(&run, step, evaluate(&model, &val, cfg.val_max_steps));
-        if (run_every(cfg.sample_every, step, last)) {
-            gpt2_sample(&model, &tokenizer, &run.sample_rng, cfg.gen_tokens, sample_tokens, sample_probs);
-        }
-        if (last) break;
-
-        double t0 = now_ms();
-        gpt2_zero_grad(&model);
-        double loss_sum = 0.0;
-        for (int micro = 0; micro < grad_accum; micro++) {
-            if (cfg.overfit_single_batch) dataloader_reset(&train);
-            dataloader_next_batch(&train);
-            gpt2_forward(&model, train.inputs.data(), train.targets.data(), cfg.B, cfg.T);
-            loss_sum += model.mean_loss;
-            gpt2_backward(&model, 1.0f / grad_accum);
-        }
-        const float loss = (float)(loss_sum / grad_accum);
-        if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log);
-        const float norm = gpt2_grad_norm(&model);
-        const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
-        const bool skip = run_outlier_skip(&run, cfg, loss, norm);
-        if (!skip) gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1);
-        const double ms = now_ms() - t0;
-        if (step > start_step) step_ms.push_back(ms);  // the first step warms caches
-        printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s%s\n", step + 1, max_steps, loss,
-               norm, lr, ms, total_batch / (ms / 1e3), skip ? " | update skipped (outlier)" : "");
-        if (log) {
-            fprintf(log, "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f%s\n", step, loss, norm, lr, ms, skip ? " skipped:1" : "");
-            fflush(log);
-        }
-    }
-    if (!step_ms.empty()) {
-        std::sort(step_ms.begin(), step_ms.end());
-        rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        printf("median step %.1f ms over %zu steps | peak RSS %.1f MB\n", step_ms[step_ms.size() / 2],
-               step_ms.size(), ru.ru_maxrss / 1024.0);
-    }
-    return 0;
 }
+std::string gpt2_describe(const GPT2* model) { return ""; }
+void gpt2_synchronize(GPT2* model) {}
+std::string gpt2_step_extra(GPT2* model, double ms, int tokens, bool for_log) { return ""; }
+std::string gpt2_summary_extra(GPT2* model) {
+    rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    char buf[64];
+    snprintf(buf, sizeof buf, " | peak RSS %.1f MB", ru.ru_maxrss / 1024.0);
+    return buf;
+}
+
+// evaluation, sampling, checkpoints and the main loop: shared with the CUDA trainer
+#include "llmc/train_loop.h"
+
+#ifndef TESTING
+int main(int argc, char** argv) { return train_main(argc, argv, /*cuda=*/false); }
 #endif

@@ -15,8 +15,10 @@ Precision (make PRECISION=BF16|FP32):
     -f 1 allows TF32, as llm.c does); this is the mode the CPU comparison and parity test use.
 
 Conventions: layer functions take outputs, then saved state, then inputs, then sizes, then the
-stream. Parameter gradients ACCUMULATE (+=, fp32); activation gradients of matmuls, GELU and
-attention are SET (=) and the residual-stream gradient accumulates through the layernorms.
+stream. Parameter gradients ACCUMULATE (+=, fp32); inside gpt2_backward the activation gradients
+of matmuls, GELU and attention are SET (=) and the residual-stream gradient accumulates through the
+layernorms. The model-level contract (llmc/model_api.h) is the CPU trainer's, and the driver
+(llmc/train_loop.h) is shared.
 No reduction uses atomics: given the same inputs and GPU, every step is bitwise reproducible.
 */
 #include <sys/stat.h>
@@ -35,6 +37,7 @@ No reduction uses atomics: given the same inputs and GPU, every step is bitwise 
 #include "llmc/dataloader.h"
 #include "llmc/formats.h"
 #include "llmc/model.h"
+#include "llmc/model_api.h"
 #include "llmc/rand.h"
 #include "llmc/rms_log.h"
 #include "llmc/run.h"
@@ -78,6 +81,7 @@ struct ActivationTensors {
     floatX* proj;       // (B, T, C) attention/MLP projection output before the residual add
     floatX* logits;     // (B, T, Vp); a training forward overwrites it with dlogits
     float* losses;      // (B, T)
+    float* lse;         // (B, T) log-sum-exp of each logits row, for the classifier backward
 };
 
 // Backward scratch, one layer's worth, reused from the last layer down (floatX unless noted).
@@ -121,11 +125,16 @@ struct GPT2 {
     EncoderBuckets buckets;
     std::vector<int> bucket_counts;      // (V) scratch for the bucketing
     std::vector<float> host_losses;      // (max_B * max_T)
+    std::vector<floatX> row_raw;         // (V) one logits row, for gpt2_logits_row
+    std::vector<float> row_f32;          // (V)
     size_t device_bytes = 0;             // everything this struct allocated on the device
     int max_B = 0, max_T = 0;
     int B = 0, T = 0;                    // of the last forward
-    float dloss = 0.0f;                  // of the last forward: != 0 means dlogits are ready
+    const int* inputs = nullptr;         // of the last forward (host), for the embedding backward
+    bool logits_have_targets = false;    // the last forward had targets and its logits are intact
     float mean_loss = -1.0f;
+    double peak_flops = 0.0;             // bf16 dense peak of the device (0: unknown, no MFU)
+    double peak_mib = 0.0;               // device memory in use, the most seen after a step
     Blas blas;
     cudaStream_t stream = nullptr;
 };
@@ -171,6 +180,7 @@ static size_t carve_activations(ActivationTensors* a, char* base, const GPT2Conf
     a->proj = k.take<floatX>(BT * C);
     a->logits = k.take<floatX>(BT * Vp);
     a->losses = k.take<float>(BT);
+    a->lse = k.take<float>(BT);
     return k.offset;
 }
 
@@ -198,7 +208,9 @@ static size_t carve_scratch(GradScratch* s, char* base, const GPT2Config& c, siz
 }
 
 // Allocates every arena once (host and device); nothing is allocated in the training loop.
-void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T, bool master_weights, bool recompute, bool tf32) {
+void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts) {
+    const int B = opts.B, T = opts.T;
+    const bool master_weights = opts.master_weights, recompute = opts.recompute, tf32 = opts.tf32;
     if (config.channels % 64 != 0 || config.padded_vocab_size % 128 != 0)
         die("the CUDA trainer needs C %% 64 == 0 and Vp %% 128 == 0 (got C=%d Vp=%d)", config.channels, config.padded_vocab_size);
     model->config = config;
@@ -249,6 +261,11 @@ void gpt2_build(GPT2* model, const GPT2Config& config, int B, int T, bool master
     model->device_bytes += act_bytes + scratch_bytes + (5 * BT + 2) * sizeof(int);
     model->bucket_counts.assign(config.vocab_size, 0);
     model->host_losses.resize(BT);
+    model->row_raw.resize(config.vocab_size);
+    model->row_f32.resize(config.vocab_size);
+    cudaDeviceProp prop;
+    cudaCheck(cudaGetDeviceProperties(&prop, 0));
+    model->peak_flops = gpu_bf16_peak(prop.name);
 
     cudaCheck(cudaStreamCreate(&model->stream));
     blas_init(&model->blas, tf32);
@@ -289,28 +306,17 @@ void gpt2_download_params(GPT2* model) {
     cudaCheck(cudaMemcpy(model->host_params.get(), src, n * sizeof(float), cudaMemcpyDeviceToHost));
 }
 
-// Reads a version 3 or 5 checkpoint into host_params and uploads it.
-void gpt2_load_weights(GPT2* model, const char* path) {
-    checkpoint_load_params(model->host_params.get(), model->config, path);
-    gpt2_upload_params(model);
-}
-
-// inputs, targets: host (B, T) ints; targets may be null (no loss). dloss != 0 (training) makes
-// the classifier leave dlogits = dloss * d(loss_row)/d(logits) in the logits buffer, ready for
-// gpt2_backward; dloss = 0 keeps the logits (eval, sampling, tests). B <= max_B, T <= max_T.
-void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int T, float dloss) {
+// inputs, targets: host (B, T) ints; targets may be null (no loss). Returns the mean loss (-1
+// without targets) and keeps the logits; both buffers must stay valid until gpt2_backward.
+// B <= max_B, T <= max_T.
+float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int T) {
     const GPT2Config& cfg = model->config;
     const int V = cfg.vocab_size, Vp = cfg.padded_vocab_size, L = cfg.num_layers, NH = cfg.num_heads, C = cfg.channels;
-    if (B > model->max_B || T > model->max_T) die("forward with B=%d T=%d exceeds the planned B=%d T=%d", B, T, model->max_B, model->max_T);
-    if (T > cfg.max_seq_len) die("T=%d exceeds the model's maxT=%d", T, cfg.max_seq_len);
-    for (int i = 0; i < B * T; i++) {
-        if (inputs[i] < 0 || inputs[i] >= V) die("input token %d at position %d is out of range [0, %d)", inputs[i], i, V);
-        if (targets && (targets[i] < 0 || targets[i] >= V)) die("target token %d at position %d is out of range [0, %d)", targets[i], i, V);
-    }
-    if (dloss != 0.0f && !targets) die("gpt2_forward: a training forward (dloss != 0) needs targets");
+    forward_check_batch(cfg, model->max_B, model->max_T, inputs, targets, B, T);
     model->B = B;
     model->T = T;
-    model->dloss = dloss;
+    model->inputs = inputs;
+    model->logits_have_targets = targets != nullptr;
     const int N = B * T;
     const size_t BTC = (size_t)N * C;
     cudaStream_t st = model->stream;
@@ -320,10 +326,6 @@ void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int
 
     cudaCheck(cudaMemcpyAsync(model->d_inputs, inputs, N * sizeof(int), cudaMemcpyHostToDevice, st));
     if (targets) cudaCheck(cudaMemcpyAsync(model->d_targets, targets, N * sizeof(int), cudaMemcpyHostToDevice, st));
-    if (dloss != 0.0f) {  // the embedding backward's token buckets, built while the GPU runs
-        encoder_buckets_build(&model->buckets, model->bucket_counts, inputs, N);
-        encoder_buckets_upload(model->buckets, model->d_bucket_tokens, model->d_bucket_offsets, model->d_bucket_positions, st);
-    }
 
     encoder_forward(a.encoded, model->d_inputs, p[WTE], p[WPE], B, T, C, st);
     layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.encoded, p[LN1W], p[LN1B], N, C, st);
@@ -355,7 +357,7 @@ void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int
     }
     matmul_forward(bl, a.logits, a.lnf, p[LM_HEAD], nullptr, N, C, Vp, st);  // lm_head is wte when tied
     if (targets) {
-        fused_classifier(a.logits, a.losses, model->d_targets, dloss, N, V, Vp, st);
+        classifier_forward(a.logits, a.losses, a.lse, model->d_targets, N, V, Vp, st);
         cudaCheck(cudaMemcpyAsync(model->host_losses.data(), a.losses, N * sizeof(float), cudaMemcpyDeviceToHost, st));
         cudaCheck(cudaStreamSynchronize(st));
         double sum = 0.0;  // in order, on the host: the same bits every run
@@ -364,19 +366,20 @@ void gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, int
     } else {
         model->mean_loss = -1.0f;
     }
+    return model->mean_loss;
 }
 
 void gpt2_zero_grad(GPT2* model) {
     cudaCheck(cudaMemsetAsync(model->grads_memory.get(), 0, model->num_parameters * sizeof(float), model->stream));
 }
 
-// Backward of the last (training) forward. Parameter gradients accumulate; their scale came in
-// as the forward's dloss (loss_scale / N, loss_scale = 1/grad_accum_steps).
-void gpt2_backward(GPT2* model) {
-    if (model->dloss == 0.0f) die("gpt2_backward: the last forward was not a training forward (dloss = 0)");
+// Backward of the last forward (which must have had targets): the gradient of loss_scale * its
+// mean loss. Parameter gradients accumulate.
+void gpt2_backward(GPT2* model, float loss_scale) {
+    if (!model->logits_have_targets) die("gpt2_backward: the last forward had no targets (or was already backpropagated)");
     const GPT2Config& cfg = model->config;
     const int B = model->B, T = model->T, N = B * T;
-    const int Vp = cfg.padded_vocab_size, L = cfg.num_layers, NH = cfg.num_heads, C = cfg.channels;
+    const int V = cfg.vocab_size, Vp = cfg.padded_vocab_size, L = cfg.num_layers, NH = cfg.num_heads, C = cfg.channels;
     const size_t BTC = (size_t)N * C;
     cudaStream_t st = model->stream;
     Blas* bl = &model->blas;
@@ -385,6 +388,12 @@ void gpt2_backward(GPT2* model) {
     ActivationTensors& a = model->acts;
     GradScratch& s = model->scratch;
 
+    // dlogits in place of the logits; then the embedding backward's token buckets are built on
+    // the host while the device works through the layers
+    classifier_backward(a.logits, a.lse, model->d_targets, loss_scale / N, N, V, Vp, st);
+    model->logits_have_targets = false;
+    encoder_buckets_build(&model->buckets, model->bucket_counts, model->inputs, N);
+    encoder_buckets_upload(model->buckets, model->d_bucket_tokens, model->d_bucket_offsets, model->d_bucket_positions, st);
     const floatX* dlogits = a.logits;
     // dweight accumulates (beta = 1): into dwte when tied, which encoder_backward then adds to
     matmul_backward(bl, s.dln, g.lm_head, nullptr, s.colsum, dlogits, a.lnf, p[LM_HEAD], N, C, Vp, st);
@@ -417,7 +426,6 @@ void gpt2_backward(GPT2* model) {
     }
     encoder_backward(g.wte, g.wpe, s.dresidual, model->buckets.num_unique, model->d_bucket_tokens,
                      model->d_bucket_offsets, model->d_bucket_positions, B, T, C, st);
-    model->dloss = 0.0f;  // dlogits are consumed
 }
 
 // Global L2 norm of the fp32 gradients (synchronizes: the host needs it for the clip factor).
@@ -430,8 +438,9 @@ float gpt2_grad_norm(GPT2* model) {
 }
 
 // AdamW as the CPU trainer's gpt2_update; t counts updates from 1. grad_scale: the clip factor.
-void gpt2_update(GPT2* model, float lr, float beta1, float beta2, float eps, float weight_decay, float grad_scale, int t,
-                 uint32_t seed) {
+void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int t) {
+    const float beta1 = opt.beta1, beta2 = opt.beta2, eps = opt.eps, weight_decay = opt.weight_decay;
+    const uint32_t seed = opt.seed;
     size_t offset = 0;
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         const size_t n = model->param_sizes[k];
@@ -475,89 +484,42 @@ void gpt2_log_rms(GPT2* model, int step, FILE* log) {
     if (log) fflush(log);
 }
 
-// Clip factor as torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), capped at 1.
-float clip_scale(float norm, float max_norm) {
-    if (max_norm <= 0.0f) return 1.0f;
-    float s = max_norm / (norm + 1e-6f);
-    return s < 1.0f ? s : 1.0f;
+// ----------------------------------------------------------------------------
+// the rest of the model contract (llmc/model_api.h): host copies, logits for sampling, and this
+// backend's lines in the driver's output
+
+HostState gpt2_host(GPT2* model) {
+    return HostState{model->host_params.get(), model->host_m.get(), model->host_v.get(), model->num_parameters,
+                     FLOATX_IS_FP32 ? MODEL_VERSION_FP32 : MODEL_VERSION_BF16, model->use_master};
 }
 
-// ----------------------------------------------------------------------------
-// sampling: B = 1, one forward of the prefix per token (as the CPU trainer), softmax on the host
-
-void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens) {
-    const int V = model->config.vocab_size, Vp = model->config.padded_vocab_size;
-    const int maxlen = std::min(gen_tokens + 1, std::min(model->max_T, model->max_B * model->max_T));
-    std::vector<int> tokens(maxlen, GPT2_EOT);
-    std::vector<floatX> row(V);
-    std::vector<float> logits(V), probs(V);
-    printf("generating:\n---\n");
-    for (int t = 1; t < maxlen; t++) {
-        gpt2_forward(model, tokens.data(), nullptr, 1, t, 0.0f);
-        cudaCheck(cudaMemcpyAsync(row.data(), model->acts.logits + (size_t)(t - 1) * Vp, V * sizeof(floatX),
-                                  cudaMemcpyDeviceToHost, model->stream));
-        cudaCheck(cudaStreamSynchronize(model->stream));
-        for (int v = 0; v < V; v++) logits[v] = to_float(row[v]);
-        tokens[t] = sample_from_logits(logits.data(), V, rng->uniform_f32(), probs.data());
-        print_token(tok, tokens[t]);
-    }
-    printf("\n---\n");
-}
-
-// ----------------------------------------------------------------------------
-// checkpoints: model_%08d.bin (v5 in BF16, v3 in FP32) + state_%08d_00000.bin (m, v, fp32
-// master weights when kept, dataloader position, sampling RNG), then DONE_%08d.
-
-// s: the run's progress at this step (run_progress_state); the model adds weights, m, v, master.
-void save_checkpoint(GPT2* model, const std::string& dir, const TrainState& s) {
-    const int step = s.step;
+// Device -> host: the weights (fp32 master when kept, else the floatX weights widened), and m, v.
+void gpt2_to_host(GPT2* model, bool optimizer) {
     const size_t n = model->num_parameters;
     gpt2_download_params(model);
-    checkpoint_write(checkpoint_path(dir, "model", step), model->config, model->host_params.get(), n,
-                     FLOATX_IS_FP32 ? MODEL_VERSION_FP32 : MODEL_VERSION_BF16);
-    cudaCheck(cudaMemcpy(model->host_m.get(), model->m_memory.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
-    cudaCheck(cudaMemcpy(model->host_v.get(), model->v_memory.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
-    state_write(checkpoint_path(dir, "state", step), s, model->host_m.get(), model->host_v.get(),
-                model->use_master ? model->host_params.get() : nullptr, n);
-    AtomicWriter done(checkpoint_path(dir, "DONE", step));
-    done.commit();
-    printf("wrote checkpoint %s (step %d)\n", checkpoint_path(dir, "model", step).c_str(), step);
-}
-
-// After gpt2_load_weights of the same step's model file: m, v, and the fp32 master weights when
-// the state file has them (they replace the rounded bf16 weights of a version-5 model file).
-TrainState load_state(GPT2* model, const std::string& dir, int step) {
-    const size_t n = model->num_parameters;
-    TrainState s = state_read(checkpoint_path(dir, "state", step), model->host_m.get(), model->host_v.get(),
-                              model->host_params.get(), n);
-    cudaCheck(cudaMemcpy(model->m_memory.get(), model->host_m.get(), n * sizeof(float), cudaMemcpyHostToDevice));
-    cudaCheck(cudaMemcpy(model->v_memory.get(), model->host_v.get(), n * sizeof(float), cudaMemcpyHostToDevice));
-    if (s.master_weights) gpt2_upload_params(model);
-    return s;
-}
-
-// ----------------------------------------------------------------------------
-// main training loop
-#ifndef TESTING
-
-double now_ms() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-float evaluate(GPT2* model, DataLoader* val, int max_batches) {
-    dataloader_reset(val);
-    int64_t per_epoch = 0;
-    for (size_t s = 0; s < val->files.size(); s++) per_epoch += dataloader_samples_per_shard(val, (int)s);
-    int n = max_batches < 0 ? (int)per_epoch : (int)std::min<int64_t>(max_batches, per_epoch);
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) {
-        dataloader_next_batch(val);
-        gpt2_forward(model, val->inputs.data(), val->targets.data(), val->B, val->T, 0.0f);
-        sum += model->mean_loss;
+    if (optimizer) {
+        cudaCheck(cudaMemcpy(model->host_m.get(), model->m_memory.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
+        cudaCheck(cudaMemcpy(model->host_v.get(), model->v_memory.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
     }
-    return (float)(sum / n);
+}
+
+void gpt2_to_device(GPT2* model, bool weights, bool optimizer) {
+    const size_t n = model->num_parameters;
+    if (weights) gpt2_upload_params(model);
+    if (optimizer) {
+        cudaCheck(cudaMemcpy(model->m_memory.get(), model->host_m.get(), n * sizeof(float), cudaMemcpyHostToDevice));
+        cudaCheck(cudaMemcpy(model->v_memory.get(), model->host_v.get(), n * sizeof(float), cudaMemcpyHostToDevice));
+    }
+}
+
+// Row `row` of the last forward's logits, widened to fp32 on the host (V real columns).
+const float* gpt2_logits_row(GPT2* model, int row) {
+    const int V = model->config.vocab_size, Vp = model->config.padded_vocab_size;
+    cudaCheck(cudaMemcpyAsync(model->row_raw.data(), model->acts.logits + (size_t)row * Vp, V * sizeof(floatX),
+                              cudaMemcpyDeviceToHost, model->stream));
+    cudaCheck(cudaStreamSynchronize(model->stream));
+    for (int v = 0; v < V; v++) model->row_f32[v] = to_float(model->row_raw[v]);
+    return model->row_f32.data();
 }
 
 // Device memory in use right now (all processes' view: total - free), in MiB.
@@ -567,23 +529,7 @@ double device_used_mib() {
     return (total_b - free_b) / 1048576.0;
 }
 
-int main(int argc, char** argv) {
-    TrainConfig cfg;
-    parse_args(argc, argv, &cfg, /*cuda=*/true);
-    validate_config(cfg);
-    print_config(cfg, true);
-    const RunStart rs = run_start_resolve(cfg);  // resume, checkpoint or from scratch (llmc/run.h)
-    const GPT2Config& mc = rs.config;
-    const int resume_step = rs.resume_step;
-    const std::string init_path = rs.init_path;
-    const std::string source = rs.from_scratch ? "init " + cfg.init_scheme : rs.init_path;
-    // -init-report is host work (the init is drawn on the host, then uploaded): no device needed,
-    // and the report is the CPU trainer's, byte for byte
-    if (cfg.init_report) {
-        run_init_report(cfg, rs, now_ms);
-        return 0;
-    }
-
+void gpt2_backend_init(const TrainConfig& cfg) {
     int device_count = 0;
     cudaError_t derr = cudaGetDeviceCount(&device_count);
     if (derr != cudaSuccess || device_count == 0) {
@@ -598,92 +544,46 @@ int main(int argc, char** argv) {
            prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0, prop.major, prop.minor, PRECISION_NAME,
            FLOATX_IS_FP32 ? (cfg.tf32 ? " (TF32 matmuls: -f 1)" : " (exact: -f 0)") : "",
            peak > 0 ? (std::to_string((int)(peak / 1e12)) + " TFLOP/s").c_str() : "unknown (no MFU)");
-
-    GPT2 model;
-    gpt2_build(&model, mc, cfg.B, cfg.T, cfg.master_weights, cfg.recompute, cfg.tf32);
-    // the CPU trainer's initial weights, bit for bit, for every -init / -init-emb / -tie
-    run_start_params(model.host_params.get(), rs, (uint32_t)cfg.seed);
-    gpt2_upload_params(&model);
-    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %s lm_head, %zu parameters (%s) | device arenas %.1f MiB%s%s\n",
-           mc.num_layers, mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size,
-           mc.tied ? "tied" : "untied", model.num_parameters, source.c_str(), model.device_bytes / 1048576.0,
-           model.use_master ? " | fp32 master weights" : "", model.recompute_gelu ? " | GELU recomputed" : "");
-
-    RunData data;
-    run_data_init(&data, cfg, mc.vocab_size);
-    DataLoader& train = data.train;
-    DataLoader& val = data.val;
-    const bool do_val = data.do_val;
-    const int total_batch = data.total_batch, grad_accum = data.grad_accum, max_steps = data.max_steps;
-
-    Tokenizer tokenizer;  // only needed to print samples
-    if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
-    RunProgress run;  // sampling RNG, outlier windows, log (llmc/run.h), as the CPU trainer
-    run_progress_init(&run, cfg);
-    if (resume_step >= 0) {
-        TrainState s = load_state(&model, cfg.output_dir, resume_step);
-        run_progress_resume(&run, s, cfg, &train, max_steps);
-        printf("resumed from step %d (%s%s)\n", run.start_step, init_path.c_str(), s.master_weights ? " + fp32 master weights" : "");
-    }
-    const int start_step = run.start_step;
-    run_log_open(&run, cfg, resume_step >= 0);
-    FILE* log = run.log.get();
-
-    // MFU: 6 FLOPs per parameter per token (fwd + bwd matmuls) + 6*L*C*T for attention's QK^T and AV
-    const double flops_per_token = 6.0 * (double)model.num_parameters + 6.0 * mc.num_layers * mc.channels * (double)cfg.T;
-    std::vector<double> step_ms;
-    double peak_mib = 0.0;
-    for (int step = start_step; step <= max_steps; step++) {
-        const bool last = step == max_steps;
-        if (run_checkpoint_due(cfg, step, start_step, last)) {
-            save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
-            checkpoint_prune(cfg.output_dir, cfg.checkpoints_keep);
-        }
-        if (do_val && run_every(cfg.val_every, step, last)) run_log_val(&run, step, evaluate(&model, &val, cfg.val_max_steps));
-        if (run_every(cfg.sample_every, step, last)) {
-            gpt2_sample(&model, &tokenizer, &run.sample_rng, cfg.gen_tokens);
-        }
-        if (last) break;
-
-        cudaCheck(cudaStreamSynchronize(model.stream));
-        double t0 = now_ms();
-        gpt2_zero_grad(&model);
-        double loss_sum = 0.0;
-        for (int micro = 0; micro < grad_accum; micro++) {
-            if (cfg.overfit_single_batch) dataloader_reset(&train);
-            dataloader_next_batch(&train);
-            gpt2_forward(&model, train.inputs.data(), train.targets.data(), cfg.B, cfg.T, 1.0f / grad_accum / (cfg.B * cfg.T));
-            loss_sum += model.mean_loss;
-            gpt2_backward(&model);
-        }
-        const float loss = (float)(loss_sum / grad_accum);
-        if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log);
-        const float norm = gpt2_grad_norm(&model);
-        const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
-        const bool skip = run_outlier_skip(&run, cfg, loss, norm);
-        if (!skip) gpt2_update(&model, lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, clip_scale(norm, cfg.grad_clip), step + 1, (uint32_t)cfg.seed);
-        cudaCheck(cudaStreamSynchronize(model.stream));
-        const double ms = now_ms() - t0;
-        if (step > start_step) step_ms.push_back(ms);  // the first step pays for cuBLAS setup
-        peak_mib = std::max(peak_mib, device_used_mib());
-        const double mfu = peak > 0 ? 100.0 * flops_per_token * total_batch / (ms / 1e3) / peak : -1.0;
-        char mfu_str[32];
-        if (mfu >= 0) snprintf(mfu_str, sizeof mfu_str, "%.1f%%", mfu);
-        else snprintf(mfu_str, sizeof mfu_str, "n/a");
-        printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s | MFU %s | mem %.0f MiB%s\n", step + 1,
-               max_steps, loss, norm, lr, ms, total_batch / (ms / 1e3), mfu_str, peak_mib, skip ? " | update skipped (outlier)" : "");
-        if (log) {
-            fprintf(log, "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f mfu:%.2f%s\n", step, loss, norm, lr, ms, mfu, skip ? " skipped:1" : "");
-            fflush(log);
-        }
-    }
-    if (!step_ms.empty()) {
-        std::sort(step_ms.begin(), step_ms.end());
-        const double med = step_ms[step_ms.size() / 2];
-        printf("median step %.1f ms over %zu steps | %.0f tok/s | peak device memory %.1f MiB (cudaMemGetInfo) | arenas %.1f MiB\n",
-               med, step_ms.size(), total_batch / (med / 1e3), peak_mib, model.device_bytes / 1048576.0);
-    }
-    gpt2_free(&model);
-    return 0;
 }
+
+std::string gpt2_describe(const GPT2* model) {
+    char buf[128];
+    snprintf(buf, sizeof buf, " | device arenas %.1f MiB%s%s", model->device_bytes / 1048576.0,
+             model->use_master ? " | fp32 master weights" : "", model->recompute_gelu ? " | GELU recomputed" : "");
+    return buf;
+}
+
+void gpt2_synchronize(GPT2* model) { cudaCheck(cudaStreamSynchronize(model->stream)); }
+
+// " | MFU x% | mem y MiB" on stdout, " mfu:x" in the log. MFU: 6 FLOPs per parameter per token
+// (forward + backward matmuls) + 6*L*C*T for attention's QK^T and AV, against the bf16 peak.
+std::string gpt2_step_extra(GPT2* model, double ms, int tokens, bool for_log) {
+    const GPT2Config& c = model->config;
+    const double flops_per_token = 6.0 * (double)model->num_parameters + 6.0 * c.num_layers * c.channels * (double)model->max_T;
+    const double mfu = model->peak_flops > 0 ? 100.0 * flops_per_token * tokens / (ms / 1e3) / model->peak_flops : -1.0;
+    char buf[96];
+    if (for_log) {
+        snprintf(buf, sizeof buf, " mfu:%.2f", mfu);
+        return buf;
+    }
+    model->peak_mib = std::max(model->peak_mib, device_used_mib());
+    char mfu_str[32];
+    if (mfu >= 0) snprintf(mfu_str, sizeof mfu_str, "%.1f%%", mfu);
+    else snprintf(mfu_str, sizeof mfu_str, "n/a");
+    snprintf(buf, sizeof buf, " | MFU %s | mem %.0f MiB", mfu_str, model->peak_mib);
+    return buf;
+}
+
+std::string gpt2_summary_extra(GPT2* model) {
+    char buf[128];
+    snprintf(buf, sizeof buf, " | peak device memory %.1f MiB (cudaMemGetInfo) | arenas %.1f MiB", model->peak_mib,
+             model->device_bytes / 1048576.0);
+    return buf;
+}
+
+// evaluation, sampling, checkpoints and the main loop: shared with the CPU trainer
+#include "llmc/train_loop.h"
+
+#ifndef TESTING
+int main(int argc, char** argv) { return train_main(argc, argv, /*cuda=*/true); }
 #endif

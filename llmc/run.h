@@ -91,7 +91,7 @@ inline void run_start_params(float* params, const RunStart& rs, uint32_t seed) {
 
 // -init-report: parameters only (no gradients, optimizer state or activations), statistics,
 // and with -o the initial weights as model_00000000.bin (no DONE_: not a resume point).
-inline void run_init_report(const TrainConfig& cfg, const RunStart& rs, double (*now_ms)()) {
+inline void run_init_report(const TrainConfig& cfg, const RunStart& rs) {
     size_t sizes[NUM_PARAMETER_TENSORS];
     fill_param_sizes(sizes, rs.config);
     const size_t n = count_params(sizes);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 
@@ -106,3 +107,10 @@ struct AtomicWriter {
         if (f) { f.reset(); remove(tmp.c_str()); }  // not committed: leave no partial file
     }
 };
+
+// Monotonic wall clock in milliseconds.
+inline double now_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}

@@ -30,7 +30,10 @@ int main(int argc, char** argv) {
     const int B = argc > 2 ? atoi(argv[2]) : 4, T = argc > 3 ? atoi(argv[3]) : 64;
     const int L = c.num_layers, C = c.channels, NH = c.num_heads, V = c.vocab_size, Vp = c.padded_vocab_size, N = B * T;
     GPT2 model;
-    gpt2_build(&model, c, B, T);
+    BuildOptions opts;
+    opts.B = B;
+    opts.T = T;
+    gpt2_build(&model, c, opts);
     gpt2_init_nanogpt(model.params_memory.get(), c, 42);
     Mt19937 rng(1);
     std::vector<int> x(N), y(N);
@@ -42,7 +45,7 @@ int main(int argc, char** argv) {
         gpt2_forward(&model, x.data(), y.data(), B, T);
         gpt2_backward(&model, 1.0f);
         float norm = gpt2_grad_norm(&model);
-        gpt2_update(&model, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.0f, clip_scale(norm, 1.0f), 1);
+        gpt2_update(&model, AdamW{}, 1e-4f, clip_scale(norm, 1.0f), 1);
     });
 
     // each kernel on scratch buffers of the real shapes, times its calls per step
@@ -85,7 +88,7 @@ int main(int argc, char** argv) {
     add("activation-grad memsets", L * median_ms([&] { memset(o.data(), 0, 4 * BTC * sizeof(float)); }) * 3.5);
     add("zero_grad", median_ms([&] { gpt2_zero_grad(&model); }));
     add("grad norm", median_ms([&] { gpt2_grad_norm(&model); }));
-    add("adamw", median_ms([&] { gpt2_update(&model, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.0f, 1.0f, 1); }));
+    add("adamw", median_ms([&] { gpt2_update(&model, AdamW{}, 1e-4f, 1.0f, 1); }));
 
     double sum = 0.0;
     for (const Row& r : rows) sum += r.ms;

@@ -2,7 +2,9 @@
 Fused classifier: per row of logits (N, Vp), the loss lse - z[target] and, in place,
 dlogits = (softmax - onehot(target)) * dloss over the V real columns (0 in the padding).
   version 1: three kernels (row max, row sum of exp, write dlogits) with a block per row
-  version 2: one kernel, online max/sum in one read, then the write (llmc/cuda_classifier.cuh)
+  version 2: forward kernel (online max/sum in one read, lse kept) + backward kernel (one read,
+             one write of dlogits per row) (llmc/cuda_classifier.cuh: the forward's contract
+             needs the loss without the gradient; the traffic equals one fused kernel's)
 Build and run: make build/dev_cuda/classifier && ./build/dev_cuda/classifier
 Validates each version against the CPU reference, then benchmarks (GB/s).
 */
@@ -66,7 +68,8 @@ static void run(int version, floatX* logits, float* losses, float* scratch, cons
         cudaCheck(cudaGetLastError());
         launch_kernel(write_dlogits_kernel1, N, block, 0, 0, logits, scratch + N, targets, dloss, V, Vp);
     } else {
-        launch_kernel(fused_classifier_kernel, N, block, 0, 0, logits, losses, targets, dloss, V, Vp);
+        launch_kernel(classifier_forward_kernel, N, block, 0, 0, logits, losses, scratch, targets, V, Vp);
+        classifier_backward(logits, scratch, targets, dloss, N, V, Vp, 0);
     }
     cudaCheck(cudaGetLastError());
 }

@@ -158,7 +158,10 @@ static void test_model() {
     c.max_seq_len = 8; c.vocab_size = 50; c.padded_vocab_size = 128; c.num_layers = 2; c.num_heads = 2; c.channels = 16;
     const int B = 2, T = 8;
     GPT2 model;
-    gpt2_build(&model, c, B, T);
+    BuildOptions opts;
+    opts.B = B;
+    opts.T = T;
+    gpt2_build(&model, c, opts);
     gpt2_init_nanogpt(model.params_memory.get(), c, 7);
     // larger weights than the init so every path carries signal
     float* p = model.params_memory.get();
@@ -180,8 +183,7 @@ static void test_model() {
         std::vector<float> used(view.begin(), view.begin() + rows);
         auto fwd_used = [&]() {
             memcpy(p + off, used.data(), rows * sizeof(float));
-            gpt2_forward(&model, x.data(), y.data(), B, T);
-            return (double)model.mean_loss;
+            return (double)gpt2_forward(&model, x.data(), y.data(), B, T);
         };
         fd_error(name, used, model.grads_memory.get() + off, fwd_used, 64);
         memcpy(p + off, view.data(), n * sizeof(float));

@@ -1,0 +1,85 @@
+// The model contract: what train_gpt2.cpp (CPU) and train_gpt2.cu (CUDA) both implement, with
+// the same signatures and meaning, so one driver (llmc/train_loop.h), the tests and the tools
+// work with either. A trainer defines `struct GPT2` (with at least `GPT2Config config`,
+// `size_t num_parameters` and `int max_T`) and these functions, then includes llmc/train_loop.h.
+//
+//   void gpt2_build(GPT2*, const GPT2Config&, const BuildOptions&)
+//       Allocates everything once for batches up to (B, T); nothing is allocated later.
+//   void gpt2_free(GPT2*)
+//   float gpt2_forward(GPT2*, const int* inputs, const int* targets, int B, int T)
+//       inputs, targets: host (B, T) token ids; targets may be null. Returns the mean loss over
+//       the B*T positions (-1 without targets). The buffers must stay valid until gpt2_backward.
+//   void gpt2_zero_grad(GPT2*)
+//   void gpt2_backward(GPT2*, float loss_scale)
+//       Gradient of loss_scale * (the last forward's mean loss); it needs that forward to have had
+//       targets. The gradient rule, the same in both backends: PARAMETER gradients ACCUMULATE (+=)
+//       across backward calls until gpt2_zero_grad (gradient accumulation passes loss_scale =
+//       1/micro-steps); ACTIVATION gradients are scratch owned by the backend and never
+//       outlive one call.
+//   float gpt2_grad_norm(GPT2*)                      global L2 norm of the gradients
+//   void gpt2_update(GPT2*, const AdamW&, float lr, float grad_scale, int t)
+//       AdamW step t (from 1); every gradient is multiplied by grad_scale (the clip factor).
+//   void gpt2_log_rms(GPT2*, int step, FILE* log)    the -rms line (llmc/rms_log.h)
+//   const float* gpt2_logits_row(GPT2*, int row)
+//       The V real logits of row `row` (b * T + t) of the last forward, as host fp32.
+//   Host copies of the state, for init, checkpoints and tests (fp32, num_parameters each):
+//   HostState gpt2_host(GPT2*)                       the host buffers (see HostState)
+//   void gpt2_to_host(GPT2*, bool optimizer)         device -> host: weights (+ m, v)
+//   void gpt2_to_device(GPT2*, bool weights, bool optimizer)
+//   Backend-specific lines of the driver's output:
+//   void gpt2_backend_init(const TrainConfig&)       device checks, a line about the machine
+//   std::string gpt2_describe(const GPT2*)           appended to the "model:" line
+//   void gpt2_synchronize(GPT2*)                     waits for queued device work (timing)
+//   std::string gpt2_step_extra(GPT2*, double ms, int tokens, bool for_log)
+//   std::string gpt2_summary_extra(GPT2*)            appended to the "median step" line
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "model.h"
+#include "utils.h"
+
+// What gpt2_build plans for. The CPU backend uses only B and T.
+struct BuildOptions {
+    int B = 4, T = 64;            // the largest batch a forward will see
+    bool master_weights = true;   // CUDA BF16: keep fp32 master weights (-w)
+    bool recompute = true;        // CUDA: recompute GELU in backward (-r)
+    bool tf32 = true;             // CUDA FP32: TF32 matmuls (-f)
+};
+
+// AdamW settings (PyTorch's form). seed: stochastic rounding of bf16 weights without master
+// weights (CUDA -w 0); the CPU backend has no use for it.
+struct AdamW {
+    float beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f, weight_decay = 0.0f;
+    uint32_t seed = 42;
+};
+
+// fp32 host copies a backend keeps for checkpoints: on the CPU these are its own arenas.
+struct HostState {
+    float* params;       // the weights (the fp32 master weights when the backend keeps them)
+    float* m;            // AdamW first moment
+    float* v;            // AdamW second moment
+    size_t n;            // num_parameters
+    int model_version;   // checkpoint version the weights are written as (3 fp32, 5 bf16)
+    bool master;         // params are fp32 masters of lower-precision weights: the state file keeps them
+};
+
+// Clip factor as torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), capped at 1.
+inline float clip_scale(float norm, float max_norm) {
+    if (max_norm <= 0.0f) return 1.0f;
+    float s = max_norm / (norm + 1e-6f);
+    return s < 1.0f ? s : 1.0f;
+}
+
+// What gpt2_forward checks before touching the batch, in both backends: the batch fits what
+// gpt2_build planned and the model's context, and every token id is in [0, V).
+inline void forward_check_batch(const GPT2Config& cfg, int max_B, int max_T, const int* inputs, const int* targets, int B,
+                                int T) {
+    const int V = cfg.vocab_size;
+    if (B > max_B || T > max_T) die("forward with B=%d T=%d exceeds the planned B=%d T=%d", B, T, max_B, max_T);
+    if (T > cfg.max_seq_len) die("T=%d exceeds the model's maxT=%d", T, cfg.max_seq_len);
+    for (int i = 0; i < B * T; i++) {
+        if (inputs[i] < 0 || inputs[i] >= V) die("input token %d at position %d is out of range [0, %d)", inputs[i], i, V);
+        if (targets && (targets[i] < 0 || targets[i] >= V)) die("target token %d at position %d is out of range [0, %d)", targets[i], i, V);
+    }
+}

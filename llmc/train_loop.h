@@ -1,0 +1,190 @@
+// The training driver both trainers run: evaluation, sampling, checkpoint save and resume,
+// logging, timing, clipping and the main loop, written once against the model contract in
+// llmc/model_api.h. A trainer includes this after defining struct GPT2 and its gpt2_* functions;
+// its main() is train_main().
+#pragma once
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "dataloader.h"
+#include "model.h"
+#include "model_api.h"
+#include "rand.h"
+#include "run.h"
+#include "sampler.h"
+#include "schedule.h"
+#include "state.h"
+#include "tokenizer.h"
+#include "utils.h"
+
+// Mean loss over max_batches val batches (< 0: one epoch), from the start of the val data.
+inline float evaluate(GPT2* model, DataLoader* val, int max_batches) {
+    dataloader_reset(val);
+    int64_t per_epoch = 0;
+    for (size_t s = 0; s < val->files.size(); s++) per_epoch += dataloader_samples_per_shard(val, (int)s);
+    const int n = max_batches < 0 ? (int)per_epoch : (int)std::min<int64_t>(max_batches, per_epoch);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        dataloader_next_batch(val);
+        sum += gpt2_forward(model, val->inputs.data(), val->targets.data(), val->B, val->T);
+    }
+    return (float)(sum / n);
+}
+
+// Generates up to gen_tokens tokens after EOT, B=1, one full forward of the prefix per token.
+// Prints decoded text, or token ids if no tokenizer was found. tokens (gen_tokens + 1) and
+// probs (V) are the caller's buffers, allocated once.
+inline void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens, std::vector<int>& tokens,
+                        std::vector<float>& probs) {
+    const int V = model->config.vocab_size;
+    const int maxlen = std::min(gen_tokens + 1, model->max_T);
+    std::fill(tokens.begin(), tokens.end(), GPT2_EOT);
+    printf("generating:\n---\n");
+    for (int t = 1; t < maxlen; t++) {
+        gpt2_forward(model, tokens.data(), nullptr, 1, t);
+        tokens[t] = sample_from_logits(gpt2_logits_row(model, t - 1), V, rng->uniform_f32(), probs.data());
+        print_token(tok, tokens[t]);
+    }
+    printf("\n---\n");
+}
+
+// Reads a version 3 or 5 checkpoint into the model (built for its config).
+inline void gpt2_load_weights(GPT2* model, const char* path) {
+    checkpoint_load_params(gpt2_host(model).params, model->config, path);
+    gpt2_to_device(model, /*weights=*/true, /*optimizer=*/false);
+}
+
+// model_%08d.bin (the backend's precision) + state_%08d_00000.bin (m, v, fp32 master weights
+// when kept, the run's progress s), then DONE_%08d marks the pair complete. Every file is
+// written to a temp name and renamed: a crash never leaves a half-written checkpoint.
+inline void save_checkpoint(GPT2* model, const std::string& dir, const TrainState& s) {
+    gpt2_to_host(model, /*optimizer=*/true);
+    const HostState h = gpt2_host(model);
+    checkpoint_write(checkpoint_path(dir, "model", s.step), model->config, h.params, h.n, h.model_version);
+    state_write(checkpoint_path(dir, "state", s.step), s, h.m, h.v, h.master ? h.params : nullptr, h.n);
+    AtomicWriter done(checkpoint_path(dir, "DONE", s.step));
+    done.commit();
+    printf("wrote checkpoint %s (step %d)\n", checkpoint_path(dir, "model", s.step).c_str(), s.step);
+}
+
+// After gpt2_load_weights of the same step's model file: m, v, and the fp32 master weights when
+// the state file has them. They replace the model file's values (bf16 in a version-5 file), so
+// a run resumed on either backend continues from exactly the weights that were trained.
+inline TrainState load_state(GPT2* model, const std::string& dir, int step) {
+    const HostState h = gpt2_host(model);
+    TrainState s = state_read(checkpoint_path(dir, "state", step), h.m, h.v, h.params, h.n);
+    gpt2_to_device(model, /*weights=*/s.master_weights != 0, /*optimizer=*/true);
+    return s;
+}
+
+inline int train_main(int argc, char** argv, bool cuda) {
+    TrainConfig cfg;
+    parse_args(argc, argv, &cfg, cuda);
+    validate_config(cfg);
+    print_config(cfg, cuda);
+    const RunStart rs = run_start_resolve(cfg);  // resume, checkpoint or from scratch (llmc/run.h)
+    const GPT2Config& mc = rs.config;
+    const int resume_step = rs.resume_step;
+    // -init-report is host work: no device needed, and the same report from either trainer
+    if (cfg.init_report) {
+        run_init_report(cfg, rs);
+        return 0;
+    }
+    gpt2_backend_init(cfg);
+
+    GPT2 model;
+    BuildOptions opts;
+    opts.B = cfg.B;
+    opts.T = cfg.T;
+    opts.master_weights = cfg.master_weights;
+    opts.recompute = cfg.recompute;
+    opts.tf32 = cfg.tf32;
+    gpt2_build(&model, mc, opts);
+    double t_init = now_ms();
+    // the same initial weights, bit for bit, on either backend for every -init / -init-emb / -tie
+    run_start_params(gpt2_host(&model).params, rs, (uint32_t)cfg.seed);
+    gpt2_to_device(&model, /*weights=*/true, /*optimizer=*/false);
+    t_init = now_ms() - t_init;
+    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %s lm_head, %zu parameters (%s, %.0f ms)%s\n", mc.num_layers,
+           mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size, mc.tied ? "tied" : "untied",
+           model.num_parameters, rs.from_scratch ? ("init " + cfg.init_scheme).c_str() : rs.init_path.c_str(), t_init,
+           gpt2_describe(&model).c_str());
+
+    RunData data;
+    run_data_init(&data, cfg, mc.vocab_size);
+    DataLoader& train = data.train;
+    const int total_batch = data.total_batch, grad_accum = data.grad_accum, max_steps = data.max_steps;
+
+    Tokenizer tokenizer;  // only needed to print samples
+    if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
+    std::vector<int> sample_tokens(cfg.gen_tokens + 1);
+    std::vector<float> sample_probs(mc.vocab_size);
+    RunProgress run;  // sampling RNG, outlier windows, log (llmc/run.h)
+    run_progress_init(&run, cfg);
+    if (resume_step >= 0) {
+        TrainState s = load_state(&model, cfg.output_dir, resume_step);
+        run_progress_resume(&run, s, cfg, &train, max_steps);
+        printf("resumed from step %d (%s%s)\n", run.start_step, rs.init_path.c_str(), s.master_weights ? " + fp32 master weights" : "");
+    }
+    const int start_step = run.start_step;
+    run_log_open(&run, cfg, resume_step >= 0);
+    FILE* log = run.log.get();
+
+    AdamW adamw;
+    adamw.beta1 = cfg.beta1;
+    adamw.beta2 = cfg.beta2;
+    adamw.eps = cfg.eps;
+    adamw.weight_decay = cfg.weight_decay;
+    adamw.seed = (uint32_t)cfg.seed;
+    std::vector<double> step_ms;
+    for (int step = start_step; step <= max_steps; step++) {
+        const bool last = step == max_steps;
+        if (run_checkpoint_due(cfg, step, start_step, last)) {
+            save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
+            checkpoint_prune(cfg.output_dir, cfg.checkpoints_keep);
+        }
+        if (data.do_val && run_every(cfg.val_every, step, last)) run_log_val(&run, step, evaluate(&model, &data.val, cfg.val_max_steps));
+        if (run_every(cfg.sample_every, step, last)) {
+            gpt2_sample(&model, &tokenizer, &run.sample_rng, cfg.gen_tokens, sample_tokens, sample_probs);
+        }
+        if (last) break;
+
+        gpt2_synchronize(&model);
+        const double t0 = now_ms();
+        gpt2_zero_grad(&model);
+        double loss_sum = 0.0;
+        for (int micro = 0; micro < grad_accum; micro++) {
+            if (cfg.overfit_single_batch) dataloader_reset(&train);
+            dataloader_next_batch(&train);
+            loss_sum += gpt2_forward(&model, train.inputs.data(), train.targets.data(), cfg.B, cfg.T);
+            gpt2_backward(&model, 1.0f / grad_accum);
+        }
+        const float loss = (float)(loss_sum / grad_accum);
+        if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log);
+        const float norm = gpt2_grad_norm(&model);
+        const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
+        const bool skip = run_outlier_skip(&run, cfg, loss, norm);
+        if (!skip) gpt2_update(&model, adamw, lr, clip_scale(norm, cfg.grad_clip), step + 1);
+        gpt2_synchronize(&model);
+        const double ms = now_ms() - t0;
+        if (step > start_step) step_ms.push_back(ms);  // the first step warms caches and sets up cuBLAS
+        printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s%s%s\n", step + 1, max_steps, loss,
+               norm, lr, ms, total_batch / (ms / 1e3), gpt2_step_extra(&model, ms, total_batch, false).c_str(),
+               skip ? " | update skipped (outlier)" : "");
+        if (log) {
+            fprintf(log, "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f%s%s\n", step, loss, norm, lr, ms,
+                    gpt2_step_extra(&model, ms, total_batch, true).c_str(), skip ? " skipped:1" : "");
+            fflush(log);
+        }
+    }
+    if (!step_ms.empty()) {
+        std::sort(step_ms.begin(), step_ms.end());
+        const double med = step_ms[step_ms.size() / 2];
+        printf("median step %.1f ms over %zu steps | %.0f tok/s%s\n", med, step_ms.size(), total_batch / (med / 1e3),
+               gpt2_summary_extra(&model).c_str());
+    }
+    gpt2_free(&model);
+    return 0;
+}
