@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         if (sizes[k] == 0) continue;  // lm_head when tied
         char name[64];
-        snprintf(name, sizeof name, "grad_%s", PARAM_NAMES[k]);
+        snprintf(name, sizeof name, "grad_%s", PARAM_TABLE[k].name);
         compare(name, "grads", model.grads_memory.get() + off, ref.grads.data() + off, sizes[k]);
         off += sizes[k];
     }

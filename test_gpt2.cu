@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
         size_t off = 0;
         for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
             if (sizes[k] == 0) continue;  // lm_head when tied
-            snprintf(name, sizeof name, "cuda_grad_%s%s", PARAM_NAMES[k], tag);
+            snprintf(name, sizeof name, "cuda_grad_%s%s", PARAM_TABLE[k].name, tag);
             compare(name, "grads", grads.data() + off, ref.grads.data() + off, sizes[k]);
             off += sizes[k];
         }

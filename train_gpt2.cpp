@@ -412,22 +412,6 @@ struct GPT2 {
     float mean_loss = -1.0f; // of the last forward with targets
 };
 
-// A view into an arena and its size in floats.
-struct Slot {
-    float** view;
-    size_t size;
-};
-
-// Points each slot's view at consecutive ranges from base; returns the floats used.
-static size_t place_slots(float* base, const Slot* slots, int n) {
-    size_t off = 0;
-    for (int i = 0; i < n; i++) {
-        if (base) *slots[i].view = base + off;
-        off += slots[i].size;
-    }
-    return off;
-}
-
 // Allocates every arena once: params, grads, AdamW m and v, activations and gradient scratch.
 // Nothing is allocated in the training loop.
 void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts) {
@@ -448,31 +432,60 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     model->max_T = T;
     const size_t C = config.channels, L = config.num_layers, NH = config.num_heads, Vp = config.padded_vocab_size;
     const size_t N = (size_t)B * T, BTC = N * C;
+    // each carve runs twice: to measure (base null), then to point the views into the arena
     ActivationTensors& a = model->acts;
-    const Slot acts[] = {
-        {&a.encoded, BTC}, {&a.ln1_mean, L * N}, {&a.ln1_rstd, L * N}, {&a.qkv, L * 3 * BTC},
-        {&a.att_lse, L * B * NH * T}, {&a.residual2, L * BTC}, {&a.ln2_mean, L * N}, {&a.ln2_rstd, L * N},
-        {&a.fch, L * 4 * BTC}, {&a.residual3, L * BTC}, {&a.lnf, BTC}, {&a.lnf_mean, N}, {&a.lnf_rstd, N},
-        {&a.logits, N * Vp}, {&a.lse, N}, {&a.losses, N}};
-    constexpr int NUM_ACTS = sizeof(acts) / sizeof(acts[0]);
-    model->num_activations = place_slots(nullptr, acts, NUM_ACTS);
+    auto carve_acts = [&](float* base) {
+        ArenaCarver k{(char*)base};
+        a.encoded = k.take<float>(BTC);
+        a.ln1_mean = k.take<float>(L * N);
+        a.ln1_rstd = k.take<float>(L * N);
+        a.qkv = k.take<float>(L * 3 * BTC);
+        a.att_lse = k.take<float>(L * B * NH * T);
+        a.residual2 = k.take<float>(L * BTC);
+        a.ln2_mean = k.take<float>(L * N);
+        a.ln2_rstd = k.take<float>(L * N);
+        a.fch = k.take<float>(L * 4 * BTC);
+        a.residual3 = k.take<float>(L * BTC);
+        a.lnf = k.take<float>(BTC);
+        a.lnf_mean = k.take<float>(N);
+        a.lnf_rstd = k.take<float>(N);
+        a.logits = k.take<float>(N * Vp);
+        a.lse = k.take<float>(N);
+        a.losses = k.take<float>(N);
+        return k.offset / sizeof(float);
+    };
+    model->num_activations = carve_acts(nullptr);
     model->acts_memory = arena_alloc<float>(model->num_activations, "activations");
-    place_slots(model->acts_memory.get(), acts, NUM_ACTS);
+    carve_acts(model->acts_memory.get());
 
     // dresidual and dln are live together with dlogits: their own arena. The rest are dead
     // whenever logits are live, so they share the logits buffer when it is big enough.
     GradScratch& s = model->scratch;
-    const Slot own[] = {{&s.dresidual, BTC}, {&s.dln, BTC}};
-    const Slot shared[] = {{&s.ln, BTC},     {&s.fch_gelu, 4 * BTC}, {&s.proj, BTC},      {&s.atty, BTC},
-                           {&s.datty, BTC},  {&s.dqkv, 3 * BTC},     {&s.dfch, 4 * BTC},   {&s.dfch_gelu, 4 * BTC},
-                           {&s.att_rows, (size_t)B * NH * 2 * T}};
-    constexpr int NUM_OWN = sizeof(own) / sizeof(own[0]), NUM_SHARED = sizeof(shared) / sizeof(shared[0]);
-    const size_t own_size = place_slots(nullptr, own, NUM_OWN), shared_size = place_slots(nullptr, shared, NUM_SHARED);
+    auto carve_own = [&](float* base) {
+        ArenaCarver k{(char*)base};
+        s.dresidual = k.take<float>(BTC);
+        s.dln = k.take<float>(BTC);
+        return k.offset / sizeof(float);
+    };
+    auto carve_shared = [&](float* base) {
+        ArenaCarver k{(char*)base};
+        s.ln = k.take<float>(BTC);
+        s.fch_gelu = k.take<float>(4 * BTC);
+        s.proj = k.take<float>(BTC);
+        s.atty = k.take<float>(BTC);
+        s.datty = k.take<float>(BTC);
+        s.dqkv = k.take<float>(3 * BTC);
+        s.dfch = k.take<float>(4 * BTC);
+        s.dfch_gelu = k.take<float>(4 * BTC);
+        s.att_rows = k.take<float>((size_t)B * NH * 2 * T);
+        return k.offset / sizeof(float);
+    };
+    const size_t own_size = carve_own(nullptr), shared_size = carve_shared(nullptr);
     const bool in_logits = shared_size <= N * Vp;
     model->num_scratch = own_size + (in_logits ? 0 : shared_size);
     model->scratch_memory = arena_alloc<float>(model->num_scratch, "activation gradients");
-    place_slots(model->scratch_memory.get(), own, NUM_OWN);
-    place_slots(in_logits ? a.logits : model->scratch_memory.get() + own_size, shared, NUM_SHARED);
+    carve_own(model->scratch_memory.get());
+    carve_shared(in_logits ? a.logits : model->scratch_memory.get() + own_size);
 }
 
 // Arenas free themselves.
@@ -611,7 +624,7 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
     size_t offset = 0;
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         const size_t n = model->param_sizes[k];
-        const float wd = PARAM_DECAYED[k] ? weight_decay : 0.0f;
+        const float wd = PARAM_TABLE[k].decayed ? weight_decay : 0.0f;
         float* p = model->params_memory.get() + offset;
         const float* g = model->grads_memory.get() + offset;
         float* m = model->m_memory.get() + offset;

@@ -139,27 +139,14 @@ struct GPT2 {
     cudaStream_t stream = nullptr;
 };
 
-enum ParamIndex { WTE, WPE, LN1W, LN1B, QKVW, QKVB, ATTPROJW, ATTPROJB, LN2W, LN2B, FCW, FCB, FCPROJW, FCPROJB, LNFW, LNFB, LM_HEAD };
-static_assert(LM_HEAD + 1 == NUM_PARAMETER_TENSORS, "ParamIndex follows PARAM_NAMES in llmc/model.h");
 
-static size_t align_up(size_t bytes) { return (bytes + 255) / 256 * 256; }
-
-// Carves typed views out of one arena: every tensor 256-byte aligned (cuBLASLt, 16-byte loads).
-struct Carver {
-    char* base;
-    size_t offset = 0;
-    template <typename T>
-    T* take(size_t n) {
-        T* p = reinterpret_cast<T*>(base ? base + offset : nullptr);
-        offset += align_up(n * sizeof(T));
-        return p;
-    }
-};
+// Every device tensor 256-byte aligned (cuBLASLt, 16-byte loads).
+constexpr size_t DEVICE_ALIGN = 256;
 
 // Lays out activations and scratch for (B, T); with base = nullptr only measures.
 static size_t carve_activations(ActivationTensors* a, char* base, const GPT2Config& c, size_t B, size_t T, bool recompute) {
     const size_t C = c.channels, L = c.num_layers, NH = c.num_heads, Vp = c.padded_vocab_size, BT = B * T;
-    Carver k{base};
+    ArenaCarver k{base, DEVICE_ALIGN};
     a->encoded = k.take<floatX>(BT * C);
     a->ln1 = k.take<floatX>(L * BT * C);
     a->ln1_mean = k.take<float>(L * BT);
@@ -186,7 +173,7 @@ static size_t carve_activations(ActivationTensors* a, char* base, const GPT2Conf
 
 static size_t carve_scratch(GradScratch* s, char* base, const GPT2Config& c, size_t B, size_t T) {
     const size_t C = c.channels, NH = c.num_heads, BT = B * T;
-    Carver k{base};
+    ArenaCarver k{base, DEVICE_ALIGN};
     s->dresidual = k.take<floatX>(BT * C);
     s->dln = k.take<floatX>(BT * C);
     s->datty = k.take<floatX>(BT * C);
@@ -445,7 +432,7 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         const size_t n = model->param_sizes[k];
         if (n == 0) continue;  // lm_head when tied: a 0-block launch is an invalid configuration
-        const float wd = PARAM_DECAYED[k] ? weight_decay : 0.0f;
+        const float wd = PARAM_TABLE[k].decayed ? weight_decay : 0.0f;
         float* master = model->use_master ? model->master_memory.get() + offset : nullptr;
         const uint32_t sr_seed = seed * 2654435761u + (uint32_t)t * 97u + (uint32_t)k;  // stochastic rounding only
         adamw_update(model->params_memory.get() + offset, master, model->grads_memory.get() + offset,

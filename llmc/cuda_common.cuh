@@ -157,7 +157,7 @@ __device__ inline float block_max(float v, float* shared) {
 inline int ceil_div(size_t a, size_t b) { return (int)((a + b - 1) / b); }
 
 // ----------------------------------------------------------------------------
-// ownership: device arenas and events free themselves
+// ownership: device arenas free themselves
 
 struct CudaFree {
     void operator()(void* p) const { if (p) cudaFree(p); }
@@ -175,16 +175,6 @@ inline DeviceArena<T> device_alloc(size_t n, const char* what) {
         die("cudaMalloc of %s (%.1f MiB) failed: %s", what, n * sizeof(T) / 1048576.0, cudaGetErrorString(err));
     }
     return DeviceArena<T>(static_cast<T*>(p));
-}
-
-struct EventDestroy {
-    void operator()(cudaEvent_t e) const { if (e) cudaEventDestroy(e); }
-};
-using EventPtr = std::unique_ptr<std::remove_pointer_t<cudaEvent_t>, EventDestroy>;
-inline EventPtr event_create() {
-    cudaEvent_t e;
-    cudaCheck(cudaEventCreate(&e));
-    return EventPtr(e);
 }
 
 // ----------------------------------------------------------------------------

@@ -25,13 +25,41 @@ struct GPT2Config {
     bool tied = true;          // lm_head is wte (llm.c); false adds an lm_head tensor
 };
 
-// The 16 llm.c tensors, then lm_head, which is empty (0 elements) when tied: the lm_head view
-// then points at wte, in the parameters and in the gradients, so the tied gradient is the sum
-// of both uses without any special case.
-constexpr int NUM_PARAMETER_TENSORS = 17;
-constexpr const char* PARAM_NAMES[NUM_PARAMETER_TENSORS] = {
-    "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
-    "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb", "lm_head"};
+// The parameter table: the 16 llm.c tensors in file order, then lm_head, which is empty (0
+// elements) when tied: the lm_head view then points at wte, in the parameters and in the
+// gradients, so the tied gradient is the sum of both uses without any special case. The layout
+// (fill_param_sizes, point_parameters), init, checkpoints, AdamW's weight decay, the -rms log and
+// the tests all read this one table.
+enum ParamIndex { WTE, WPE, LN1W, LN1B, QKVW, QKVB, ATTPROJW, ATTPROJB, LN2W, LN2B, FCW, FCB, FCPROJW, FCPROJB, LNFW, LNFB,
+                  LM_HEAD, NUM_PARAMETER_TENSORS };
+
+// A dimension of a parameter's shape, in terms of the config.
+enum class Dim : uint8_t { None, L, C, C3, C4, Vp, MaxT };
+struct ParamSpec {
+    const char* name;
+    Dim shape[3];          // PyTorch (out, in) layout, leading L for per-layer tensors; None pads
+    bool decayed;          // AdamW weight decay: the 2-D weights only
+    const char* hf_name;   // Hugging Face GPT-2 name; {l} is the layer
+};
+constexpr ParamSpec PARAM_TABLE[NUM_PARAMETER_TENSORS] = {
+    {"wte", {Dim::Vp, Dim::C}, true, "transformer.wte.weight"},
+    {"wpe", {Dim::MaxT, Dim::C}, true, "transformer.wpe.weight"},
+    {"ln1w", {Dim::L, Dim::C}, false, "transformer.h.{l}.ln_1.weight"},
+    {"ln1b", {Dim::L, Dim::C}, false, "transformer.h.{l}.ln_1.bias"},
+    {"qkvw", {Dim::L, Dim::C3, Dim::C}, true, "transformer.h.{l}.attn.c_attn.weight"},
+    {"qkvb", {Dim::L, Dim::C3}, false, "transformer.h.{l}.attn.c_attn.bias"},
+    {"attprojw", {Dim::L, Dim::C, Dim::C}, true, "transformer.h.{l}.attn.c_proj.weight"},
+    {"attprojb", {Dim::L, Dim::C}, false, "transformer.h.{l}.attn.c_proj.bias"},
+    {"ln2w", {Dim::L, Dim::C}, false, "transformer.h.{l}.ln_2.weight"},
+    {"ln2b", {Dim::L, Dim::C}, false, "transformer.h.{l}.ln_2.bias"},
+    {"fcw", {Dim::L, Dim::C4, Dim::C}, true, "transformer.h.{l}.mlp.c_fc.weight"},
+    {"fcb", {Dim::L, Dim::C4}, false, "transformer.h.{l}.mlp.c_fc.bias"},
+    {"fcprojw", {Dim::L, Dim::C, Dim::C4}, true, "transformer.h.{l}.mlp.c_proj.weight"},
+    {"fcprojb", {Dim::L, Dim::C}, false, "transformer.h.{l}.mlp.c_proj.bias"},
+    {"lnfw", {Dim::C}, false, "transformer.ln_f.weight"},
+    {"lnfb", {Dim::C}, false, "transformer.ln_f.bias"},
+    {"lm_head", {Dim::Vp, Dim::C}, true, "lm_head.weight"},
+};
 
 // Views into the flat parameter (or gradient) arena. Shapes in PyTorch (out, in) layout.
 struct ParameterTensors {
@@ -54,25 +82,27 @@ struct ParameterTensors {
     float* lm_head;   // (Vp, C) own tensor when untied, else = wte
 };
 
+inline size_t dim_size(Dim d, const GPT2Config& c) {
+    switch (d) {
+        case Dim::None: return 1;
+        case Dim::L: return (size_t)c.num_layers;
+        case Dim::C: return (size_t)c.channels;
+        case Dim::C3: return 3 * (size_t)c.channels;
+        case Dim::C4: return 4 * (size_t)c.channels;
+        case Dim::Vp: return (size_t)c.padded_vocab_size;
+        case Dim::MaxT: return (size_t)c.max_seq_len;
+    }
+    return 0;
+}
+
+// Elements of each tensor (lm_head: 0 when tied).
 inline void fill_param_sizes(size_t sizes[NUM_PARAMETER_TENSORS], const GPT2Config& c) {
-    size_t Vp = c.padded_vocab_size, C = c.channels, maxT = c.max_seq_len, L = c.num_layers;
-    sizes[0] = Vp * C;
-    sizes[1] = maxT * C;
-    sizes[2] = L * C;
-    sizes[3] = L * C;
-    sizes[4] = L * 3 * C * C;
-    sizes[5] = L * 3 * C;
-    sizes[6] = L * C * C;
-    sizes[7] = L * C;
-    sizes[8] = L * C;
-    sizes[9] = L * C;
-    sizes[10] = L * 4 * C * C;
-    sizes[11] = L * 4 * C;
-    sizes[12] = L * C * 4 * C;
-    sizes[13] = L * C;
-    sizes[14] = C;
-    sizes[15] = C;
-    sizes[16] = c.tied ? 0 : Vp * C;
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        size_t n = 1;
+        for (Dim d : PARAM_TABLE[k].shape) n *= dim_size(d, c);
+        sizes[k] = n;
+    }
+    if (c.tied) sizes[LM_HEAD] = 0;
 }
 
 inline size_t count_params(const size_t sizes[NUM_PARAMETER_TENSORS]) {
@@ -91,14 +121,9 @@ inline ParameterTensors point_parameters(float* base, const size_t sizes[NUM_PAR
         *ptrs[i] = base;
         base += sizes[i];
     }
-    if (sizes[16] == 0) t.lm_head = t.wte;  // tied
+    if (sizes[LM_HEAD] == 0) t.lm_head = t.wte;  // tied
     return t;
 }
-
-// Weight decay applies to the 2-D weights only (wte, wpe, qkvw, attprojw, fcw, fcprojw).
-constexpr bool PARAM_DECAYED[NUM_PARAMETER_TENSORS] = {
-    true, true, false, false, true, false, true, false,
-    false, false, true, false, true, false, false, false, true};
 
 inline int round_up_vocab(int V) { return (V + 127) / 128 * 128; }
 
@@ -325,18 +350,18 @@ inline void intended_stds(float out[NUM_PARAMETER_TENSORS], const GPT2Config& c,
     const int L = c.num_layers;
     const bool torch_biases = scheme.kind == InitKind::PyTorch;
     auto bias_std = [&](size_t fan_in) { return torch_biases ? 1.0f / sqrtf(3.0f * (float)fan_in) : -1.0f; };
-    out[0] = emb.kind == InitKind::File ? -2.0f : embedding_dist(scheme, emb).std();
-    out[1] = embedding_dist(scheme, emb.kind == InitKind::File ? InitSpec{} : emb).std();
-    out[2] = out[3] = out[8] = out[9] = out[14] = out[15] = -1.0f;
-    out[4] = linear_dist(scheme, C, 3 * C, false, L).std();
-    out[5] = bias_std(C);
-    out[6] = linear_dist(scheme, C, C, true, L).std();
-    out[7] = bias_std(C);
-    out[10] = linear_dist(scheme, C, 4 * C, false, L).std();
-    out[11] = bias_std(C);
-    out[12] = linear_dist(scheme, 4 * C, C, true, L).std();
-    out[13] = bias_std(4 * C);
-    out[16] = c.tied ? -1.0f : linear_dist(scheme, C, V, false, L).std();
+    out[WTE] = emb.kind == InitKind::File ? -2.0f : embedding_dist(scheme, emb).std();
+    out[WPE] = embedding_dist(scheme, emb.kind == InitKind::File ? InitSpec{} : emb).std();
+    out[LN1W] = out[LN1B] = out[LN2W] = out[LN2B] = out[LNFW] = out[LNFB] = -1.0f;
+    out[QKVW] = linear_dist(scheme, C, 3 * C, false, L).std();
+    out[QKVB] = bias_std(C);
+    out[ATTPROJW] = linear_dist(scheme, C, C, true, L).std();
+    out[ATTPROJB] = bias_std(C);
+    out[FCW] = linear_dist(scheme, C, 4 * C, false, L).std();
+    out[FCB] = bias_std(C);
+    out[FCPROJW] = linear_dist(scheme, 4 * C, C, true, L).std();
+    out[FCPROJB] = bias_std(4 * C);
+    out[LM_HEAD] = c.tied ? -1.0f : linear_dist(scheme, C, V, false, L).std();
 }
 
 // -init-report: per tensor shape, mean, std, min, max, and the std the scheme intended (scheme
@@ -352,16 +377,16 @@ inline void gpt2_init_report(const float* params, const GPT2Config& c, const Ini
     size_t off = 0;
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         const float* x = params + off;
-        const size_t n = (k == 0 || k == 16) && sizes[k] ? V * C : sizes[k];
+        const size_t n = (k == WTE || k == LM_HEAD) && sizes[k] ? V * C : sizes[k];
         off += sizes[k];
         char intended[32];
-        if (k == 16 && c.tied) snprintf(intended, sizeof intended, "tied to wte");
+        if (k == LM_HEAD && c.tied) snprintf(intended, sizeof intended, "tied to wte");
         else if (!scheme) snprintf(intended, sizeof intended, "-");
         else if (want[k] == -2.0f) snprintf(intended, sizeof intended, "from file");
         else if (want[k] < 0.0f) snprintf(intended, sizeof intended, "0 (constant)");
         else snprintf(intended, sizeof intended, "%.6f", (double)want[k]);
         if (n == 0) {
-            printf("%-9s %12s %12s %12s %12s %12s %14s\n", PARAM_NAMES[k], "0", "-", "-", "-", "-", intended);
+            printf("%-9s %12s %12s %12s %12s %12s %14s\n", PARAM_TABLE[k].name, "0", "-", "-", "-", "-", intended);
             continue;
         }
         double sum = 0.0, sq = 0.0;
@@ -376,7 +401,7 @@ inline void gpt2_init_report(const float* params, const GPT2Config& c, const Ini
             hi = std::max(hi, x[i]);
         }
         const double mean = sum / n, var = std::max(0.0, sq / n - mean * mean);
-        printf("%-9s %12zu %12.6f %12.6f %12.6f %12.6f %14s\n", PARAM_NAMES[k], n, mean, sqrt(var), (double)lo, (double)hi, intended);
+        printf("%-9s %12zu %12.6f %12.6f %12.6f %12.6f %14s\n", PARAM_TABLE[k].name, n, mean, sqrt(var), (double)lo, (double)hi, intended);
     }
 }
 

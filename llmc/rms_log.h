@@ -16,7 +16,7 @@ inline std::string rms_log_line(int step, const size_t sizes[NUM_PARAMETER_TENSO
         const size_t n = sizes[k];
         if (n == 0) continue;
         char buf[96];
-        snprintf(buf, sizeof buf, " %s:%.4e/%.4e", PARAM_NAMES[k], sqrt(weight_sq[k] / n), sqrt(grad_sq[k] / n));
+        snprintf(buf, sizeof buf, " %s:%.4e/%.4e", PARAM_TABLE[k].name, sqrt(weight_sq[k] / n), sqrt(grad_sq[k] / n));
         line += buf;
     }
     return line;

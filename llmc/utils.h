@@ -1,5 +1,5 @@
-// Shared host utilities: fatal errors, checked file I/O, checked allocation.
-// Every failure prints one line "error: ..." naming the file and the problem (plus the
+// Shared host utilities: fatal errors, checked file I/O, arenas (checked allocation and carving),
+// the clock. Every failure prints one line "error: ..." naming the file and the problem (plus the
 // source location of the check for debugging) and exits with status 1.
 #pragma once
 #include <cerrno>
@@ -56,12 +56,6 @@ inline void fwrite_check_(const void* ptr, size_t size, size_t n, FILE* f, const
 }
 #define fwriteCheck(ptr, size, n, f, what) fwrite_check_(ptr, size, n, f, what, __FILE__, __LINE__)
 
-inline void* malloc_check_(size_t size, const char* file, int line) {
-    void* p = malloc(size);
-    if (!p && size) die("out of memory allocating %zu bytes [%s:%d]", size, file, line);
-    return p;
-}
-#define mallocCheck(size) malloc_check_(size, __FILE__, __LINE__)
 
 // 64-byte aligned zeroed allocation for arenas (AVX-512 loads, no false sharing between threads).
 struct AlignedFree {
@@ -114,3 +108,17 @@ inline double now_ms() {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
+
+// Carves typed views out of one arena, in order, each rounded up to `align` bytes. With base =
+// nullptr it only measures: one pass sizes the arena, a second points the views into it.
+struct ArenaCarver {
+    char* base;
+    size_t align = 1;
+    size_t offset = 0;
+    template <typename T>
+    T* take(size_t n) {
+        T* p = base ? reinterpret_cast<T*>(base + offset) : nullptr;
+        offset += (n * sizeof(T) + align - 1) / align * align;
+        return p;
+    }
+};

@@ -27,7 +27,7 @@ static void compare_init(const char* name, const float* ours, const float* ref, 
             const double rel = stds[k] > 0 ? d / stds[k] : (d > 0 ? INFINITY : 0.0);
             if (rel > worst) {
                 worst = rel;
-                worst_tensor = PARAM_NAMES[k];
+                worst_tensor = PARAM_TABLE[k].name;
             }
             worst_abs = std::max(worst_abs, d);
         }

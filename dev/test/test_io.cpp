@@ -218,7 +218,7 @@ static void test_init_determinism() {
     check("init_other_seed_differs", a != d, "seed 42 vs 43");
     ParameterTensors p = point_parameters(a.data(), sizes);
     bool pad_zero = true;
-    for (size_t i = (size_t)c.vocab_size * c.channels; i < sizes[0]; i++) pad_zero &= p.wte[i] == 0.0f;
+    for (size_t i = (size_t)c.vocab_size * c.channels; i < sizes[WTE]; i++) pad_zero &= p.wte[i] == 0.0f;
     bool ln_ok = p.ln1w[0] == 1.0f && p.ln1b[0] == 0.0f && p.lnfw[c.channels - 1] == 1.0f && p.qkvb[5] == 0.0f;
     check("init_padding_and_layernorm", pad_zero && ln_ok, "wte padding rows 0, LayerNorm 1/0, biases 0");
     // empirical std of each drawn tensor vs the scheme's 0.02 and 0.02/sqrt(2L)
@@ -227,7 +227,7 @@ static void test_init_determinism() {
         for (size_t i = 0; i < k; i++) { s += x[i]; s2 += (double)x[i] * x[i]; }
         return sqrt(s2 / k - (s / k) * (s / k));
     };
-    double s_fc = stdev(p.fcw, sizes[10]), s_proj = stdev(p.fcprojw, sizes[12]);
+    double s_fc = stdev(p.fcw, sizes[FCW]), s_proj = stdev(p.fcprojw, sizes[FCPROJW]);
     double want_proj = 0.02 / sqrt(4.0);
     check("init_std", fabs(s_fc - 0.02) < 0.02 * 0.02 && fabs(s_proj - want_proj) < want_proj * 0.02,
           "fcw std %.5f (0.02), fcprojw std %.5f (%.5f)", s_fc, s_proj, want_proj);
@@ -254,7 +254,7 @@ static void test_init_schemes() {
             bool ok = true;
             char detail[256] = "";
             for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
-                const size_t n = (k == 0 || k == 16) && sizes[k] ? (size_t)c.vocab_size * c.channels : sizes[k];
+                const size_t n = (k == WTE || k == LM_HEAD) && sizes[k] ? (size_t)c.vocab_size * c.channels : sizes[k];
                 const float* x = p.data() + off;
                 off += sizes[k];
                 if (n == 0) continue;
@@ -263,17 +263,17 @@ static void test_init_schemes() {
                 for (size_t i = 0; i < n; i++) { s1 += x[i]; s2 += (double)x[i] * x[i]; lo = std::min(lo, x[i]); hi = std::max(hi, x[i]); }
                 const double sd = sqrt(std::max(0.0, s2 / n - (s1 / n) * (s1 / n)));
                 if (want[k] < 0) {  // constant: LayerNorm 1/0, zero biases
-                    const float v = (k == 2 || k == 8 || k == 14) ? 1.0f : 0.0f;
-                    if (lo != v || hi != v) { ok = false; snprintf(detail, sizeof detail, "%s not constant %g", PARAM_NAMES[k], v); }
+                    const float v = (k == LN1W || k == LN2W || k == LNFW) ? 1.0f : 0.0f;
+                    if (lo != v || hi != v) { ok = false; snprintf(detail, sizeof detail, "%s not constant %g", PARAM_TABLE[k].name, v); }
                     continue;
                 }
                 // std of a sample std is ~ sigma * sqrt(1/(2n)) (normal) and smaller for uniform: allow 6 of them
                 const double tol = 6.0 * want[k] / sqrt(2.0 * n);
                 if (fabs(sd - want[k]) > tol) {
                     ok = false;
-                    snprintf(detail, sizeof detail, "%s std %.6f vs intended %.6f (tol %.1e)", PARAM_NAMES[k], sd, want[k], tol);
+                    snprintf(detail, sizeof detail, "%s std %.6f vs intended %.6f (tol %.1e)", PARAM_TABLE[k].name, sd, want[k], tol);
                 }
-                const Dist d = k == 0 || k == 1 ? embedding_dist(scheme, InitSpec{})
+                const Dist d = k == WTE || k == WPE ? embedding_dist(scheme, InitSpec{})
                                : Dist{scheme.kind == InitKind::PyTorch || scheme.kind == InitKind::XavierUniform ||
                                           scheme.kind == InitKind::KaimingUniform || scheme.kind == InitKind::Uniform,
                                       0.0f};
@@ -284,7 +284,7 @@ static void test_init_schemes() {
                     const bool reach = n < 10000 || (hi >= 0.99f * b && lo <= -0.99f * b);
                     if (lo < -b * (1 + 1e-6f) || hi > b * (1 + 1e-6f) || !reach) {
                         ok = false;
-                        snprintf(detail, sizeof detail, "%s range [%g, %g] vs bound %g", PARAM_NAMES[k], lo, hi, b);
+                        snprintf(detail, sizeof detail, "%s range [%g, %g] vs bound %g", PARAM_TABLE[k].name, lo, hi, b);
                     }
                 }
             }
@@ -297,8 +297,8 @@ static void test_init_schemes() {
     float want[NUM_PARAMETER_TENSORS];
     c.tied = true;
     intended_stds(want, c, InitSpec{}, InitSpec{});
-    check("init_nanogpt_residual_scaling", fabsf(want[6] - 0.01f) < 1e-7f && fabsf(want[12] - 0.01f) < 1e-7f && want[4] == 0.02f,
-          "attprojw %.6f fcprojw %.6f qkvw %.6f (L=2: 0.02/sqrt(4) = 0.01)", want[6], want[12], want[4]);
+    check("init_nanogpt_residual_scaling", fabsf(want[ATTPROJW] - 0.01f) < 1e-7f && fabsf(want[FCPROJW] - 0.01f) < 1e-7f && want[QKVW] == 0.02f,
+          "attprojw %.6f fcprojw %.6f qkvw %.6f (L=2: 0.02/sqrt(4) = 0.01)", want[ATTPROJW], want[FCPROJW], want[QKVW]);
     InitSpec bad;
     check("init_spec_rejects", !parse_init_spec("xavier", false, &bad) && !parse_init_spec("uniform:-1", false, &bad) &&
                                    !parse_init_spec("normal:abc", false, &bad) && !parse_init_spec("file:x", false, &bad) &&
@@ -340,7 +340,7 @@ static void test_embedding_file() {
     gpt2_init(b.data(), c, InitSpec{}, emb_npy, 5);
     gpt2_init(d.data(), c, InitSpec{}, InitSpec{}, 5);
     bool wte_ok = !memcmp(a.data(), emb.data(), V * C * 4) && a == b;
-    for (size_t i = V * C; i < sizes[0]; i++) wte_ok &= a[i] == 0.0f;  // padding rows stay zero
+    for (size_t i = V * C; i < sizes[WTE]; i++) wte_ok &= a[i] == 0.0f;  // padding rows stay zero
     check("init_emb_file_raw_and_npy", wte_ok, "wte rows equal the file's (V, C) matrix, padding rows zero, .npy == raw");
     InitSpec u;
     parse_init_spec("uniform:0.5", true, &u);
@@ -366,7 +366,7 @@ static void test_untied_checkpoint() {
     GPT2Config r = checkpoint_read_header(f.get(), path.c_str(), &version);
     checkpoint_read_params(f.get(), path.c_str(), version, q.data(), n);
     ParameterTensors view = point_parameters(q.data(), sizes);
-    check("untied_checkpoint_roundtrip", !r.tied && p == q && sizes[16] == 128 * 8 && view.lm_head != view.wte &&
+    check("untied_checkpoint_roundtrip", !r.tied && p == q && sizes[LM_HEAD] == 128 * 8 && view.lm_head != view.wte &&
           file_size(f.get(), path.c_str()) == (int64_t)(HEADER_BYTES + 4 * n),
           "header[8] = 1, lm_head (Vp, C) after lnfb, values exact");
 }

@@ -178,8 +178,8 @@ static void test_model() {
         if (n == 0) continue;  // lm_head when tied
         std::vector<float> view(p + off, p + off + n);
         char name[64];
-        snprintf(name, sizeof name, "fd_model_%s", PARAM_NAMES[k]);
-        size_t rows = k == 0 ? (size_t)c.vocab_size * c.channels : n;  // wte padding rows have no use
+        snprintf(name, sizeof name, "fd_model_%s", PARAM_TABLE[k].name);
+        size_t rows = k == WTE ? (size_t)c.vocab_size * c.channels : n;  // wte padding rows have no use
         std::vector<float> used(view.begin(), view.begin() + rows);
         auto fwd_used = [&]() {
             memcpy(p + off, used.data(), rows * sizeof(float));
