@@ -9,27 +9,9 @@
 #include "dev/test/check.h"
 #include "dev/test/init_check.h"
 #include "dev/test/parity.h"
+#include "dev/test/tolerances.h"
 
-// Tolerance table, fp32 vs PyTorch fp32 (|ours - ref| <= atol + rtol * |ref| per element; no
-// row is scaled).
-// The two sides sum in different orders (our 16-wide vector partial sums vs BLAS), so each
-// value carries ~1e-7 relative rounding per reduction; the bounds below leave ~10x headroom
-// over the errors observed on the L=2, C=64, V=50257 debug config.
-static const Tolerance TOLERANCES[] = {
-    {"logits", 1e-5f, 1e-4f, false, "one C=64 reduction per layer and the lm_head dot; |logits| < 1"},
-    {"loss", 0.0f, 1e-5f, false, "mean over B*T of log-sum-exp over 50257 terms"},
-    {"grads", 2e-6f, 2e-3f, false, "grads are tiny (1/(B*T) scale) and the wte grad sums B*T rows; atol covers near-zero entries"},
-    {"step_losses", 0.0f, 1e-5f, false, "10 AdamW steps: the losses track the reference to fp32 noise"},
-    {"grad_norm0", 0.0f, 1e-6f, false, "step-0 norm vs the exact (double) norm of the reference's own gradients"},
-    {"grad_norms", 0.0f, 1e-3f, false, "torch's clip_grad_norm_ sums in fp32 (1e-5 off the exact norm at step 0); that"
-                                " feeds the clip factor, so the runs drift apart by ~2e-4 over 10 clipped steps"},
-    {"lrs", 0.0f, 1e-6f, false, "schedule in float here, double in Python"},
-    {"init", 5e-6f, 0.0f, false, "atol in units of each tensor's intended std (1e-7 at nanoGPT's 0.02): the same uniforms"
-                          " and Box-Muller pairing, but PyTorch's AVX2 normal_ uses polynomial log/sincos and we use"
-                          " libm, so radius*cos differs by a few ulps of the radius (seen: 2.2e-6 std); constant"
-                          " tensors must match exactly and uniform draws are checked bit-exact"},
-    {"final_params", 2e-5f, 1e-3f, false, "after 10 steps Adam's normalised update amplifies tiny grad differences near zero"},
-};
+static const auto& TOLERANCES = FP32_TOLERANCES;  // dev/test/tolerances.h
 
 static const Tolerance& tol(const char* what) { return find_tolerance(TOLERANCES, what); }
 static bool compare(const char* name, const char* tol_name, const float* ours, const float* ref, size_t n) {

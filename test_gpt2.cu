@@ -13,47 +13,13 @@
 #include "dev/test/check.h"
 #include "dev/test/init_check.h"
 #include "dev/test/parity.h"
+#include "dev/test/tolerances.h"
 
-// Tolerance table: |ours - ref| <= atol * (scaled ? max|ref| of the tensor : 1) + rtol * |ref|.
-// The init is drawn on the host in fp32 in either precision, so its row is test_gpt2.cpp's.
-#define INIT_WHY                                                                                       \
-    "atol in units of each tensor's intended std: PyTorch's AVX2 normal_ uses polynomial log/sincos, " \
-    "we use libm (seen: 2.2e-6 std); constant tensors exact, uniform draws bit-exact"
+// dev/test/tolerances.h: the FP32 table is the CPU test's; the BF16 one is calibrated on the emulator
 #if defined(ENABLE_FP32)
-// FP32, TF32 off: the CPU trainer's table (test_gpt2.cpp) with the same reasons; cuBLAS sums in
-// another order than both the CPU kernels and PyTorch, which those bounds already allow for.
-static const Tolerance TOLERANCES[] = {
-    {"logits", 1e-5f, 1e-4f, false, "one C=64 reduction per layer and the lm_head dot; |logits| < 1"},
-    {"loss", 0.0f, 1e-5f, false, "mean over B*T of log-sum-exp over 50257 terms"},
-    {"grads", 2e-6f, 2e-3f, false, "grads are tiny (1/(B*T) scale); wte sums B*T rows; atol covers near-zero entries"},
-    {"step_losses", 0.0f, 1e-5f, false, "10 AdamW steps track the reference to fp32 noise"},
-    {"grad_norm0", 0.0f, 1e-6f, false, "step-0 norm (double accumulation) vs the exact norm of the reference grads"},
-    {"grad_norms", 0.0f, 1e-3f, false, "torch's fp32 clip_grad_norm_ differs ~1e-5 at step 0 and feeds the clip factor"},
-    {"lrs", 0.0f, 1e-6f, false, "schedule in float here, double in Python"},
-    {"final_params", 2e-5f, 1e-3f, false, "elements whose step-0 gradient the grads row resolves (see "
-                                         "compare_final_params); seen 4.4% of this bound"},
-    {"init", 5e-6f, 0.0f, false, INIT_WHY},
-};
+static const auto& TOLERANCES = FP32_TOLERANCES;
 #else
-// BF16 (8-bit mantissa: one rounding is up to 2^-9 = 2e-3 relative). Weights are rounded to bf16
-// before the forward, every activation is stored in bf16, so errors are a few roundings deep
-// per layer. CALIBRATED ON THE CUDA EMULATOR (make cuda-emu: bf16 storage rounded to nearest even
-// as the device does, fp32 accumulation), tied and untied, 2026-12-03: each bound is ~3x the
-// worst error seen there (quoted). A GPU's tensor cores sum in another order; check_all.sh prints
-// max_abs/rel on the first GPU run.
-static const Tolerance TOLERANCES[] = {
-    {"logits", 1.5e-2f, 1e-2f, false, "bf16 lnf output, bf16 wte and bf16 logits; |logit| < 1 (seen 5.7e-3 abs)"},
-    {"loss", 0.0f, 3e-5f, false, "the mean over B*T averages the per-row rounding noise away (seen 6.3e-6)"},
-    {"grads", 3e-2f, 5e-2f, true, "bf16 activation grads through 2 layers; atol relative to each tensor's largest "
-                                  "entry (seen 1.0e-2 of it, ln1w)"},
-    {"step_losses", 0.0f, 5e-4f, false, "bf16 forward each step; fp32 master weights keep the trajectory close (seen 1.7e-4)"},
-    {"grad_norm0", 0.0f, 3e-4f, false, "norm of fp32 grads computed from bf16 activations (seen 8.6e-5 untied)"},
-    {"grad_norms", 0.0f, 1.2e-2f, false, "as grad_norm0, drifting over 10 steps (seen 3.8e-3)"},
-    {"lrs", 0.0f, 1e-6f, false, "schedule in float, independent of precision"},
-    {"final_params", 1.5e-3f, 2e-2f, false, "elements whose step-0 gradient the grads row resolves (see "
-                                           "compare_final_params); seen 1.05x of 5e-4 + 2e-2|ref|"},
-    {"init", 5e-6f, 0.0f, false, INIT_WHY},
-};
+static const auto& TOLERANCES = BF16_TOLERANCES;
 #endif
 
 static const Tolerance& tol(const char* what) { return find_tolerance(TOLERANCES, what); }
