@@ -106,7 +106,7 @@ PRECISION ?= BF16
 CUDA_HEADERS := $(HEADERS) $(wildcard llmc/cuda_*.cuh)
 DEV_CUDA_SRCS := $(wildcard dev/cuda/*.cu)
 DEV_CUDA_BINS := $(patsubst dev/cuda/%.cu,build/dev_cuda/%,$(DEV_CUDA_SRCS))
-CUDA_GOALS := $(filter train_gpt2cu test_gpt2cu cuda dev-cuda build/dev_cuda/% build/train_gpt2cu_fp32,$(MAKECMDGOALS))
+CUDA_GOALS := $(filter train_gpt2cu test_gpt2cu cuda dev-cuda build/dev_cuda/% build/train_gpt2cu_fp32 print-nvcc,$(MAKECMDGOALS))
 ifneq ($(CUDA_GOALS),)
   ifeq ($(NVCC),)
     $(info ---> nvcc: not found (install the CUDA toolkit or put nvcc on PATH); CUDA targets cannot build)
@@ -138,7 +138,12 @@ NVCC_FLAGS ?= -O3 -std=c++17 -arch=sm_$(GPU_ARCH) -lineinfo -Xcompiler -Wall,-We
 NVCC_PRECISION := $(if $(filter FP32,$(PRECISION)),-DENABLE_FP32,)
 NVCC_LDLIBS := -lcublas -lcublasLt
 
-.PHONY: cuda dev-cuda clean-cuda
+.PHONY: cuda dev-cuda clean-cuda print-nvcc
+# the nvcc command line the targets above use (dev/test/t_cuda_build.sh builds with it)
+print-nvcc:
+	@echo "NVCC_CMD $(NVCC) $(NVCC_FLAGS)"
+	@echo "NVCC_LIBS $(NVCC_LDLIBS)"
+
 cuda: train_gpt2cu test_gpt2cu dev-cuda
 
 train_gpt2cu: train_gpt2.cu $(CUDA_HEADERS)

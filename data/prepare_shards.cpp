@@ -1,4 +1,4 @@
-// prepare_shards: text files or directories -> GPT-2 token shards in llm.c's format (FORMATS.md).
+// prepare_shards: text files or directories -> GPT-2 token shards in llm.c's format (docs/FORMATS.md).
 //
 //   ./prepare_shards -o data/mobydick -n mobydick -j text -f 0.08 data/cache/moby-dick/*.json
 //

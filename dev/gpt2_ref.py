@@ -59,7 +59,7 @@ ref_debug_state.bin, all little-endian, back to back (P = num_params, the checkp
   file size = 1024 + 64 + 8*B*T + 4*B*T*V + 4 + 8*P + 12*steps
   P = Vp*C + maxT*C + L*(12*C*C + 13*C) + 2*C  (+ Vp*C when untied)
 
-Model checkpoint (FORMATS.md): int32 header[256] [0]=20240326, [1]=3 (fp32) or 5 (bf16, each value
+Model checkpoint (docs/FORMATS.md): int32 header[256] [0]=20240326, [1]=3 (fp32) or 5 (bf16, each value
 the upper 16 bits of a float32), [2]=maxT, [3]=V, [4]=L, [5]=NH, [6]=C, [7]=Vp, rest 0; then the 16
 tensors above in order. write_model writes version 3; read_model reads 3 and 5.
 Untied extension (ours, not llm.c's): header[8] = 1 and one more tensor lm_head (Vp, C), padding rows

@@ -1,4 +1,4 @@
-// Dataloader for llm.c token shards (FORMATS.md): a glob of shards, every header and file
+// Dataloader for llm.c token shards (docs/FORMATS.md): a glob of shards, every header and file
 // size validated up front, 64-bit offsets, optional seeded shuffling of shard order and of
 // sample order within a shard, and a position (epoch, shard, sample) that is all a resume needs:
 // the permutations are recomputed from (seed, epoch, shard), never stored.

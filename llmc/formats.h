@@ -1,4 +1,4 @@
-// File-format constants shared by both trainers and the data tools (see ../shared/FORMATS.md).
+// File-format constants shared by both trainers and the data tools (docs/FORMATS.md).
 // All headers are 256 little-endian int32 (1024 bytes).
 #pragma once
 #include <cstdint>

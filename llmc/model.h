@@ -1,5 +1,5 @@
 // GPT-2 configuration, the parameter layout (16 tensors in one flat arena, llm.c order),
-// the nanoGPT-style seeded init, and model checkpoint read/write (llm.c format, FORMATS.md).
+// the nanoGPT-style seeded init, and model checkpoint read/write (llm.c format, docs/FORMATS.md).
 // Shared by the CPU and CUDA trainers: both hold the master weights on the host in this layout.
 #pragma once
 #include <algorithm>

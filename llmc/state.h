@@ -1,4 +1,4 @@
-// Training-state file for exact resume: llm.c's state_%08d_%05d.bin header layout (FORMATS.md)
+// Training-state file for exact resume: llm.c's state_%08d_%05d.bin header layout (docs/FORMATS.md)
 // followed by AdamW m and v (fp32), then our extension block: what else a bit-exact resume
 // needs (dataloader position, sampling RNG). The schedule is recomputed from the step and flags.
 #pragma once

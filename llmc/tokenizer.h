@@ -34,7 +34,7 @@
 #include "utils.h"
 
 // ----------------------------------------------------------------------------
-// Decode side: gpt2_tokenizer.bin (FORMATS.md), header of 256 uint32, then per id: uint8 len + bytes.
+// Decode side: gpt2_tokenizer.bin (docs/FORMATS.md), header of 256 uint32, then per id: uint8 len + bytes.
 
 struct Tokenizer {
     bool ok = false;                  // false when the file was missing: decoding is unavailable

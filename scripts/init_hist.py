@@ -2,7 +2,7 @@
 """Histogram grid of every parameter tensor in one or more llm.c model checkpoints.
 
 Reads llm.c checkpoints (version 3 fp32 or 5 bf16, tied or untied: header[8] = 1 adds a (Vp, C)
-lm_head after lnfb; see ../shared/FORMATS.md) and draws one subplot per parameter tensor, all
+lm_head after lnfb; see docs/FORMATS.md) and draws one subplot per parameter tensor, all
 layers of a per-layer tensor pooled. wte and lm_head use only their V real rows (the padding rows
 are zero by construction). The y axis is the fraction of the tensor's elements per bin (log
 scale), so a constant tensor is a single bar of height 1, annotated "constant 1.0"; subplot

@@ -1,12 +1,13 @@
 # Sourced by the dev/test/t_*.sh scripts: run from the repo root, a fresh scratch dir, and the
 # PASS/FAIL line protocol that dev/test/run_tests.sh counts.
-#   test_begin NAME     cd to the repo root, TMP=dev/test/tmp/NAME (emptied), failed=0
+#   test_begin NAME     cd to the repo root, TMP=dev/test/tmp/NAME (emptied), failed=0,
+#                       PY=$PYTHON or /usr/bin/python3 (Debian's, with torch)
 #   pass NAME DETAIL    prints "PASS NAME DETAIL"
 #   fail NAME DETAIL    prints "FAIL NAME DETAIL" and marks the script failed (exit $failed at the end)
 #   build_trainer       make -s train_gpt2, as a check; exits the script if it fails
 test_begin() {
     cd "$(dirname "${BASH_SOURCE[1]}")/../.." || exit 1
-    PY=/usr/bin/python3
+    PY=${PYTHON:-/usr/bin/python3}
     TMP=dev/test/tmp/$1
     rm -rf "$TMP" && mkdir -p "$TMP"
     failed=0

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tiny fixtures for the trainer's shell tests (FORMATS.md layouts), written with numpy only.
+"""Tiny fixtures for the trainer's shell tests (docs/FORMATS.md layouts), written with numpy only.
 
   make_fixtures.py model OUT [--maxT 64 --L 1 --NH 2 --C 32 --seed 0] [--bf16 OUT_BF16]
       version-3 checkpoint, small random params (std 0.02), LayerNorm weights 1, wte padding rows 0;

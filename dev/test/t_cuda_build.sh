@@ -4,21 +4,23 @@
 # warning-free, so a new warning is worth a look). Without nvcc: prints SKIP and exits 0.
 # Outputs go to dev/test/tmp/cuda_build, so the user's ./train_gpt2cu is left alone.
 set -u
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/lib.sh"
+test_begin cuda_build
 NVCC=$(command -v nvcc || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
 if [ -z "$NVCC" ]; then
     echo "SKIP cuda_build (no nvcc)"
     exit 0
 fi
-out=dev/test/tmp/cuda_build
-mkdir -p "$out"
-# the Makefile's flags (NVCC_FLAGS), with the default arch
-FLAGS=(-O3 -std=c++17 -arch=sm_${GPU_ARCH:-90} -lineinfo -Xcompiler -Wall,-Wextra,-Wno-unused-parameter,-Wno-unused-function)
+out=$TMP
+# the Makefile's nvcc command and libraries (make print-nvcc), so the flags live in one place
+read -r -a CMD <<< "$(make -s print-nvcc GPU_ARCH="${GPU_ARCH:-90}" | sed -n 's/^NVCC_CMD //p')"
+read -r -a LIBS <<< "$(make -s print-nvcc GPU_ARCH="${GPU_ARCH:-90}" | sed -n 's/^NVCC_LIBS //p')"
+[ ${#CMD[@]} -gt 1 ] || { echo "FAIL cuda_build_flags: make print-nvcc printed no command"; exit 1; }
 fail=0
 build() {  # name, source, extra flags...
     local name=$1 src=$2; shift 2
     local log="$out/$name.log"
-    if "$NVCC" "${FLAGS[@]}" "$@" "$src" -lcublas -lcublasLt -o "$out/$name" > "$log" 2>&1; then
+    if "${CMD[@]}" "$@" "$src" "${LIBS[@]}" -o "$out/$name" > "$log" 2>&1; then
         if grep -qi "warning" "$log"; then
             echo "FAIL cuda_build_$name compiled with warnings: $(grep -i -m1 warning "$log")"; fail=1
         else
@@ -28,7 +30,7 @@ build() {  # name, source, extra flags...
         echo "FAIL cuda_build_$name $(grep -m1 -i error "$log")"; fail=1
     fi
 }
-echo "nvcc: $NVCC ($("$NVCC" --version | grep -o 'release [0-9.]*')), arch sm_${GPU_ARCH:-90}"
+echo "nvcc: ${CMD[0]} ($("${CMD[0]}" --version | grep -o 'release [0-9.]*')), arch sm_${GPU_ARCH:-90}"
 build train_gpt2cu train_gpt2.cu
 build train_gpt2cu_fp32 train_gpt2.cu -DENABLE_FP32
 build test_gpt2cu test_gpt2.cu
@@ -58,7 +60,6 @@ if [ -x "$out/train_gpt2cu" ] && [ -x ./train_gpt2 ]; then
         fi
     done
 fi
-PY=/usr/bin/python3
 if [ -x "$out/test_gpt2cu" ] && "$PY" -c "import torch" 2>/dev/null; then
     "$PY" dev/gpt2_ref.py --out "$out/init" --init-only --init nanogpt,xavier-uniform --seeds 5 --untied 1 > "$out/init.log" 2>&1
     for scheme in nanogpt xavier-uniform; do

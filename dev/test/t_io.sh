@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Dataloader, RNG, checkpoint/state round trips, schedules, init determinism (dev/test/test_io.cpp).
 set -u
-cd "$(dirname "$0")/../.."
-mkdir -p dev/test/tmp/io
-./test_io dev/test/tmp/io
+source "$(dirname "$0")/lib.sh"
+test_begin io
+./test_io "$TMP" || failed=1
+exit $failed

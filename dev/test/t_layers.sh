@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Per-layer backward vs finite differences, matmul kernels vs a naive loop, whole-model FD.
 set -u
-cd "$(dirname "$0")/../.."
-./test_layers
+source "$(dirname "$0")/lib.sh"
+test_begin layers
+./test_layers || failed=1
+exit $failed

@@ -4,16 +4,14 @@
 #    (L=2 C=64 NH=4 V=50257 B=4 T=64)
 #  - every init scheme against torch.manual_seed + torch.nn.init, for several seeds
 set -u
-cd "$(dirname "$0")/../.."
-PY=${PYTHON:-/usr/bin/python3}
-tmp=dev/test/tmp/parity
-mkdir -p "$tmp"
+source "$(dirname "$0")/lib.sh"
+test_begin parity
+tmp=$TMP
 if ! "$PY" -c "import torch" 2>/dev/null; then
     echo "FAIL pytorch_available: $PY cannot import torch (apt-get install python3-torch)"
     exit 1
 fi
 "$PY" dev/gpt2_ref.py --selfcheck || exit 1
-failed=0
 for tie in tied untied; do
     dir=$tmp/$tie
     untied=$([ $tie = untied ] && echo 1 || echo 0)
