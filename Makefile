@@ -42,7 +42,7 @@ test_gpt2: test_gpt2.cpp train_gpt2.cpp $(HEADERS) $(TEST_HEADERS)
 test_layers: dev/test/test_layers.cpp train_gpt2.cpp $(HEADERS) $(TEST_HEADERS)
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
-test_io: dev/test/test_io.cpp train_gpt2.cpp $(HEADERS) $(TEST_HEADERS)
+test_io: dev/test/test_io.cpp $(HEADERS) $(TEST_HEADERS)
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,14 @@
 // Host-side pieces both trainers share: dataloader (order, shuffling, resume position, 64-bit
 // offsets), the Mersenne Twister, checkpoint and state round trips, lr schedules, init determinism.
-#define TESTING
-#include "../../train_gpt2.cpp"
+#include "../../llmc/cli.h"
+#include "../../llmc/dataloader.h"
+#include "../../llmc/model.h"
+#include "../../llmc/model_api.h"
+#include "../../llmc/outlier.h"
+#include "../../llmc/rand.h"
+#include "../../llmc/run.h"
+#include "../../llmc/schedule.h"
+#include "../../llmc/state.h"
 #include "check.h"
 
 #include <fcntl.h>
