@@ -26,7 +26,7 @@ else
   endif
 endif
 
-HEADERS := $(wildcard llmc/*.h)
+HEADERS := $(wildcard llmc/*.h llmc/model/*.h llmc/io/*.h llmc/train/*.h llmc/cpu/*.h)
 TEST_HEADERS := $(wildcard dev/test/*.h)
 
 .PHONY: all test bench clean
@@ -77,7 +77,7 @@ bench: train_gpt2
 	bash scripts/bench.sh
 
 # GPT-2 matmul shapes: our SGEMM vs its first version vs OpenBLAS (dev only, loaded with dlopen)
-bench_matmul: dev/cpu/bench_matmul.cpp llmc/cpu_gemm.h llmc/rand.h
+bench_matmul: dev/cpu/bench_matmul.cpp llmc/cpu/gemm.h llmc/rand.h
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -ldl -o $@
 
 # per-layer time breakdown of one d12 training step (dev only)
@@ -103,7 +103,7 @@ clean:
 #   GPU_ARCH=90          sm_XY to compile for (default: the local GPU's, else 90 = H100/H200)
 NVCC ?= $(shell command -v nvcc 2>/dev/null || (test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc))
 PRECISION ?= BF16
-CUDA_HEADERS := $(HEADERS) $(wildcard llmc/cuda_*.cuh)
+CUDA_HEADERS := $(HEADERS) $(wildcard llmc/cuda/*.cuh)
 DEV_CUDA_SRCS := $(wildcard dev/cuda/*.cu)
 DEV_CUDA_BINS := $(patsubst dev/cuda/%.cu,build/dev_cuda/%,$(DEV_CUDA_SRCS))
 CUDA_GOALS := $(filter train_gpt2cu test_gpt2cu cuda dev-cuda build/dev_cuda/% build/train_gpt2cu_fp32 print-nvcc,$(MAKECMDGOALS))
@@ -169,18 +169,18 @@ clean-cuda:
 	rm -rf build/dev_cuda
 
 # ---------------------------------------------------------------------------
-# CUDA emulation: the same CUDA sources built with g++ against llmc/cuda_emu/ (no nvcc, no GPU,
-# no driver): kernels run as fibers on OpenMP threads, cuBLAS/cuBLASLt on llmc/cpu_gemm.h.
+# CUDA emulation: the same CUDA sources built with g++ against llmc/cuda/emu/ (no nvcc, no GPU,
+# no driver): kernels run as fibers on OpenMP threads, cuBLAS/cuBLASLt on llmc/cpu/gemm.h.
 # Part of `make test` (dev/test/t_cuda_emu.sh). README: "CUDA without a GPU".
 #   make cuda-emu        build/emu/: train_gpt2cu (BF16), train_gpt2cu_fp32, test_gpt2cu (BF16),
 #                        test_gpt2cu_fp32, the dev/cuda checks (dev_cuda/ BF16, dev_cuda_fp32/),
 #                        the emulator's own tests
 #   make cuda-emu-asan   build/emu/*_asan: the FP32 parity test and the runtime test under
 #                        AddressSanitizer + UBSan (out-of-bounds device accesses)
-EMU_FLAGS := -std=c++17 -march=native -fopenmp -DOMP -DCUDA_EMU -I llmc/cuda_emu -I . -Wall -Wextra -Wno-unused-parameter -Wno-unused-function
+EMU_FLAGS := -std=c++17 -march=native -fopenmp -DOMP -DCUDA_EMU -I llmc/cuda/emu -I . -Wall -Wextra -Wno-unused-parameter -Wno-unused-function
 EMU_OPT := -O2
 EMU_ASAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-EMU_HEADERS := $(CUDA_HEADERS) $(wildcard llmc/cuda_emu/*.h)
+EMU_HEADERS := $(CUDA_HEADERS) $(wildcard llmc/cuda/emu/*.h)
 EMU_DEV_BINS := $(patsubst dev/cuda/%.cu,build/emu/dev_cuda/%,$(DEV_CUDA_SRCS)) \
                 $(patsubst dev/cuda/%.cu,build/emu/dev_cuda_fp32/%,$(DEV_CUDA_SRCS))
 EMU_BINS := build/emu/train_gpt2cu build/emu/train_gpt2cu_fp32 build/emu/test_gpt2cu build/emu/test_gpt2cu_fp32 \

@@ -27,19 +27,19 @@ so results are bit-identical for any thread count.
 #include <omp.h>
 #endif
 
-#include "llmc/cli.h"
-#include "llmc/cpu_gemm.h"
-#include "llmc/dataloader.h"
-#include "llmc/formats.h"
-#include "llmc/model.h"
-#include "llmc/model_api.h"
-#include "llmc/rms_log.h"
-#include "llmc/run.h"
-#include "llmc/sampler.h"
+#include "llmc/train/cli.h"
+#include "llmc/cpu/gemm.h"
+#include "llmc/io/dataloader.h"
+#include "llmc/io/formats.h"
+#include "llmc/model/model.h"
+#include "llmc/model/model_api.h"
+#include "llmc/train/rms_log.h"
+#include "llmc/train/run.h"
+#include "llmc/train/sampler.h"
 #include "llmc/rand.h"
-#include "llmc/schedule.h"
-#include "llmc/state.h"
-#include "llmc/tokenizer.h"
+#include "llmc/train/schedule.h"
+#include "llmc/io/state.h"
+#include "llmc/io/tokenizer.h"
 #include "llmc/utils.h"
 
 // ----------------------------------------------------------------------------
@@ -174,7 +174,7 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
 
 // ----------------------------------------------------------------------------
 // matmul: out (N, OC) = inp (N, K) @ weight (OC, K)^T + bias (OC), N = B*T rows.
-// All three products go through one packed, register-blocked SGEMM (llmc/cpu_gemm.h); the
+// All three products go through one packed, register-blocked SGEMM (llmc/cpu/gemm.h); the
 // versions it replaced and an OpenBLAS yardstick are in dev/cpu/bench_matmul.cpp.
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int K, int OC) {
@@ -643,7 +643,7 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
 }
 
 // Per-tensor sums of squares of the weights and of the gradients (before clipping), printed
-// and logged by the shared rms_log_write (llmc/rms_log.h) so both trainers write the same line.
+// and logged by the shared rms_log_write (llmc/train/rms_log.h) so both trainers write the same line.
 void gpt2_log_rms(GPT2* model, int step, FILE* log) {
     double wsq[NUM_PARAMETER_TENSORS], gsq[NUM_PARAMETER_TENSORS];
     size_t off = 0;
@@ -665,7 +665,7 @@ void gpt2_log_rms(GPT2* model, int step, FILE* log) {
 }
 
 // ----------------------------------------------------------------------------
-// the rest of the model contract (llmc/model_api.h): the host state is the model's own memory
+// the rest of the model contract (llmc/model/model_api.h): the host state is the model's own memory
 
 HostState gpt2_host(GPT2* model) {
     return HostState{model->params_memory.get(), model->m_memory.get(), model->v_memory.get(), model->num_parameters,
@@ -694,7 +694,7 @@ std::string gpt2_summary_extra(GPT2* model) {
 }
 
 // evaluation, sampling, checkpoints and the main loop: shared with the CUDA trainer
-#include "llmc/train_loop.h"
+#include "llmc/train/train_loop.h"
 
 #ifndef TESTING
 int main(int argc, char** argv) { return train_main(argc, argv, /*cuda=*/false); }

@@ -1,7 +1,7 @@
 /*
 GPT-2 training on one NVIDIA GPU: the CPU trainer (train_gpt2.cpp) with the heavy work on the
 device. Same CLI table, dataloader, init, checkpoint and state formats, schedule (the llmc/ .h headers);
-kernels in llmc/cuda_*.cuh, each with a CPU-referenced benchmark in dev/cuda/.
+kernels in llmc/cuda/ (one family per .cuh), each with a CPU-referenced benchmark in dev/cuda/.
 
 Legend: B = batch, T = time (sequence length), C = channels, V = vocab (Vp: padded to 128),
 L = layers, NH = heads, hs = C/NH head size, OC = output channels of a matmul, N = B*T rows.
@@ -17,8 +17,8 @@ Precision (make PRECISION=BF16|FP32):
 Conventions: layer functions take outputs, then saved state, then inputs, then sizes, then the
 stream. Parameter gradients ACCUMULATE (+=, fp32); inside gpt2_backward the activation gradients
 of matmuls, GELU and attention are SET (=) and the residual-stream gradient accumulates through the
-layernorms. The model-level contract (llmc/model_api.h) is the CPU trainer's, and the driver
-(llmc/train_loop.h) is shared.
+layernorms. The model-level contract (llmc/model/model_api.h) is the CPU trainer's, and the driver
+(llmc/train/train_loop.h) is shared.
 No reduction uses atomics: given the same inputs and GPU, every step is bitwise reproducible.
 */
 #include <sys/stat.h>
@@ -33,28 +33,29 @@ No reduction uses atomics: given the same inputs and GPU, every step is bitwise 
 #include <string>
 #include <vector>
 
-#include "llmc/cli.h"
-#include "llmc/dataloader.h"
-#include "llmc/formats.h"
-#include "llmc/model.h"
-#include "llmc/model_api.h"
+#include "llmc/train/cli.h"
+#include "llmc/io/dataloader.h"
+#include "llmc/io/formats.h"
+#include "llmc/model/model.h"
+#include "llmc/model/model_api.h"
 #include "llmc/rand.h"
-#include "llmc/rms_log.h"
-#include "llmc/run.h"
-#include "llmc/sampler.h"
-#include "llmc/schedule.h"
-#include "llmc/state.h"
-#include "llmc/tokenizer.h"
+#include "llmc/train/rms_log.h"
+#include "llmc/train/run.h"
+#include "llmc/train/sampler.h"
+#include "llmc/train/schedule.h"
+#include "llmc/io/state.h"
+#include "llmc/io/tokenizer.h"
 #include "llmc/utils.h"
 
-#include "llmc/cuda_adamw.cuh"
-#include "llmc/cuda_attention.cuh"
-#include "llmc/cuda_classifier.cuh"
-#include "llmc/cuda_common.cuh"
-#include "llmc/cuda_encoder.cuh"
-#include "llmc/cuda_gelu.cuh"
-#include "llmc/cuda_layernorm.cuh"
-#include "llmc/cuda_matmul.cuh"
+#include "llmc/cuda/adamw.cuh"
+#include "llmc/cuda/attention.cuh"
+#include "llmc/cuda/classifier.cuh"
+#include "llmc/cuda/common.cuh"
+#include "llmc/cuda/encoder.cuh"
+#include "llmc/cuda/gelu.cuh"
+#include "llmc/cuda/global_norm.cuh"
+#include "llmc/cuda/layernorm.cuh"
+#include "llmc/cuda/matmul.cuh"
 
 // ----------------------------------------------------------------------------
 // GPT-2 model on the device
@@ -445,7 +446,7 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
 // -rms: per-tensor RMS of the weights (the fp32 master when kept, else the floatX weights the
 // kernels read) and of the gradients before clipping, reduced on the device: 4 small launches
 // per tensor and one 2 x 17 double read-back, vs copying 2 x P floats to the host. Same line as
-// the CPU trainer's (llmc/rms_log.h). Synchronizes; call after backward, before the update.
+// the CPU trainer's (llmc/train/rms_log.h). Synchronizes; call after backward, before the update.
 void gpt2_log_rms(GPT2* model, int step, FILE* log) {
     GradScratch& s = model->scratch;
     size_t off = 0;
@@ -472,7 +473,7 @@ void gpt2_log_rms(GPT2* model, int step, FILE* log) {
 }
 
 // ----------------------------------------------------------------------------
-// the rest of the model contract (llmc/model_api.h): host copies, logits for sampling, and this
+// the rest of the model contract (llmc/model/model_api.h): host copies, logits for sampling, and this
 // backend's lines in the driver's output
 
 HostState gpt2_host(GPT2* model) {
@@ -569,7 +570,7 @@ std::string gpt2_summary_extra(GPT2* model) {
 }
 
 // evaluation, sampling, checkpoints and the main loop: shared with the CPU trainer
-#include "llmc/train_loop.h"
+#include "llmc/train/train_loop.h"
 
 #ifndef TESTING
 int main(int argc, char** argv) { return train_main(argc, argv, /*cuda=*/true); }

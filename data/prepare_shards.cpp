@@ -25,8 +25,8 @@
 #include <thread>
 #include <vector>
 
-#include "../llmc/formats.h"
-#include "../llmc/tokenizer.h"
+#include "../llmc/io/formats.h"
+#include "../llmc/io/tokenizer.h"
 #include "../llmc/utils.h"
 
 // ----------------------------------------------------------------------------

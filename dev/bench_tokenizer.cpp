@@ -1,5 +1,5 @@
 // Tokenizer throughput: encodes every document of a JSON corpus (default: Moby Dick) with
-// llmc/tokenizer.h, RUNS times single-threaded and RUNS times with all threads; prints median MB/s of
+// llmc/io/tokenizer.h, RUNS times single-threaded and RUNS times with all threads; prints median MB/s of
 // input text. "cold": every run starts with empty BPE caches (per thread), so warm-up is part of the
 // cost, as in a fresh prepare_shards run on a small corpus; "warm": caches kept from a previous pass,
 // the steady state of a large corpus. Threads take whole documents from a shared counter.
@@ -9,7 +9,7 @@
 #include <chrono>
 #include <thread>
 
-#include "../llmc/tokenizer.h"
+#include "../llmc/io/tokenizer.h"
 
 static double encode_all(const Bpe* bpe, const std::vector<std::string>& docs, std::vector<BpeCache>& caches,
                          int nthreads, size_t* tokens) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference GPT-2 encoder for testing llmc/tokenizer.h (shares no code with it).
+"""Independent reference GPT-2 encoder for testing llmc/io/tokenizer.h (shares no code with it).
 
 Follows OpenAI's gpt-2 src/encoder.py: regex pre-tokenization with the `regex` module, then BPE by
 merge rank. Bytes are decoded with errors="surrogateescape", so each invalid UTF-8 byte becomes one

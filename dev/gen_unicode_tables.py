@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates llmc/unicode_tables.h: the code point classes GPT-2's pre-tokenizer needs.
+"""Generates llmc/io/unicode_tables.h: the code point classes GPT-2's pre-tokenizer needs.
 
 Run with Debian's python (it has the `regex` module):  /usr/bin/python3 dev/gen_unicode_tables.py
 The classes are taken from the `regex` module itself (\\p{L}, \\p{N}, \\s on str patterns), because
@@ -10,7 +10,7 @@ Only needed to regenerate the committed header; the build never runs Python.
 import sys
 import regex
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else "llmc/unicode_tables.h"
+OUT = sys.argv[1] if len(sys.argv) > 1 else "llmc/io/unicode_tables.h"
 CLASSES = [("UCLASS_LETTER", regex.compile(r"\p{L}")),
            ("UCLASS_NUMBER", regex.compile(r"\p{N}")),
            ("UCLASS_SPACE", regex.compile(r"\s"))]

@@ -14,7 +14,7 @@ Command lines (always Debian's python, which has torch):
         --seed 1337 --steps 10 --load MODEL.bin --shard SHARD.bin --untied 0]
       debug state: writes DIR/ref_model.bin (initial weights, version 3) and DIR/ref_debug_state.bin
   /usr/bin/python3 dev/gpt2_ref.py --out DIR --init-only [--init S1,S2 --seeds 1,2 --L --C --NH --maxT --untied]
-      seeded init only (schemes as llmc/model.h): DIR/ref_model.bin, or DIR/init_<scheme>_<seed>.bin
+      seeded init only (schemes as llmc/model/model.h): DIR/ref_model.bin, or DIR/init_<scheme>_<seed>.bin
       for several
   /usr/bin/python3 dev/gpt2_ref.py --bench N [--B 4 --T 64 --threads K --seed S --shard SHARD.bin]
       d12 (L=12, C=768, NH=12, maxT=1024) training-step timing on random data (or the shard's
@@ -158,7 +158,7 @@ def init_linear(w, scheme, resid, L):
 
 
 def gpt2_init(V, maxT, L, C, seed, untied=False, scheme="nanogpt"):
-    """Seeded init in the C++ trainer's draw order (llmc/model.h): wte, [lm_head], wpe, then per
+    """Seeded init in the C++ trainer's draw order (llmc/model/model.h): wte, [lm_head], wpe, then per
     layer qkvw, [qkvb], attprojw, [attprojb], fcw, [fcb], fcprojw, [fcprojb]; biases drawn only by
     "pytorch" (nn.Linear's bias init, right after its weight). Embeddings: N(0, 1) for "pytorch"
     (nn.Embedding), N(0, 0.02) otherwise."""

@@ -1,4 +1,4 @@
-// Second, independent reference for llmc/tokenizer.h: OpenAI's tiktoken (Rust, via npm's WASM build),
+// Second, independent reference for llmc/io/tokenizer.h: OpenAI's tiktoken (Rust, via npm's WASM build),
 // "gpt2" encoding, encode_ordinary (special tokens are plain text, as in GPT-2's encoder).
 // tiktoken must be installed (scripts/bench_tokenizer.sh does `npm install tiktoken` into
 // data/cache/node); pass its node_modules with NODE_PATH. Modes:

@@ -1,4 +1,4 @@
-// GPT-2 matmul shapes on the CPU: our packed SGEMM (llmc/cpu_gemm.h) vs the trainer's first
+// GPT-2 matmul shapes on the CPU: our packed SGEMM (llmc/cpu/gemm.h) vs the trainer's first
 // blocked kernels (version 1, kept here as the baseline) vs OpenBLAS cblas_sgemm as the yardstick
 // (loaded at run time with dlopen; OpenBLAS is only ever used here, never in the trainer).
 // Each shape: validate against a double-precision reference on sampled entries, then median
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "../../llmc/cpu_gemm.h"
+#include "../../llmc/cpu/gemm.h"
 #include "../../llmc/rand.h"
 
 // version 1: dot-product tiles without packing (the trainer's first matmul_forward)

@@ -1,15 +1,16 @@
 /*
 AdamW update (fp32 master weights, fp32 m/v, fp32 grads, floatX copy refreshed in the same pass)
 and the global gradient norm (two fixed-shape passes, double partials: deterministic).
-  adamw version 1: the trainer's kernel, one element per thread (llmc/cuda_adamw.cuh)
-  norm  version 1: grid-stride partials + one ordered finishing block (llmc/cuda_adamw.cuh)
+  adamw version 1: the trainer's kernel, one element per thread (llmc/cuda/adamw.cuh)
+  norm  version 1: grid-stride partials + one ordered finishing block (llmc/cuda/global_norm.cuh)
 Build and run: make build/dev_cuda/adamw && ./build/dev_cuda/adamw
 Validates against the CPU reference (the CPU trainer's gpt2_update formula), then benchmarks (GB/s).
 */
 #include <cfloat>
 
 #include "common.cuh"
-#include "../../llmc/cuda_adamw.cuh"
+#include "../../llmc/cuda/adamw.cuh"
+#include "../../llmc/cuda/global_norm.cuh"
 
 static void adamw_cpu(float* p, float* m, float* v, const float* g, size_t n, float lr, float b1, float b2, int t,
                       float eps, float wd, float scale) {

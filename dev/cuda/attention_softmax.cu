@@ -2,13 +2,13 @@
 Causal softmax over the attention scores (the part of attention between the two cuBLAS batched
 products), forward and backward. Rows are (b, h, t); row t keeps columns t2 <= t.
   forward version 1: one thread per row, three scalar passes
-  forward version 2: one warp per row, shuffle max/sum (llmc/cuda_attention.cuh)
-  backward version 2: one warp per row, in place on datt (llmc/cuda_attention.cuh)
+  forward version 2: one warp per row, shuffle max/sum (llmc/cuda/attention.cuh)
+  backward version 2: one warp per row, in place on datt (llmc/cuda/attention.cuh)
 Build and run: make build/dev_cuda/attention_softmax && ./build/dev_cuda/attention_softmax
 Validates every version at every block size against the CPU reference, then benchmarks (GB/s).
 */
 #include "common.cuh"
-#include "../../llmc/cuda_attention.cuh"
+#include "../../llmc/cuda/attention.cuh"
 
 static void softmax_forward_cpu(float* att, const float* pre, int rows, int T, float scale) {
     for (int r = 0; r < rows; r++) {

@@ -3,13 +3,13 @@ Fused classifier: per row of logits (N, Vp), the loss lse - z[target] and, in pl
 dlogits = (softmax - onehot(target)) * dloss over the V real columns (0 in the padding).
   version 1: three kernels (row max, row sum of exp, write dlogits) with a block per row
   version 2: forward kernel (online max/sum in one read, lse kept) + backward kernel (one read,
-             one write of dlogits per row) (llmc/cuda_classifier.cuh: the forward's contract
+             one write of dlogits per row) (llmc/cuda/classifier.cuh: the forward's contract
              needs the loss without the gradient; the traffic equals one fused kernel's)
 Build and run: make build/dev_cuda/classifier && ./build/dev_cuda/classifier
 Validates each version against the CPU reference, then benchmarks (GB/s).
 */
 #include "common.cuh"
-#include "../../llmc/cuda_classifier.cuh"
+#include "../../llmc/cuda/classifier.cuh"
 
 static void classifier_cpu(float* dlogits, float* losses, const float* logits, const int* targets, float dloss, int N,
                            int V, int Vp) {

@@ -5,7 +5,7 @@
 #include <functional>
 #include <vector>
 
-#include "../../llmc/cuda_common.cuh"
+#include "../../llmc/cuda/common.cuh"
 #include "../../llmc/rand.h"
 
 static int g_dev_failures = 0;

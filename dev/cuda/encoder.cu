@@ -2,13 +2,13 @@
 Token + position embedding: forward, and the deterministic backward (positions bucketed by
 token on the host, one block per distinct token, no atomics).
   forward version 1: one scalar element per thread
-  forward version 2: 16-byte packs per thread (llmc/cuda_encoder.cuh)
-  backward version 1: wpe column sums + bucketed wte sums (llmc/cuda_encoder.cuh)
+  forward version 2: 16-byte packs per thread (llmc/cuda/encoder.cuh)
+  backward version 1: wpe column sums + bucketed wte sums (llmc/cuda/encoder.cuh)
 Build and run: make build/dev_cuda/encoder && ./build/dev_cuda/encoder
 Validates each version against the CPU reference, then benchmarks (GB/s).
 */
 #include "common.cuh"
-#include "../../llmc/cuda_encoder.cuh"
+#include "../../llmc/cuda/encoder.cuh"
 
 __global__ void encoder_forward_kernel1(floatX* out, const int* inp, const floatX* wte, const floatX* wpe, int B, int T, int C) {
     const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;

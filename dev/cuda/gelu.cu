@@ -1,12 +1,12 @@
 /*
 GELU (tanh approximation) forward and backward, elementwise, memory bound.
   version 1: one scalar element per thread
-  version 2: 16-byte packs per thread (llmc/cuda_gelu.cuh, what the trainer runs)
+  version 2: 16-byte packs per thread (llmc/cuda/gelu.cuh, what the trainer runs)
 Build and run: make build/dev_cuda/gelu && ./build/dev_cuda/gelu   (PRECISION=FP32 for fp32)
 Validates every version at every block size against the CPU reference, then benchmarks (GB/s).
 */
 #include "common.cuh"
-#include "../../llmc/cuda_gelu.cuh"
+#include "../../llmc/cuda/gelu.cuh"
 
 static void gelu_forward_cpu(float* out, const float* inp, size_t N) {
     for (size_t i = 0; i < N; i++) {

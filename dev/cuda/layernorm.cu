@@ -1,15 +1,15 @@
 /*
 LayerNorm forward, the fused residual-add + LayerNorm forward, and LayerNorm backward.
   forward version 1: one thread per row, scalar loads (the obvious port of the CPU loop)
-  forward version 2: one warp per row, 16-byte packs, shuffle reductions (llmc/cuda_layernorm.cuh)
+  forward version 2: one warp per row, 16-byte packs, shuffle reductions (llmc/cuda/layernorm.cuh)
   residual version 2: version 2 with the residual add fused in front (one less pass over it)
   backward version 2: warp per row for dinp, then deterministic column partial sums for
-                      dweight/dbias (no atomics) (llmc/cuda_layernorm.cuh)
+                      dweight/dbias (no atomics) (llmc/cuda/layernorm.cuh)
 Build and run: make build/dev_cuda/layernorm && ./build/dev_cuda/layernorm
 Validates every version at every block size against the CPU reference, then benchmarks (GB/s).
 */
 #include "common.cuh"
-#include "../../llmc/cuda_layernorm.cuh"
+#include "../../llmc/cuda/layernorm.cuh"
 
 static void layernorm_forward_cpu(float* out, float* mean, float* rstd, const float* inp, const float* w,
                                   const float* b, int N, int C) {

@@ -1,7 +1,7 @@
 // `--init FILE SCHEME SEED` for the parity tests (test_gpt2.cpp, test_gpt2.cu): our host init
-// (llmc/model.h gpt2_init, which both trainers call) against a checkpoint that
+// (llmc/model/model.h gpt2_init, which both trainers call) against a checkpoint that
 // dev/gpt2_ref.py --init-only drew with torch.manual_seed(SEED) + torch.nn.init. Host only: the
-// CUDA test runs it without a device. Include after llmc/model.h, llmc/cli.h and dev/test/check.h.
+// CUDA test runs it without a device. Include after llmc/model/model.h, llmc/train/cli.h and dev/test/check.h.
 #pragma once
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line tests of the CPU trainer (llmc/cli.h): -h lists every flag of the table, malformed
+# Command-line tests of the CPU trainer (llmc/train/cli.h): -h lists every flag of the table, malformed
 # input is rejected with exactly one "error:" line naming the flag, the config table echoes values.
 # One line per check: "PASS name ..." or "FAIL name ..."; exits non-zero if any check failed.
 set -u
@@ -15,11 +15,11 @@ $PY dev/test/make_fixtures.py shard "$TMP/d_val_000000.bin" 1000 --seed 2 || { f
 BASE=(-e "$TMP/tiny.bin" -i "$TMP/d_train_*.bin" -j "$TMP/d_val_*.bin" -tok "$TMP/none.bin" -x 1 -v 0 -s 0)
 
 # --- -h lists every flag of the table --------------------------------------------------------
-# Flag names straight from flag_table in llmc/cli.h: {"-x", &c.field, "help", Trainer::Both}
-mapfile -t CPU_FLAGS < <(sed -n 's/^ *{"\(-[a-z0-9]*\)", &c\.[a-z_0-9]*, ".*", Trainer::Both},$/\1/p' llmc/cli.h)
-mapfile -t CUDA_FLAGS < <(sed -n 's/^ *{"\(-[a-z0-9]*\)", &c\.[a-z_0-9]*, ".*", Trainer::Cuda},$/\1/p' llmc/cli.h)
+# Flag names straight from flag_table in llmc/train/cli.h: {"-x", &c.field, "help", Trainer::Both}
+mapfile -t CPU_FLAGS < <(sed -n 's/^ *{"\(-[a-z0-9]*\)", &c\.[a-z_0-9]*, ".*", Trainer::Both},$/\1/p' llmc/train/cli.h)
+mapfile -t CUDA_FLAGS < <(sed -n 's/^ *{"\(-[a-z0-9]*\)", &c\.[a-z_0-9]*, ".*", Trainer::Cuda},$/\1/p' llmc/train/cli.h)
 if [ "${#CPU_FLAGS[@]}" -ge 20 ] && [ "${#CUDA_FLAGS[@]}" -ge 1 ]; then
-    pass parse_flag_table "${#CPU_FLAGS[@]} CPU flags, ${#CUDA_FLAGS[@]} CUDA-only flags in llmc/cli.h"
+    pass parse_flag_table "${#CPU_FLAGS[@]} CPU flags, ${#CUDA_FLAGS[@]} CUDA-only flags in llmc/train/cli.h"
 else
     fail parse_flag_table "found ${#CPU_FLAGS[@]} CPU / ${#CUDA_FLAGS[@]} CUDA flags: the table format changed?"
 fi
@@ -69,7 +69,7 @@ expect_reject range_shuffle_2 -shuffle -shuffle 2
 expect_reject cuda_only_f -f -f 1
 expect_reject cuda_only_w -w -w 0
 # B*T = 2^32 wraps to 0 in int: "-d % (B*T)" must not divide by zero (SIGFPE, exit 136, in
-# llmc/cli.h validate_config as of 76d98b3). Naming any of -b, -t, -d is fine.
+# llmc/train/cli.h validate_config as of 76d98b3). Naming any of -b, -t, -d is fine.
 expect_reject range_bt_overflow '(-b|-t|-d)' -b 65536 -t 65536 -d 256
 
 # --- the printed config table shows the values given ------------------------------------------

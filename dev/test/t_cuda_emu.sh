@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CUDA trainer's code run without a GPU, on the CUDA emulator (make cuda-emu: the .cu sources
-# built with g++ against llmc/cuda_emu/; README "CUDA without a GPU"):
+# built with g++ against llmc/cuda/emu/; README "CUDA without a GPU"):
 #  - the emulator's own tests: execution model, and every fault a GPU or compute-sanitizer
 #    rejects must stop the program with one error line naming the kernel, block and thread;
 #    cuBLAS/cuBLASLt against naive loops; an out-of-bounds write caught by the ASan build

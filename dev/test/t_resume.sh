@@ -76,7 +76,7 @@ same_file resume_1_thread_exact "$A/model_00000020.bin" "$TMP/dirR1/model_000000
 
 # --- the exactness checks can fail: move the saved dataloader position by one sample ----------
 # (StateExt at the end of the state file: magic, reserved, num_parameters, epoch, shard_pos,
-# sample_pos, ...: sample_pos is the int64 at byte 32 of the block, see llmc/state.h)
+# sample_pos, ...: sample_pos is the int64 at byte 32 of the block, see llmc/io/state.h)
 X=$TMP/dirX
 mkdir -p "$X" && cp "$A/model_00000010.bin" "$A/state_00000010_00000.bin" "$A/DONE_00000010" "$X/"
 $PY - "$X/state_00000010_00000.bin" "$X/model_00000010.bin" <<'EOF2'

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tokenizer and data pipeline tests (llmc/tokenizer.h, prepare_shards, scripts/fetch_data.sh).
+# Tokenizer and data pipeline tests (llmc/io/tokenizer.h, prepare_shards, scripts/fetch_data.sh).
 # One line per check: "PASS name ..." or "FAIL name ..."; exits non-zero if any check failed.
 # References: dev/bpe_ref.py (Python `regex`, independent of the C++), and npm tiktoken when
 # installed in data/cache/node (make bench-tokenizer installs it), else those checks print SKIP.

@@ -1,4 +1,4 @@
-// The CUDA emulation's cuBLAS / cuBLASLt (llmc/cuda_emu/cublas_v2.h, cublasLt.h) against an
+// The CUDA emulation's cuBLAS / cuBLASLt (llmc/cuda/emu/cublas_v2.h, cublasLt.h) against an
 // independent reference: a naive triple loop in double over the documented column-major
 // semantics, D = epilogue(alpha op(A) op(B) + beta C [+ bias]), with its own bf16 widening and
 // its own TF32 rounding (frexp + round half away from zero). Every case runs on ragged shapes
@@ -8,7 +8,7 @@
 // by accumulation order only, |d| <= max(1e-5, 2 k 2^-24) * sum |terms|; bf16 outputs are
 // within 1 bf16 ulp of the exact result rounded (or within the fp32 bound when it cancels).
 // Also the status codes for unsupported and invalid calls, and thread-count determinism.
-// Build: g++ -O2 -march=native -std=c++17 -fopenmp -DOMP -I llmc/cuda_emu dev/test/test_emu_blas.cpp
+// Build: g++ -O2 -march=native -std=c++17 -fopenmp -DOMP -I llmc/cuda/emu dev/test/test_emu_blas.cpp
 #include <cublasLt.h>
 
 #include <algorithm>
@@ -833,7 +833,7 @@ int main() {
         s.name = "lt_bf16_gelu_aux_bias_column_slabs";
         add(s);
     }
-    // the project's backward (llmc/cuda_matmul.cuh): dinp = W dout (SET), dweight += inp dout^T (fp32)
+    // the project's backward (llmc/cuda/matmul.cuh): dinp = W dout (SET), dweight += inp dout^T (fp32)
     for (cudaDataType_t t : {F, BF}) {
         const std::string ty = t == F ? "fp32" : "bf16";
         Spec s;

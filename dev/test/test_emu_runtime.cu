@@ -1,4 +1,4 @@
-// Tests of the CUDA emulator's execution model (llmc/cuda_emu/), built only by make cuda-emu:
+// Tests of the CUDA emulator's execution model (llmc/cuda/emu/), built only by make cuda-emu:
 // barriers and shared memory, every warp collective, 3-D grids, atomics across blocks, dynamic
 // shared memory, the NaN poison of fresh allocations, bf16 rounding. Integer-valued data, so every
 // expected value is exact.
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "llmc/cuda_common.cuh"
+#include "llmc/cuda/common.cuh"
 #include "dev/test/check.h"
 
 // ----------------------------------------------------------------------------

@@ -1,14 +1,14 @@
 // Host-side pieces both trainers share: dataloader (order, shuffling, resume position, 64-bit
 // offsets), the Mersenne Twister, checkpoint and state round trips, lr schedules, init determinism.
-#include "../../llmc/cli.h"
-#include "../../llmc/dataloader.h"
-#include "../../llmc/model.h"
-#include "../../llmc/model_api.h"
-#include "../../llmc/outlier.h"
+#include "../../llmc/train/cli.h"
+#include "../../llmc/io/dataloader.h"
+#include "../../llmc/model/model.h"
+#include "../../llmc/model/model_api.h"
+#include "../../llmc/train/outlier.h"
 #include "../../llmc/rand.h"
-#include "../../llmc/run.h"
-#include "../../llmc/schedule.h"
-#include "../../llmc/state.h"
+#include "../../llmc/train/run.h"
+#include "../../llmc/train/schedule.h"
+#include "../../llmc/io/state.h"
 #include "check.h"
 
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-// Tests for llmc/tokenizer.h, driven by dev/test/t_tokenizer.sh. Prints "PASS name" / "FAIL name ..."
+// Tests for llmc/io/tokenizer.h, driven by dev/test/t_tokenizer.sh. Prints "PASS name" / "FAIL name ..."
 // per check (dev/test/check.h). Modes:
 //   test_tokenizer cases VOCAB_DIR FIXTURE REF_IDS   encode each fixture case, compare with the reference
 //                                                    ids (one line per case), round-trip every case
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../../llmc/tokenizer.h"
+#include "../../llmc/io/tokenizer.h"
 #include "check.h"
 
 // Fixture escapes: \n \t \r \\ \xHH (raw byte). Must agree with dev/bpe_ref.py's reading.

@@ -5,8 +5,8 @@
 // Cost per layer: 4*B*NH*T*T*hs FLOPs forward (QK^T and AV), twice that backward, plus
 // B*NH*T*T elements written and read by the softmax.
 #pragma once
-#include "cuda_common.cuh"
-#include "cuda_matmul.cuh"
+#include "common.cuh"
+#include "matmul.cuh"
 
 // Element idx of a (B, NH, T, hs) tensor -> its q offset in qkv (B, T, 3C) ([q | k | v] along 3C,
 // heads contiguous); k and v sit C and 2C further.

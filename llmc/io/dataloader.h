@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "formats.h"
-#include "rand.h"
-#include "utils.h"
+#include "../rand.h"
+#include "../utils.h"
 
 struct DataLoaderPos {
     int64_t epoch = 0;       // full passes over all shards so far

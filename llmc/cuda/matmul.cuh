@@ -8,9 +8,9 @@
 // floatX, dweight accumulated (beta = 1) in fp32 straight from bf16 inputs. Bias grads use the
 // deterministic column-sum kernel, not the BGRAD epilogue.
 #pragma once
-#include "cuda_common.cuh"
-#include "cuda_gelu.cuh"
-#include "cuda_layernorm.cuh"
+#include "column_sums.cuh"
+#include "common.cuh"
+#include "gelu.cuh"
 
 struct Blas {
     cublasHandle_t handle = nullptr;

@@ -1,7 +1,7 @@
 // The model contract: what train_gpt2.cpp (CPU) and train_gpt2.cu (CUDA) both implement, with
-// the same signatures and meaning, so one driver (llmc/train_loop.h), the tests and the tools
+// the same signatures and meaning, so one driver (llmc/train/train_loop.h), the tests and the tools
 // work with either. A trainer defines `struct GPT2` (with at least `GPT2Config config`,
-// `size_t num_parameters` and `int max_T`) and these functions, then includes llmc/train_loop.h.
+// `size_t num_parameters` and `int max_T`) and these functions, then includes llmc/train/train_loop.h.
 //
 //   void gpt2_build(GPT2*, const GPT2Config&, const BuildOptions&)
 //       Allocates everything once for batches up to (B, T); nothing is allocated later.
@@ -19,7 +19,7 @@
 //   float gpt2_grad_norm(GPT2*)                      global L2 norm of the gradients
 //   void gpt2_update(GPT2*, const AdamW&, float lr, float grad_scale, int t)
 //       AdamW step t (from 1); every gradient is multiplied by grad_scale (the clip factor).
-//   void gpt2_log_rms(GPT2*, int step, FILE* log)    the -rms line (llmc/rms_log.h)
+//   void gpt2_log_rms(GPT2*, int step, FILE* log)    the -rms line (llmc/train/rms_log.h)
 //   const float* gpt2_logits_row(GPT2*, int row)
 //       The V real logits of row `row` (b * T + t) of the last forward, as host fp32.
 //   Host copies of the state, for init, checkpoints and tests (fp32, num_parameters each):
@@ -37,7 +37,7 @@
 #include <cstdint>
 
 #include "model.h"
-#include "utils.h"
+#include "../utils.h"
 
 // What gpt2_build plans for. The CPU backend uses only B and T.
 struct BuildOptions {

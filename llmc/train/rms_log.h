@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-#include "model.h"
+#include "../model/model.h"
 
 inline std::string rms_log_line(int step, const size_t sizes[NUM_PARAMETER_TENSORS], const double weight_sq[NUM_PARAMETER_TENSORS],
                                 const double grad_sq[NUM_PARAMETER_TENSORS]) {

@@ -5,7 +5,7 @@
 // bits (it uses the stored lse). Only the V real columns enter the softmax; the Vp - V padded
 // columns of dlogits are written 0. Losses (N) in fp32, reduced on the host in order.
 #pragma once
-#include "cuda_common.cuh"
+#include "common.cuh"
 
 // Online softmax statistics: (max m, sum s of exp(x - m)) merged pairwise.
 struct SoftmaxStat {

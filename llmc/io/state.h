@@ -2,7 +2,6 @@
 // followed by AdamW m and v (fp32), then our extension block: what else a bit-exact resume
 // needs (dataloader position, sampling RNG). The schedule is recomputed from the step and flags.
 #pragma once
-#include <glob.h>
 
 #include <algorithm>
 #include <climits>
@@ -13,11 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "../rand.h"
+#include "../train/outlier.h"
+#include "../utils.h"
 #include "dataloader.h"
 #include "formats.h"
-#include "outlier.h"
-#include "rand.h"
-#include "utils.h"
 
 constexpr int32_t STATE_EXT_MAGIC = 0x47505432;  // "GPT2": marks our extension block
 
@@ -103,48 +102,4 @@ inline TrainState state_read(const std::string& path, float* m, float* v, float*
     s.loss_outliers = e.loss_outliers;
     s.norm_outliers = e.norm_outliers;
     return s;
-}
-
-// Checkpoint file names (llm.c's): kind "model" -> dir/model_%08d.bin, "state" ->
-// dir/state_%08d_00000.bin, anything else -> dir/DONE_%08d (written once both files are complete).
-inline std::string checkpoint_path(const std::string& dir, const char* kind, int step) {
-    char buf[64];
-    if (!strcmp(kind, "state")) snprintf(buf, sizeof buf, "/state_%08d_00000.bin", step);
-    else if (!strcmp(kind, "model")) snprintf(buf, sizeof buf, "/model_%08d.bin", step);
-    else snprintf(buf, sizeof buf, "/DONE_%08d", step);
-    return dir + buf;
-}
-
-// Every step with a DONE_ marker in dir, ascending.
-inline std::vector<int> checkpoint_steps(const std::string& dir) {
-    std::vector<int> steps;
-    glob_t g{};
-    const std::string pattern = dir + "/DONE_*";
-    if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            const char* name = strrchr(g.gl_pathv[i], '/') + 1;
-            char* end;
-            const long step = strtol(name + 5, &end, 10);
-            if (*end == '\0' && end != name + 5 && step >= 0 && step <= INT32_MAX) steps.push_back((int)step);
-        }
-    }
-    globfree(&g);
-    std::sort(steps.begin(), steps.end());
-    return steps;
-}
-
-// -nk: removes all but the newest `keep` complete checkpoints. DONE_ goes first, so a
-// checkpoint interrupted mid-removal is never taken for a complete one.
-inline void checkpoint_prune(const std::string& dir, int keep) {
-    if (keep <= 0) return;
-    const std::vector<int> steps = checkpoint_steps(dir);
-    for (size_t i = 0; i + keep < steps.size(); i++) {
-        for (const char* kind : {"DONE", "state", "model"}) remove(checkpoint_path(dir, kind, steps[i]).c_str());
-    }
-}
-
-// Latest step with a DONE_ marker in dir, or -1.
-inline int checkpoint_find_latest(const std::string& dir) {
-    const std::vector<int> steps = checkpoint_steps(dir);
-    return steps.empty() ? -1 : steps.back();
 }

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "cuda_common.cuh"
+#include "common.cuh"
 
 // out (B,T,C) = wte[inp[b,t]] + wpe[t]; one thread per 16-byte pack of C. C % x128::size == 0.
 __global__ void encoder_forward_kernel(floatX* out, const int* inp, const floatX* wte, const floatX* wpe,

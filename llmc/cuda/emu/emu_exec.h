@@ -15,7 +15,7 @@
 //   - __syncthreads not reached by every thread of the block (one exited or waits elsewhere);
 //   - a warp collective whose mask names a lane that exited, waits at another collective, uses
 //     another mask, or does not exist; a shuffle reading a lane outside the mask;
-//   - a misaligned 16-byte access (the Packed loads/stores in llmc/cuda_common.cuh check).
+//   - a misaligned 16-byte access (the Packed loads/stores in llmc/cuda/common.cuh check).
 // Out-of-bounds accesses are the AddressSanitizer build's job (device memory is host heap).
 // Static __shared__ arrays are `static thread_local`: one copy per OS thread, which runs one block
 // at a time. Their size is not known here; nvcc's ptxas rejects static shared memory over 48 KiB at

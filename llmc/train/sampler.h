@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "tokenizer.h"
+#include "../io/tokenizer.h"
 
 // The first index whose cumulative probability exceeds coin (in [0, 1)). probs: (V) scratch.
 inline int sample_from_logits(const float* logits, int V, float coin, float* probs) {

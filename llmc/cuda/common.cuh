@@ -3,7 +3,7 @@
 // __nv_bfloat16, FP32 -> float), 128-bit packed loads/stores, warp/block reductions, and owning
 // handles for device memory.
 // With CUDA_EMU defined (make cuda-emu) the same code compiles with g++ against the CPU emulation
-// in llmc/cuda_emu/ (its include path supplies cuda_runtime.h, cublasLt.h, ...).
+// in llmc/cuda/emu/ (its include path supplies cuda_runtime.h, cublasLt.h, ...).
 #pragma once
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -17,7 +17,7 @@
 #include <memory>
 #include <type_traits>
 
-#include "utils.h"
+#include "../utils.h"
 
 // ----------------------------------------------------------------------------
 // kernel launches: launch_kernel(kernel, grid, block, shared_bytes, stream, args...) is

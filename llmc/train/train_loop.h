@@ -1,6 +1,6 @@
 // The training driver both trainers run: evaluation, sampling, checkpoint save and resume,
 // logging, timing, clipping and the main loop, written once against the model contract in
-// llmc/model_api.h. A trainer includes this after defining struct GPT2 and its gpt2_* functions;
+// llmc/model/model_api.h. A trainer includes this after defining struct GPT2 and its gpt2_* functions;
 // its main() is train_main().
 #pragma once
 #include <algorithm>
@@ -8,16 +8,16 @@
 #include <vector>
 
 #include "cli.h"
-#include "dataloader.h"
-#include "model.h"
-#include "model_api.h"
-#include "rand.h"
+#include "../io/dataloader.h"
+#include "../model/model.h"
+#include "../model/model_api.h"
+#include "../rand.h"
 #include "run.h"
 #include "sampler.h"
 #include "schedule.h"
-#include "state.h"
-#include "tokenizer.h"
-#include "utils.h"
+#include "../io/state.h"
+#include "../io/tokenizer.h"
+#include "../utils.h"
 
 // Mean loss over max_batches val batches (< 0: one epoch), from the start of the val data.
 inline float evaluate(GPT2* model, DataLoader* val, int max_batches) {
@@ -84,7 +84,7 @@ inline int train_main(int argc, char** argv, bool cuda) {
     parse_args(argc, argv, &cfg, cuda);
     validate_config(cfg);
     print_config(cfg, cuda);
-    const RunStart rs = run_start_resolve(cfg);  // resume, checkpoint or from scratch (llmc/run.h)
+    const RunStart rs = run_start_resolve(cfg);  // resume, checkpoint or from scratch (llmc/train/run.h)
     const GPT2Config& mc = rs.config;
     const int resume_step = rs.resume_step;
     // -init-report is host work: no device needed, and the same report from either trainer
@@ -121,7 +121,7 @@ inline int train_main(int argc, char** argv, bool cuda) {
     if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
     std::vector<int> sample_tokens(cfg.gen_tokens + 1);
     std::vector<float> sample_probs(mc.vocab_size);
-    RunProgress run;  // sampling RNG, outlier windows, log (llmc/run.h)
+    RunProgress run;  // sampling RNG, outlier windows, log (llmc/train/run.h)
     run_progress_init(&run, cfg);
     if (resume_step >= 0) {
         TrainState s = load_state(&model, cfg.output_dir, resume_step);

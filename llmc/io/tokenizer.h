@@ -31,7 +31,7 @@
 
 #include "formats.h"
 #include "unicode_tables.h"
-#include "utils.h"
+#include "../utils.h"
 
 // ----------------------------------------------------------------------------
 // Decode side: gpt2_tokenizer.bin (docs/FORMATS.md), header of 256 uint32, then per id: uint8 len + bytes.

@@ -1,7 +1,7 @@
 // GELU, tanh approximation (GPT-2's), elementwise on 16-byte packs. N % x128::size == 0.
 // Backward SETS dinp (=): the trainer writes each activation gradient of the MLP once.
 #pragma once
-#include "cuda_common.cuh"
+#include "common.cuh"
 
 #define GELU_SCALING 0.7978845608028654f  // sqrt(2/pi)
 

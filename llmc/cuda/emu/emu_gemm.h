@@ -1,5 +1,5 @@
 // CUDA emulation (make cuda-emu): the one GEMM behind the emulated cuBLAS and cuBLASLt, on the
-// CPU trainer's SGEMM (llmc/cpu_gemm.h). For each batch b, with column-major matrices as NVIDIA
+// CPU trainer's SGEMM (llmc/cpu/gemm.h). For each batch b, with column-major matrices as NVIDIA
 // documents them:
 //   x = alpha * op(A) @ op(B) + beta * C [+ bias],  aux = x,  D = gelu(x) or x
 // op(A) m x k, op(B) k x n, C and D m x n, bias one value per row of D (length m).
@@ -17,7 +17,7 @@
 #include <cstring>
 #include <vector>
 
-#include "../cpu_gemm.h"
+#include "../../cpu/gemm.h"
 #include "cuda_bf16.h"
 #include "library_types.h"
 
@@ -39,7 +39,7 @@ inline float tf32_round_rna(float x) {
 
 // GELU, tanh approximation, in fp32 on the fp32 pre-activation (before any bf16 rounding).
 // NVIDIA's cuBLASLt documentation only says "x := GELU(x)" for CUBLASLT_EPILOGUE_GELU*; the tanh
-// form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) is GPT-2's and the one llmc/cuda_gelu.cuh
+// form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) is GPT-2's and the one llmc/cuda/gelu.cuh
 // uses for the unfused fallback, so fused and unfused paths agree in the emulation.
 inline float gelu_tanh(float x) {
     const float s = 0.7978845608028654f;  // sqrt(2/pi)

@@ -16,8 +16,9 @@
 #include <variant>
 #include <vector>
 
-#include "model.h"
-#include "utils.h"
+#include "../model/init.h"
+#include "../model/model.h"
+#include "../utils.h"
 
 struct TrainConfig {
     // data

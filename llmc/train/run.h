@@ -9,11 +9,13 @@
 #include <cstring>
 #include <string>
 
+#include "../io/checkpoint.h"
+#include "../io/dataloader.h"
+#include "../io/state.h"
+#include "../model/init.h"
+#include "../model/model.h"
+#include "../utils.h"
 #include "cli.h"
-#include "dataloader.h"
-#include "model.h"
-#include "state.h"
-#include "utils.h"
 
 struct RunStart {
     GPT2Config config;
@@ -22,13 +24,6 @@ struct RunStart {
     std::string init_path;       // the checkpoint to load when not from scratch
     InitSpec scheme, emb;        // -init, -init-emb (from scratch only)
 };
-
-// The config in a checkpoint's header (validated, see checkpoint_read_header).
-inline GPT2Config checkpoint_read_config(const char* path) {
-    FilePtr f(fopenCheck(path, "rb"));
-    int version;
-    return checkpoint_read_header(f.get(), path, &version);
-}
 
 // mkdir -p: creates dir and any missing parents.
 inline void make_dirs(const std::string& dir) {
@@ -67,20 +62,6 @@ inline RunStart run_start_resolve(const TrainConfig& cfg) {
     parse_init_spec(cfg.init_scheme.c_str(), false, &rs.scheme);  // validated by validate_config
     if (!cfg.init_emb.empty()) parse_init_spec(cfg.init_emb.c_str(), true, &rs.emb);
     return rs;
-}
-
-// Reads a checkpoint's weights into host params laid out for `want` (shape and tying must agree).
-inline void checkpoint_load_params(float* params, const GPT2Config& want, const char* path) {
-    FilePtr f(fopenCheck(path, "rb"));
-    int version;
-    const GPT2Config c = checkpoint_read_header(f.get(), path, &version);
-    if (c.num_layers != want.num_layers || c.channels != want.channels || c.padded_vocab_size != want.padded_vocab_size ||
-        c.max_seq_len != want.max_seq_len || c.tied != want.tied) {
-        die("%s: checkpoint shape (or tied/untied lm_head) differs from the model being trained", path);
-    }
-    size_t sizes[NUM_PARAMETER_TENSORS];
-    fill_param_sizes(sizes, want);
-    checkpoint_read_params(f.get(), path, version, params, count_params(sizes));
 }
 
 // The starting host weights: the scheme's init from scratch, else the checkpoint's.
