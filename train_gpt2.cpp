@@ -6,9 +6,10 @@ Legend: B = batch, T = time (sequence length), C = channels, V = vocab (Vp: padd
 L = layers, NH = heads, hs = C/NH head size, OC = output channels of a matmul.
 
 Conventions (house style): layer functions take outputs, then saved state, then inputs, then
-sizes. Backward functions ACCUMULATE (+=) into parameter gradients and into activation
-gradients; gpt2_backward zeroes the activation-gradient arena once per micro-step, and
-gpt2_zero_grad zeroes parameter gradients once per optimizer step (accumulation over micro-steps).
+sizes. The gradient rule is the CUDA trainer's (llmc/model/model_api.h): parameter gradients
+ACCUMULATE (+=); the activation gradient a matmul, GELU or attention backward produces is SET (=);
+the residual stream's gradient accumulates through the layernorm backward. gpt2_zero_grad zeroes
+parameter gradients once per optimizer step (accumulation over micro-steps).
 Every parallel loop gives each output element to exactly one thread and sums in a fixed order,
 so results are bit-identical for any thread count.
 */
@@ -181,11 +182,11 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
     gemm::sgemm(N, OC, K, inp, K, 1, weight, 1, K, out, OC, /*accumulate=*/false, bias);
 }
 
-// dinp (N, K) += dout (N, OC) @ weight (OC, K)
+// dinp (N, K) = dout (N, OC) @ weight (OC, K)                       [SET]
 // dweight (OC, K) += dout^T (OC, N) @ inp (N, K);  dbias (OC) += column sums of dout
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int N, int K, int OC) {
-    gemm::sgemm(N, K, OC, dout, OC, 1, weight, K, 1, dinp, K, /*accumulate=*/true, nullptr);
+    gemm::sgemm(N, K, OC, dout, OC, 1, weight, K, 1, dinp, K, /*accumulate=*/false, nullptr);
     gemm::sgemm(OC, K, N, dout, 1, OC, inp, K, 1, dweight, K, /*accumulate=*/true, nullptr);
     if (dbias) {
         #pragma omp parallel for schedule(static)
@@ -241,12 +242,14 @@ void attention_forward(float* out, float* lse, float* rows, const float* qkv, in
     }
 }
 
-// One (b, h) pair per task: every write to dqkv lands in that head's columns of that batch row.
+// dqkv (B, T, 3C) SET. One (b, h) pair per task: every write to dqkv lands in that head's columns
+// of that batch row (dk and dv sum over the queries that attend to them, from 0).
 void attention_backward(float* dqkv, float* rows, const float* dout, const float* qkv, const float* lse,
                         int B, int T, int C, int NH) {
     const int hs = C / NH;
     const float scale = 1.0f / sqrtf((float)hs);
     const size_t C3 = 3 * (size_t)C;
+    memset(dqkv, 0, (size_t)B * T * C3 * sizeof(float));
     #pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
@@ -301,6 +304,7 @@ void gelu_forward(float* out, const float* inp, size_t N) {
     }
 }
 
+// dinp = gelu'(inp) * dout [SET]
 void gelu_backward(float* dinp, const float* inp, const float* dout, size_t N) {
     #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < N; i++) {
@@ -309,7 +313,7 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, size_t N) {
         float th = tanh_fast(u);
         float sech2 = 1.0f - th * th;
         float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] += grad * dout[i];
+        dinp[i] = grad * dout[i];
     }
 }
 
@@ -556,7 +560,6 @@ void gpt2_backward(GPT2* model, float loss_scale) {
 
     crossentropy_backward_inplace(a.logits, a.lse, model->targets, loss_scale / N, N, V, Vp);
     float* dlogits = a.logits;
-    memset(s.dln, 0, BTC * sizeof(float));
     matmul_backward(s.dln, g.lm_head, nullptr, dlogits, a.lnf, p.lm_head, N, C, Vp);  // += into g.wte when tied
     memset(s.dresidual, 0, BTC * sizeof(float));
     layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * BTC, p.lnfw, a.lnf_mean, a.lnf_rstd, N, C);
@@ -565,14 +568,11 @@ void gpt2_backward(GPT2* model, float loss_scale) {
         const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTC;
         // residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))))
         gelu_forward(s.fch_gelu, a.fch + l * 4 * BTC, 4 * BTC);  // recompute
-        memset(s.dfch_gelu, 0, 4 * BTC * sizeof(float));
         matmul_backward(s.dfch_gelu, g.fcprojw + (size_t)l * 4 * C * C, g.fcprojb + l * C, s.dresidual,
                         s.fch_gelu, p.fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C);
-        memset(s.dfch, 0, 4 * BTC * sizeof(float));
         gelu_backward(s.dfch, a.fch + l * 4 * BTC, s.dfch_gelu, 4 * BTC);
         layernorm_apply(s.ln, a.residual2 + l * BTC, a.ln2_mean + l * N, a.ln2_rstd + l * N, p.ln2w + l * C,
                             p.ln2b + l * C, N, C);
-        memset(s.dln, 0, BTC * sizeof(float));
         matmul_backward(s.dln, g.fcw + (size_t)l * 4 * C * C, g.fcb + l * 4 * C, s.dfch, s.ln,
                         p.fcw + (size_t)l * 4 * C * C, N, C, 4 * C);
         layernorm_backward(s.dresidual, g.ln2w + l * C, g.ln2b + l * C, s.dln, a.residual2 + l * BTC,
@@ -580,13 +580,10 @@ void gpt2_backward(GPT2* model, float loss_scale) {
         // residual2 = residual + attproj(attention(qkv(ln1(residual))))
         // recompute (same code, same bits; it rewrites this layer's lse with the same values)
         attention_forward(s.atty, a.att_lse + (size_t)l * B * NH * T, s.att_rows, a.qkv + l * 3 * BTC, B, T, C, NH);
-        memset(s.datty, 0, BTC * sizeof(float));
         matmul_backward(s.datty, g.attprojw + (size_t)l * C * C, g.attprojb + l * C, s.dresidual,
                         s.atty, p.attprojw + (size_t)l * C * C, N, C, C);
-        memset(s.dqkv, 0, 3 * BTC * sizeof(float));
         attention_backward(s.dqkv, s.att_rows, s.datty, a.qkv + l * 3 * BTC, a.att_lse + (size_t)l * B * NH * T, B, T, C, NH);
         layernorm_apply(s.ln, residual, a.ln1_mean + l * N, a.ln1_rstd + l * N, p.ln1w + l * C, p.ln1b + l * C, N, C);
-        memset(s.dln, 0, BTC * sizeof(float));
         matmul_backward(s.dln, g.qkvw + (size_t)l * 3 * C * C, g.qkvb + l * 3 * C, s.dqkv, s.ln,
                         p.qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
         layernorm_backward(s.dresidual, g.ln1w + l * C, g.ln1b + l * C, s.dln, residual, p.ln1w + l * C,

@@ -81,13 +81,16 @@ static void test_matmul_shape(int N, int K, int OC) {
     fd_error(name, w, dw.data(), fwd, 200);
     snprintf(name, sizeof name, "fd_matmul_dbias_%dx%dx%d", N, K, OC);
     fd_error(name, b, db.data(), fwd);
-    // backward accumulates: a second call doubles the gradients
-    std::vector<float> dx2 = dx;
+    // the gradient rule (llmc/model/model_api.h): a second call SETS dinp (whatever it held) and
+    // ACCUMULATES dweight and dbias (they double)
+    std::vector<float> dx2(dx.size(), 123.0f), dw1 = dw, db1 = db;
     matmul_backward(dx2.data(), dw.data(), db.data(), up.data(), x.data(), w.data(), N, K, OC);
-    double acc_err = 0.0;
-    for (size_t i = 0; i < dx.size(); i++) acc_err = std::max(acc_err, (double)fabs(dx2[i] - 2.0f * dx[i]));
-    snprintf(name, sizeof name, "matmul_backward_accumulates_%dx%dx%d", N, K, OC);
-    check(name, acc_err < 1e-5, "max |dx2 - 2 dx| %.2e", acc_err);
+    double set_err = 0.0, acc_err = 0.0;
+    for (size_t i = 0; i < dx.size(); i++) set_err = std::max(set_err, (double)fabs(dx2[i] - dx[i]));
+    for (size_t i = 0; i < dw.size(); i++) acc_err = std::max(acc_err, (double)fabs(dw[i] - 2.0f * dw1[i]));
+    for (size_t i = 0; i < db.size(); i++) acc_err = std::max(acc_err, (double)fabs(db[i] - 2.0f * db1[i]));
+    snprintf(name, sizeof name, "matmul_backward_sets_dinp_accumulates_params_%dx%dx%d", N, K, OC);
+    check(name, set_err == 0.0 && acc_err < 1e-5, "max |dx2 - dx| %.2e (dinp set), max |dw2 - 2 dw1| %.2e", set_err, acc_err);
 }
 
 static void test_attention() {
@@ -96,7 +99,7 @@ static void test_attention() {
     std::vector<float> out((size_t)B * T * C), lse((size_t)B * NH * T), rows((size_t)B * NH * 2 * T);
     auto fwd = [&]() { attention_forward(out.data(), lse.data(), rows.data(), qkv.data(), B, T, C, NH); return dot(up, out.data()); };
     fwd();
-    std::vector<float> dqkv(qkv.size(), 0.0f);
+    std::vector<float> dqkv(qkv.size(), 7.0f);  // garbage: attention_backward SETS dqkv
     attention_backward(dqkv.data(), rows.data(), up.data(), qkv.data(), lse.data(), B, T, C, NH);
     fd_error("fd_attention_dqkv", qkv, dqkv.data(), fwd);
     // causality: changing the last position changes no earlier output
@@ -112,7 +115,7 @@ static void test_gelu() {
     auto x = randn(N, 2.0f), up = randn(N);
     std::vector<float> out(N);
     auto fwd = [&]() { gelu_forward(out.data(), x.data(), N); return dot(up, out.data()); };
-    std::vector<float> dx(N, 0.0f);
+    std::vector<float> dx(N, 7.0f);  // garbage: gelu_backward SETS dinp
     gelu_backward(dx.data(), x.data(), up.data(), N);
     fd_error("fd_gelu", x, dx.data(), fwd);
 }

@@ -12,10 +12,12 @@
 //   void gpt2_zero_grad(GPT2*)
 //   void gpt2_backward(GPT2*, float loss_scale)
 //       Gradient of loss_scale * (the last forward's mean loss); it needs that forward to have had
-//       targets. The gradient rule, the same in both backends: PARAMETER gradients ACCUMULATE (+=)
-//       across backward calls until gpt2_zero_grad (gradient accumulation passes loss_scale =
-//       1/micro-steps); ACTIVATION gradients are scratch owned by the backend and never
-//       outlive one call.
+//       targets. THE GRADIENT RULE, the same in both backends and in every layer function:
+//       - parameter gradients ACCUMULATE (+=), across backward calls until gpt2_zero_grad
+//         (gradient accumulation passes loss_scale = 1/micro-steps);
+//       - the activation gradient a matmul, GELU or attention backward produces is SET (=);
+//       - the residual stream's gradient ACCUMULATES (+=) through the layernorm backward (its two
+//         branches meet there); gpt2_backward zeroes it once per call.
 //   float gpt2_grad_norm(GPT2*)                      global L2 norm of the gradients
 //   void gpt2_update(GPT2*, const AdamW&, float lr, float grad_scale, int t)
 //       AdamW step t (from 1); every gradient is multiplied by grad_scale (the clip factor).
