@@ -15,10 +15,10 @@ Precision (make PRECISION=BF16|FP32):
     -f 1 allows TF32, as llm.c does); this is the mode the CPU comparison and parity test use.
 
 Conventions: layer functions take outputs, then saved state, then inputs, then sizes, then the
-stream. Parameter gradients ACCUMULATE (+=, fp32); inside gpt2_backward the activation gradients
-of matmuls, GELU and attention are SET (=) and the residual-stream gradient accumulates through the
-layernorms. The model-level contract (llmc/model/model_api.h) is the CPU trainer's, and the driver
-(llmc/train/train_loop.h) is shared.
+stream. The gradient rule is the one in llmc/model/model_api.h, the same as the CPU trainer's:
+parameter gradients ACCUMULATE (+=, fp32); the activation gradients of matmuls, GELU and
+attention are SET (=); the residual-stream gradient accumulates through the layernorms. The model
+contract is that header's, and the driver (llmc/train/train_loop.h) is shared.
 No reduction uses atomics: given the same inputs and GPU, every step is bitwise reproducible.
 */
 #include <sys/stat.h>
