@@ -69,6 +69,12 @@ public:
         int64_t has_cached_normal;  // 64-bit: no padding bytes in the saved struct
         double cached_normal;
     };
+    // Whether s can be the state of a generator: the draws before the next twist stay inside mt
+    // (a state file is input like any other; a bad one must not index out of bounds).
+    static bool state_valid(const State& s) {
+        return s.next >= 0 && s.next <= N && s.left >= 1 && s.left <= N + 1 && s.next + (s.left - 1) <= N &&
+               (s.has_cached_normal == 0 || s.has_cached_normal == 1);
+    }
     State get_state() const {
         State s;
         for (int i = 0; i < N; i++) s.mt[i] = state_[i];

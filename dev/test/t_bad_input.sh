@@ -118,6 +118,37 @@ else
     fail resume_truncated_state "the good run failed: $(head -c 300 "$TMP/good.err")"
 fi
 
+# A state file of the right size and magics whose extension block holds an out-of-range index
+# (each one used to index out of bounds on resume): one error line naming the file and field.
+# Block layout (llmc/io/state.h StateExt): epoch int64 at byte 16; the sampling RNG's left and
+# next int32 at 2536 and 2540; the loss window's count and next int32 at 3584 and 3588.
+if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/good2" > "$TMP/good2.out" 2> "$TMP/good2.err"; then
+    st="$TMP/good2/state_00000002_00000.bin"
+    cp "$st" "$TMP/state_ok.bin"
+    rm -f "$TMP/good2/model_00000001.bin" "$TMP/good2/state_00000001_00000.bin" "$TMP/good2/DONE_00000001"
+    patch_ext() {  # patch_ext OFFSET FORMAT VALUE: write into the extension block of $st
+        "$PY" - "$st" "$1" "$2" "$3" <<'PYEOF'
+import os, struct, sys
+path, off, fmt, val = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+ext = os.path.getsize(path) - 4656  # sizeof(StateExt)
+with open(path, "r+b") as f:
+    f.seek(ext)
+    assert struct.unpack("<i", f.read(4))[0] == 0x47505432, "extension magic not where expected"
+    f.seek(ext + off)
+    f.write(struct.pack(fmt, val))
+PYEOF
+    }
+    for c in "rng_next 2540 <i 100000" "rng_left 2536 <i -7" "loss_window_next 3588 <i 5000" "loss_window_count 3584 <i -1" \
+             "epoch_huge 16 <q 4611686018427387904"; do
+        read -r name off fmt val <<< "$c"
+        cp "$TMP/state_ok.bin" "$st"
+        patch_ext "$off" "$fmt" "$val" || { fail "state_corrupt_$name" "could not patch $st"; continue; }
+        run_case "state_corrupt_$name" "$st" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/good2" -y 1 -x 4
+    done
+else
+    fail state_corrupt "the good run failed: $(head -c 300 "$TMP/good2.err")"
+fi
+
 # --- a missing tokenizer is a warning: one stderr line, training finishes ---------------------
 timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -s 1 -g 4 -tok "$TMP/no_tokenizer.bin" \
     > "$TMP/notok.out" 2> "$TMP/notok.err"

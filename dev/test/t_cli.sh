@@ -58,6 +58,8 @@ expect_reject malformed_float -l -l abc
 expect_reject int_overflow -b -b 99999999999
 expect_reject float_nan -l -l nan
 expect_reject float_inf -l -l inf
+expect_reject float_beyond_fp32 -l -l 1e39
+expect_reject range_g_huge -g -g 2147483647
 expect_reject empty_int -t -t ""
 expect_reject range_b_zero -b -b 0
 expect_reject range_t_negative -t -t -1

@@ -75,7 +75,8 @@ inline int64_t dataloader_samples_per_shard(const DataLoader* dl, int shard) {
 template <typename I>
 inline void seeded_permutation(std::vector<I>& v, uint32_t seed, int64_t epoch, int64_t salt) {
     for (size_t i = 0; i < v.size(); i++) v[i] = (I)i;
-    Mt19937 rng(seed * 2654435761u ^ (uint32_t)(epoch * 40503 + salt * 9973 + 1));
+    // unsigned arithmetic: the same low 32 bits as the signed form, without overflow for any epoch
+    Mt19937 rng(seed * 2654435761u ^ (uint32_t)((uint64_t)epoch * 40503u + (uint64_t)salt * 9973u + 1u));
     for (size_t i = v.size(); i > 1; i--) {
         size_t j = rng.next_u64() % i;
         std::swap(v[i - 1], v[j]);

@@ -91,6 +91,22 @@ inline TrainState state_read(const std::string& path, float* m, float* v, float*
     StateExt e;
     freadCheck(&e, sizeof e, 1, f.get(), p);
     if (e.magic != STATE_EXT_MAGIC || e.num_parameters != (int64_t)n) die("%s: extension block is missing or for another model", p);
+    // every field we index with must be in range: name the first that is not
+    if (h[10] < 0) die("%s: step %d is negative", p, h[10]);
+    if (h[5] != 0 && h[5] != 1) die("%s: shuffle flag %d is not 0 or 1", p, h[5]);
+    if (e.epoch < 0 || e.epoch > (int64_t)1 << 40) die("%s: dataloader epoch %lld is out of range", p, (long long)e.epoch);
+    if (e.shard_pos < 0 || e.sample_pos < 0) {
+        die("%s: dataloader position (shard %lld, sample %lld) is negative", p, (long long)e.shard_pos, (long long)e.sample_pos);
+    }
+    if (!Mt19937::state_valid(e.sample_rng)) {
+        die("%s: sampling RNG state is corrupt (next %d, left %d)", p, e.sample_rng.next, e.sample_rng.left);
+    }
+    for (const OutlierDetector* d : {&e.loss_outliers, &e.norm_outliers}) {
+        if (d->count < 0 || d->count > OutlierDetector::WINDOW || d->next < 0 || d->next >= OutlierDetector::WINDOW) {
+            die("%s: %s outlier window is corrupt (count %d, next %d; the window holds %d)", p,
+                d == &e.loss_outliers ? "loss" : "grad-norm", d->count, d->next, OutlierDetector::WINDOW);
+        }
+    }
     TrainState s;
     s.step = h[10];
     s.shuffle = h[5];

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cinttypes>
+#include <cfloat>
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -168,7 +169,7 @@ inline bool parse_float_strict(const char* s, float* out) {
     errno = 0;
     char* end;
     double v = strtod(s, &end);
-    if (errno || end == s || *end != '\0' || !std::isfinite(v)) return false;
+    if (errno || end == s || *end != '\0' || !std::isfinite(v) || fabs(v) > FLT_MAX) return false;  // fp32 range
     *out = (float)v;
     return true;
 }
@@ -193,7 +194,7 @@ inline void parse_args(int argc, char** argv, TrainConfig* cfg, bool cuda) {
         if (auto p = std::get_if<int*>(&flag->value)) {
             if (!parse_int_strict(val, *p)) die("flag %s: '%s' is not an integer", name, val);
         } else if (auto p = std::get_if<float*>(&flag->value)) {
-            if (!parse_float_strict(val, *p)) die("flag %s: '%s' is not a number", name, val);
+            if (!parse_float_strict(val, *p)) die("flag %s: '%s' is not a finite number in fp32 range", name, val);
         } else {
             *std::get<std::string*>(flag->value) = val;
         }
@@ -223,6 +224,7 @@ inline void validate_config(const TrainConfig& c) {
     if (c.val_every < 0 || c.sample_every < 0) die("-v and -s must be >= 0");
     if (c.val_max_steps == 0 || c.val_max_steps < -1) die("-m must be -1 or positive (got %d)", c.val_max_steps);
     if (c.gen_tokens < 1) die("-g must be positive (got %d)", c.gen_tokens);
+    if (c.gen_tokens > 1 << 20) die("-g %d: at most %d tokens can be generated (and no more than the model's context)", c.gen_tokens, 1 << 20);
     if (c.rms_every < 0) die("-rms must be >= 0 (got %d)", c.rms_every);
     InitSpec spec;
     if (!parse_init_spec(c.init_scheme.c_str(), false, &spec))

@@ -39,7 +39,7 @@ inline float evaluate(GPT2* model, DataLoader* val, int max_batches) {
 inline void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen_tokens, std::vector<int>& tokens,
                         std::vector<float>& probs) {
     const int V = model->config.vocab_size;
-    const int maxlen = std::min(gen_tokens + 1, model->max_T);
+    const int maxlen = std::min(gen_tokens, model->max_T - 1) + 1;
     std::fill(tokens.begin(), tokens.end(), GPT2_EOT);
     printf("generating:\n---\n");
     for (int t = 1; t < maxlen; t++) {
@@ -119,7 +119,7 @@ inline int train_main(int argc, char** argv, bool cuda) {
 
     Tokenizer tokenizer;  // only needed to print samples
     if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
-    std::vector<int> sample_tokens(cfg.gen_tokens + 1);
+    std::vector<int> sample_tokens(std::min(cfg.gen_tokens, cfg.T) + 1);  // a sample fits in one context
     std::vector<float> sample_probs(mc.vocab_size);
     RunProgress run;  // sampling RNG, outlier windows, log (llmc/train/run.h)
     run_progress_init(&run, cfg);
