@@ -2,6 +2,8 @@
 // the clock. Every failure prints one line "error: ..." naming the file and the problem (plus the
 // source location of the check for debugging) and exits with status 1.
 #pragma once
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdarg>
 #include <cstdint>
@@ -87,7 +89,8 @@ inline int64_t file_size(FILE* f, const char* what) {
 struct AtomicWriter {
     std::string path, tmp;
     FilePtr f;
-    explicit AtomicWriter(const std::string& p) : path(p), tmp(p + ".tmp") {
+    // the temp name carries the pid: two processes never write the same temp file
+    explicit AtomicWriter(const std::string& p) : path(p), tmp(p + "." + std::to_string((long)getpid()) + ".tmp") {
         f.reset(fopenCheck(tmp.c_str(), "wb"));
     }
     FILE* get() const { return f.get(); }

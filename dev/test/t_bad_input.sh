@@ -100,7 +100,7 @@ run_case init_emb_raw_wrong_size "$TMP/emb_short.raw" -e d6 "${DATA[@]}" -init-e
 run_case init_emb_npy_wrong_dtype "$TMP/emb_f64.npy" -e d6 "${DATA[@]}" -init-emb "file:$TMP/emb_f64.npy"
 run_case init_emb_npy_wrong_shape "$TMP/emb_shape.npy" -e d6 "${DATA[@]}" -init-emb "file:$TMP/emb_shape.npy"
 run_case resume_without_checkpoint "$TMP/empty_out" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/empty_out" -y 1
-left=$(ls -A "$TMP/empty_out")
+left=$(ls -A "$TMP/empty_out" | grep -vx '.lock')  # the run's lock file (one writer per dir) stays
 if [ -z "$left" ]; then pass resume_without_checkpoint_leaves_dir_empty
 else fail resume_without_checkpoint_leaves_dir_empty "created in $TMP/empty_out: $left"; fi
 
@@ -147,6 +147,22 @@ PYEOF
     done
 else
     fail state_corrupt "the good run failed: $(head -c 300 "$TMP/good2.err")"
+fi
+
+# --- one writer per output dir: a second run on a dir in use stops at once, naming the holder;
+# the lock dies with its holder (kill -9), and the next run takes the dir over ------------------
+./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -x 3000 -n 0 -o "$TMP/shared_out" > "$TMP/holder.out" 2>&1 &
+holder=$!  # the trainer itself (no wrapper), so kill -9 hits the lock holder
+trap 'kill -9 $holder 2>/dev/null' EXIT
+for _ in $(seq 50); do grep -q '^step' "$TMP/holder.out" 2>/dev/null && break; sleep 0.1; done
+run_case second_run_same_output_dir "$TMP/shared_out" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/shared_out"
+if grep -q "pid $holder " "$TMP/second_run_same_output_dir.err"; then pass second_run_names_holder_pid "pid $holder"
+else fail second_run_names_holder_pid "want pid $holder in: $(head -c 200 "$TMP/second_run_same_output_dir.err")"; fi
+kill -9 $holder 2>/dev/null; wait $holder 2>/dev/null
+if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/shared_out" > "$TMP/after_kill.out" 2>&1; then
+    pass output_dir_free_after_holder_killed "a run after kill -9 of the holder takes the dir"
+else
+    fail output_dir_free_after_holder_killed "$(tail -n 1 "$TMP/after_kill.out")"
 fi
 
 # --- a missing tokenizer is a warning: one stderr line, training finishes ---------------------

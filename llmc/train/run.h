@@ -2,7 +2,10 @@
 // checkpoint or from-scratch init), loading host weights, -init-report, the data loaders and
 // batch arithmetic, and the resumable progress (sampling RNG, outlier windows, log). Host only.
 #pragma once
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -36,10 +39,34 @@ inline void make_dirs(const std::string& dir) {
     if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) die("output dir %s exists but is not a directory", dir.c_str());
 }
 
-// Creates -o, finds the latest complete checkpoint when resuming (it replaces -e), and reads
+// One writer per output dir: an exclusive flock on DIR/.lock, held for the life of the process
+// (the OS releases it on any exit, kill -9 included). A second run on the same dir stops here,
+// before touching anything, with one line naming the holder's pid.
+inline void output_dir_lock(const std::string& dir) {
+    static int fd = -1;  // kept open: closing it would release the lock
+    if (fd >= 0) return;
+    const std::string path = dir + "/.lock";
+    fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) die("cannot open %s: %s", path.c_str(), strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char buf[32] = {0};
+        const ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+        const long holder = got > 0 ? strtol(buf, nullptr, 10) : 0;
+        die("output dir %s is in use by another run (pid %ld holds %s): one run per output dir", dir.c_str(), holder,
+            path.c_str());
+    }
+    char pid[32];
+    const int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, n, 0) != n) die("cannot write %s: %s", path.c_str(), strerror(errno));
+}
+
+// Creates -o and locks it, finds the latest complete checkpoint when resuming (it replaces -e), and reads
 // the model config from -e dN (with -tie) or from the checkpoint's header.
 inline RunStart run_start_resolve(const TrainConfig& cfg) {
-    if (!cfg.output_dir.empty()) make_dirs(cfg.output_dir);
+    if (!cfg.output_dir.empty()) {
+        make_dirs(cfg.output_dir);
+        output_dir_lock(cfg.output_dir);
+    }
     RunStart rs;
     rs.init_path = cfg.init;
     if (cfg.resume) {
