@@ -251,7 +251,7 @@ struct ShardSink {
         header[0] = SHARD_MAGIC;
         header[1] = SHARD_VERSION;
         header[2] = (int32_t)buf.size();
-        g_pending_tmp = std::string(fname) + ".tmp";
+        g_pending_tmp = atomic_tmp_path(fname);
         AtomicWriter w(fname);
         fwriteCheck(header, sizeof(int32_t), HEADER_INTS, w.get(), w.tmp.c_str());
         fwriteCheck(buf.data(), sizeof(uint16_t), buf.size(), w.get(), w.tmp.c_str());
@@ -405,7 +405,7 @@ int main(int argc, char** argv) {
     sink.flush();
 
     std::string tok_path = opt.out_dir + "/gpt2_tokenizer.bin";
-    g_pending_tmp = tok_path + ".tmp";
+    g_pending_tmp = atomic_tmp_path(tok_path);
     tokenizer_write(tok_path.c_str(), bpe.tokens, bpe.eot);
     g_pending_tmp.clear();
 

@@ -84,13 +84,16 @@ inline int64_t file_size(FILE* f, const char* what) {
     return n;
 }
 
-// Atomic file write: write to "path.tmp", fsync-free fflush, then rename over path.
+// The temp name AtomicWriter writes p under; it carries the pid, so two processes never write
+// the same temp file.
+inline std::string atomic_tmp_path(const std::string& p) { return p + "." + std::to_string((long)getpid()) + ".tmp"; }
+
+// Atomic file write: write to the temp name, fsync-free fflush, then rename over path.
 // A crash mid-write leaves the old file intact and at worst a stale .tmp.
 struct AtomicWriter {
     std::string path, tmp;
     FilePtr f;
-    // the temp name carries the pid: two processes never write the same temp file
-    explicit AtomicWriter(const std::string& p) : path(p), tmp(p + "." + std::to_string((long)getpid()) + ".tmp") {
+    explicit AtomicWriter(const std::string& p) : path(p), tmp(atomic_tmp_path(p)) {
         f.reset(fopenCheck(tmp.c_str(), "wb"));
     }
     FILE* get() const { return f.get(); }
