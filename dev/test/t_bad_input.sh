@@ -149,6 +149,36 @@ else
     fail state_corrupt "the good run failed: $(head -c 300 "$TMP/good2.err")"
 fi
 
+# --- a NaN never reaches the weights or a checkpoint -------------------------------------------
+# (a) NaN weights from the start: every step is skipped; after -nf 3 such steps the run stops with
+#     one error line, and no checkpoint is written
+"$PY" - "$TMP/tiny.bin" "$TMP/tiny_nan.bin" <<'PYEOF'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+struct.pack_into("<f", b, 1024 + 4 * 64, float("nan"))  # wte row 1, first value
+open(sys.argv[2], "wb").write(b)
+PYEOF
+run_case nan_weights_stop "not finite for 3 consecutive steps" -e "$TMP/tiny_nan.bin" "${DATA[@]}" -x 10 -n 0 -v 0
+n_skip=$(grep -c "update skipped (non-finite loss or norm)" "$TMP/nan_weights_stop.out")
+if [ "$n_skip" -eq 3 ]; then pass nan_steps_skipped "$n_skip steps skipped, then the stop"
+else fail nan_steps_skipped "no skipped step in $TMP/nan_weights_stop.out"; fi
+# (b) weights that hold a NaN (here: a resumed checkpoint patched with one) are never written as
+#     a checkpoint, and -nk never prunes the checkpoint the run resumed from
+if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/nanck" -n 1 -nk 1 > "$TMP/nanck1.out" 2>&1; then
+    "$PY" - "$TMP/nanck/model_00000002.bin" <<'PYEOF'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(1024 + 4 * 64)
+    f.write(struct.pack("<f", float("nan")))
+PYEOF
+    run_case nan_checkpoint_refused "non-finite value" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/nanck" -n 1 -nk 1 -nf 10 -y 1 -x 6
+    if [ "$(ls "$TMP/nanck" | grep -c '_0000000[3-9]')" -eq 0 ] && [ -f "$TMP/nanck/DONE_00000002" ]; then
+        pass nan_checkpoint_nothing_pruned "$(ls "$TMP/nanck" | tr '\n' ' ')"
+    else fail nan_checkpoint_nothing_pruned "$(ls "$TMP/nanck" | tr '\n' ' ')"; fi
+else
+    fail nan_checkpoint_refused "the first run failed: $(tail -n 1 "$TMP/nanck1.out")"
+fi
+
 # --- one writer per output dir: a second run on a dir in use stops at once, naming the holder;
 # the lock dies with its holder (kill -9), and the next run takes the dir over ------------------
 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -x 3000 -n 0 -o "$TMP/shared_out" > "$TMP/holder.out" 2>&1 &

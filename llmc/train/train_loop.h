@@ -4,6 +4,7 @@
 // its main() is train_main().
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,15 @@ inline void gpt2_load_weights(GPT2* model, const char* path) {
 inline void save_checkpoint(GPT2* model, const std::string& dir, const TrainState& s) {
     gpt2_to_host(model, /*optimizer=*/true);
     const HostState h = gpt2_host(model);
+    // never write (or let -nk prune for) a checkpoint that holds a NaN or inf
+    for (const float* x : {h.params, h.m, h.v}) {
+        for (size_t i = 0; i < h.n; i++) {
+            if (!std::isfinite(x[i])) {
+                die("step %d: the %s hold a non-finite value (element %zu): no checkpoint written; the last one in %s stays",
+                    s.step, x == h.params ? "weights" : "AdamW moments", i, dir.c_str());
+            }
+        }
+    }
     checkpoint_write(checkpoint_path(dir, "model", s.step), model->config, h.params, h.n, h.model_version);
     state_write(checkpoint_path(dir, "state", s.step), s, h.m, h.v, h.master ? h.params : nullptr, h.n);
     AtomicWriter done(checkpoint_path(dir, "DONE", s.step));
@@ -139,6 +149,7 @@ inline int train_main(int argc, char** argv, bool cuda) {
     adamw.weight_decay = cfg.weight_decay;
     adamw.seed = (uint32_t)cfg.seed;
     std::vector<double> step_ms;
+    int nonfinite_run = 0;  // consecutive steps whose loss or grad norm was NaN or inf
     for (int step = start_step; step <= max_steps; step++) {
         const bool last = step == max_steps;
         if (run_checkpoint_due(cfg, step, start_step, last)) {
@@ -165,18 +176,25 @@ inline int train_main(int argc, char** argv, bool cuda) {
         if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log);
         const float norm = gpt2_grad_norm(&model);
         const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
-        const bool skip = run_outlier_skip(&run, cfg, loss, norm);
+        // a non-finite loss or norm never reaches the weights (nor the -sl/-sg windows)
+        const bool finite = std::isfinite(loss) && std::isfinite(norm);
+        nonfinite_run = finite ? 0 : nonfinite_run + 1;
+        const bool skip = !finite || run_outlier_skip(&run, cfg, loss, norm);
         if (!skip) gpt2_update(&model, adamw, lr, clip_scale(norm, cfg.grad_clip), step + 1);
         gpt2_synchronize(&model);
         const double ms = now_ms() - t0;
         if (step > start_step) step_ms.push_back(ms);  // the first step warms caches and sets up cuBLAS
         printf("step %4d/%d | loss %.6f | norm %.4f | lr %.2e | %.1f ms | %.0f tok/s%s%s\n", step + 1, max_steps, loss,
                norm, lr, ms, total_batch / (ms / 1e3), gpt2_step_extra(&model, ms, total_batch, false).c_str(),
-               skip ? " | update skipped (outlier)" : "");
+               !finite ? " | update skipped (non-finite loss or norm)" : skip ? " | update skipped (outlier)" : "");
         if (log) {
             fprintf(log, "s:%d trl:%.6f norm:%.6f lr:%.6e ms:%.3f%s%s\n", step, loss, norm, lr, ms,
-                    gpt2_step_extra(&model, ms, total_batch, true).c_str(), skip ? " skipped:1" : "");
+                    gpt2_step_extra(&model, ms, total_batch, true).c_str(), !finite ? " skipped:1 nonfinite:1" : skip ? " skipped:1" : "");
             fflush(log);
+        }
+        if (nonfinite_run >= cfg.nonfinite_limit) {
+            die("step %d: loss %g, grad norm %g: not finite for %d consecutive steps (-nf), none of them applied%s%s", step + 1,
+                loss, norm, nonfinite_run, cfg.output_dir.empty() ? "" : "; the last checkpoint in ", cfg.output_dir.c_str());
         }
     }
     if (!step_ms.empty()) {
