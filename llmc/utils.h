@@ -13,6 +13,7 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <vector>
 
 // printf-style fatal error: one line on stderr, exit 1.
 [[noreturn]] inline void die(const char* fmt, ...) {
@@ -88,12 +89,27 @@ inline int64_t file_size(FILE* f, const char* what) {
 // the same temp file.
 inline std::string atomic_tmp_path(const std::string& p) { return p + "." + std::to_string((long)getpid()) + ".tmp"; }
 
+// Temp files being written right now: die() exits without unwinding, so an exit handler removes
+// them (a write that fails on a full disk leaves no partial file behind).
+inline std::vector<std::string>& pending_tmp_files() {
+    static std::vector<std::string>* v = new std::vector<std::string>();
+    return *v;
+}
+inline void remove_pending_tmp_files() {
+    for (const std::string& t : pending_tmp_files()) remove(t.c_str());
+    pending_tmp_files().clear();
+}
+
 // Atomic file write: write to the temp name, fsync-free fflush, then rename over path.
-// A crash mid-write leaves the old file intact and at worst a stale .tmp.
+// A crash mid-write leaves the old file intact and at worst a stale .tmp (a kill -9; any error
+// exit removes it, and the trainer clears stale ones from its output dir at startup).
 struct AtomicWriter {
     std::string path, tmp;
     FilePtr f;
     explicit AtomicWriter(const std::string& p) : path(p), tmp(atomic_tmp_path(p)) {
+        static const bool registered = atexit(remove_pending_tmp_files) == 0;
+        (void)registered;
+        pending_tmp_files().push_back(tmp);
         f.reset(fopenCheck(tmp.c_str(), "wb"));
     }
     FILE* get() const { return f.get(); }
@@ -102,9 +118,17 @@ struct AtomicWriter {
         FILE* raw = f.release();
         if (fclose(raw) != 0) die("%s: close failed: %s", tmp.c_str(), strerror(errno));
         if (rename(tmp.c_str(), path.c_str()) != 0) die("cannot rename %s to %s: %s", tmp.c_str(), path.c_str(), strerror(errno));
+        forget();
     }
     ~AtomicWriter() {
         if (f) { f.reset(); remove(tmp.c_str()); }  // not committed: leave no partial file
+        forget();
+    }
+    void forget() {
+        std::vector<std::string>& v = pending_tmp_files();
+        for (size_t i = 0; i < v.size(); i++) {
+            if (v[i] == tmp) { v.erase(v.begin() + i); break; }
+        }
     }
 };
 

@@ -218,6 +218,28 @@ if train NK1 2 -o "$TMP/dirNK" "${NK[@]}"; then
 fi
 
 # --- no partial files: every checkpoint went through NAME.tmp + rename ------------------------
+# --- SIGTERM (preemption): the run finishes its step, checkpoints, exits 0; resumed, it ends
+# byte-identical to the uninterrupted run A ----------------------------------------------------
+S=$TMP/dirSig
+OMP_NUM_THREADS=2 ./train_gpt2 -e "$TMP/tiny.bin" -o "$S" "${FLAGS[@]}" > "$TMP/sig.out" 2> "$TMP/sig.err" &
+sig_pid=$!
+# main.log is flushed every step (stdout to a file is not): wait for the first step there
+for _ in $(seq 400); do grep -q '^s:0 trl' "$S/main.log" 2>/dev/null && break; sleep 0.02; done
+kill -TERM $sig_pid
+wait $sig_pid
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^stopped by signal 15 after step' "$TMP/sig.out"; then
+    pass sigterm_checkpoint_and_exit_0 "$(grep '^stopped' "$TMP/sig.out")"
+    touch "$S/model_00000099.bin.4242.tmp"  # what a kill -9 mid-write would leave
+    train Sig 2 -e "$TMP/tiny.bin" -o "$S" "${FLAGS[@]}" -y 1 &&
+        same_file sigterm_resume_exact "$A/model_00000020.bin" "$S/model_00000020.bin"
+    if [ ! -e "$S/model_00000099.bin.4242.tmp" ] && grep -q 'removed a stale temp file' "$TMP/Sig.out"; then
+        pass stale_tmp_removed_at_start "$(grep -m1 'removed a stale' "$TMP/Sig.out")"
+    else fail stale_tmp_removed_at_start "$(ls "$S" | tr '\n' ' ')"; fi
+else
+    fail sigterm_checkpoint_and_exit_0 "rc $rc: $(tail -n 2 "$TMP/sig.out" | tr '\n' '|') $(head -c 200 "$TMP/sig.err")"
+fi
+
 tmps=$(find "$TMP" -name '*.tmp' | tr '\n' ' ')
 if [ -z "$tmps" ]; then pass no_tmp_files_left "$(find "$TMP" -name 'dir*' -type d | wc -l) output dirs"
 else fail no_tmp_files_left "$tmps"; fi

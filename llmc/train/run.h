@@ -3,6 +3,7 @@
 // batch arithmetic, and the resumable progress (sampling RNG, outlier windows, log). Host only.
 #pragma once
 #include <fcntl.h>
+#include <glob.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,12 +61,27 @@ inline void output_dir_lock(const std::string& dir) {
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, n, 0) != n) die("cannot write %s: %s", path.c_str(), strerror(errno));
 }
 
+// With the dir locked, any checkpoint temp file in it is a leftover of a killed run: remove it.
+inline void remove_stale_tmp_files(const std::string& dir) {
+    glob_t g{};
+    const std::string pattern = dir + "/*.tmp";
+    if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            const char* name = strrchr(g.gl_pathv[i], '/') + 1;
+            if (strncmp(name, "model_", 6) && strncmp(name, "state_", 6) && strncmp(name, "DONE_", 5)) continue;
+            if (remove(g.gl_pathv[i]) == 0) printf("removed a stale temp file of a killed run: %s\n", g.gl_pathv[i]);
+        }
+    }
+    globfree(&g);
+}
+
 // Creates -o and locks it, finds the latest complete checkpoint when resuming (it replaces -e), and reads
 // the model config from -e dN (with -tie) or from the checkpoint's header.
 inline RunStart run_start_resolve(const TrainConfig& cfg) {
     if (!cfg.output_dir.empty()) {
         make_dirs(cfg.output_dir);
         output_dir_lock(cfg.output_dir);
+        remove_stale_tmp_files(cfg.output_dir);
     }
     RunStart rs;
     rs.init_path = cfg.init;

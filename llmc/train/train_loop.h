@@ -5,6 +5,7 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,15 @@ inline TrainState load_state(GPT2* model, const std::string& dir, int step) {
     return s;
 }
 
+// SIGINT / SIGTERM (cluster preemption sends SIGTERM): the handler only records the signal and
+// restores the default action, so a second signal stops the run at once. The loop finishes the
+// step it is in, writes a checkpoint (with -o) and exits 0 saying how to resume.
+inline volatile sig_atomic_t g_stop_signal = 0;
+extern "C" inline void on_stop_signal(int sig) {
+    g_stop_signal = sig;
+    signal(sig, SIG_DFL);
+}
+
 inline int train_main(int argc, char** argv, bool cuda) {
     TrainConfig cfg;
     parse_args(argc, argv, &cfg, cuda);
@@ -150,11 +160,20 @@ inline int train_main(int argc, char** argv, bool cuda) {
     adamw.seed = (uint32_t)cfg.seed;
     std::vector<double> step_ms;
     int nonfinite_run = 0;  // consecutive steps whose loss or grad norm was NaN or inf
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
     for (int step = start_step; step <= max_steps; step++) {
         const bool last = step == max_steps;
-        if (run_checkpoint_due(cfg, step, start_step, last)) {
+        const bool stopping = g_stop_signal != 0;
+        if (run_checkpoint_due(cfg, step, start_step, last) || (stopping && !cfg.output_dir.empty() && step > start_step)) {
             save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
             checkpoint_prune(cfg.output_dir, cfg.checkpoints_keep);
+        }
+        if (stopping) {
+            printf("stopped by signal %d after step %d%s%s\n", (int)g_stop_signal, step,
+                   cfg.output_dir.empty() ? " (no -o: nothing saved)" : "; resume with -y 1 -o ", cfg.output_dir.c_str());
+            gpt2_free(&model);
+            return 0;
         }
         if (data.do_val && run_every(cfg.val_every, step, last)) run_log_val(&run, step, evaluate(&model, &data.val, cfg.val_max_steps));
         if (run_every(cfg.sample_every, step, last)) {
