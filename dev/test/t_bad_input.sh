@@ -30,6 +30,8 @@ $FIX shard "$TMP/trunc_train_000000.bin" 3000 --header-tokens 4000
 $FIX shard "$TMP/long_train_000000.bin" 3000 --header-tokens 2000
 $FIX shard "$TMP/token_train_000000.bin" 3000 --bad-token 50257
 $FIX shard "$TMP/tokmax_train_000000.bin" 3000 --bad-token 65535
+$FIX shard "$TMP/late_train_000000.bin" 3000 --seed 5 && $FIX shard "$TMP/late_train_000001.bin" 3000 --seed 6 &&
+$FIX shard "$TMP/late_train_000002.bin" 3000 --seed 7 --bad-token 50300
 $FIX shard "$TMP/short_train_000000.bin" 100
 head -c 500 "$TMP/ok_train_000000.bin" > "$TMP/tiny_train_000000.bin"
 $FIX shard "$TMP/badval_val_000000.bin" 1000 --version 9
@@ -79,6 +81,11 @@ shard_case shard_shorter_than_header "$TMP/tiny_train_000000.bin"
 shard_case shard_token_50257 "$TMP/token_train_000000.bin"
 shard_case shard_token_65535 "$TMP/tokmax_train_000000.bin"
 shard_case shard_fewer_than_one_batch "$TMP/short_train_000000.bin"
+# a bad token in the last of three shards stops the run at startup, before any step
+run_case shard_bad_token_checked_at_start "$TMP/late_train_000002.bin" -e "$TMP/tiny.bin" "${DATA[@]}" \
+    -i "$TMP/late_train_*.bin" -shuffle 0 -x 1000
+if ! grep -q '^step' "$TMP/shard_bad_token_checked_at_start.out"; then pass shard_bad_token_no_step_trained "no step ran"
+else fail shard_bad_token_no_step_trained "$(grep -c '^step' "$TMP/shard_bad_token_checked_at_start.out") steps ran first"; fi
 run_case val_shard_bad_version "$TMP/badval_val_000000.bin" -e "$TMP/tiny.bin" "${DATA[@]}" -j "$TMP/badval_val_*.bin"
 run_case train_glob_no_match "$TMP/nothing_*.bin" -e "$TMP/tiny.bin" "${DATA[@]}" -i "$TMP/nothing_*.bin"
 # T > maxT: the message names maxT (the path is not required here)

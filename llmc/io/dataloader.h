@@ -83,20 +83,20 @@ inline void seeded_permutation(std::vector<I>& v, uint32_t seed, int64_t epoch, 
     }
 }
 
-// Scans every token of the newly opened shard once (sequential read, ~GB/s) so a bad id stops
-// the run when the shard is opened, naming file and position, before any step trains on it.
-inline void dataloader_check_tokens(DataLoader* dl) {
-    const char* path = dl->files[dl->loaded_shard].c_str();
-    const int64_t ntok = dl->shard_tokens[dl->loaded_shard];
+// Scans every token of a shard once (sequential read, ~GB/s) so a bad id stops the run at
+// startup, naming file and position, not hours later when the shard comes up.
+inline void shard_check_tokens(const std::string& file, int64_t ntok, int vocab_size) {
+    const char* path = file.c_str();
+    FilePtr f(fopenCheck(path, "rb"));
     std::vector<uint16_t> chunk(1 << 16);
-    if (fseeko(dl->file.get(), HEADER_BYTES, SEEK_SET) != 0) die("%s: cannot seek", path);
+    if (fseeko(f.get(), HEADER_BYTES, SEEK_SET) != 0) die("%s: cannot seek", path);
     for (int64_t done = 0; done < ntok;) {
         size_t n = (size_t)std::min<int64_t>((int64_t)chunk.size(), ntok - done);
-        freadCheck(chunk.data(), sizeof(uint16_t), n, dl->file.get(), path);
+        freadCheck(chunk.data(), sizeof(uint16_t), n, f.get(), path);
         for (size_t i = 0; i < n; i++) {
-            if (chunk[i] >= dl->vocab_size) {
+            if (chunk[i] >= vocab_size) {
                 die("%s: token %d at position %lld is out of range (vocab size %d)", path, chunk[i],
-                    (long long)(done + (int64_t)i), dl->vocab_size);
+                    (long long)(done + (int64_t)i), vocab_size);
             }
         }
         done += (int64_t)n;
@@ -116,7 +116,6 @@ inline void dataloader_prepare_shard(DataLoader* dl) {
     if (dl->loaded_shard != shard) {
         dl->file.reset(fopenCheck(dl->files[shard].c_str(), "rb"));
         dl->loaded_shard = shard;
-        dataloader_check_tokens(dl);
     }
 }
 
@@ -135,6 +134,7 @@ inline void dataloader_init(DataLoader* dl, const char* pattern, int B, int T, i
     for (const std::string& f : dl->files) {
         int64_t ntok = shard_validate(f);
         if (ntok < need) die("%s: shard has %lld tokens, fewer than the %lld one batch needs (B=%d T=%d processes=%d)", f.c_str(), (long long)ntok, (long long)need, B, T, num_processes);
+        shard_check_tokens(f, ntok, vocab_size);  // every shard, once, before any step
         dl->shard_tokens.push_back(ntok);
     }
     dl->buffer.resize((size_t)B * T + 1);
