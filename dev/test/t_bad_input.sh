@@ -156,6 +156,34 @@ else
     fail state_corrupt "the good run failed: $(head -c 300 "$TMP/good2.err")"
 fi
 
+# --- -y 1 when the newest checkpoint is unreadable: a warning naming it, then the newest intact
+# one; when none is intact, one error line ----------------------------------------------------
+if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" > "$TMP/fallback0.out" 2>&1; then
+    m2="$TMP/fallback/model_00000002.bin"
+    head -c 5000 "$m2" > "$m2.cut" && mv "$m2.cut" "$m2"
+    timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" -y 1 -x 3 > "$TMP/fallback.out" 2> "$TMP/fallback.err"
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q "^warning: checkpoint step 2 is unreadable (.*model_00000002.bin.*resuming from step 1" "$TMP/fallback.err" &&
+       grep -q "resumed from step 1" "$TMP/fallback.out"; then
+        pass resume_falls_back_to_intact_checkpoint "$(head -n 1 "$TMP/fallback.err" | cut -c1-160)"
+    else
+        fail resume_falls_back_to_intact_checkpoint "rc $rc: $(head -c 300 "$TMP/fallback.err")"
+    fi
+    s1="$TMP/fallback/state_00000001_00000.bin"  # now break steps 1 and 2 (the run rewrote 2) and drop 3
+    head -c 3000 "$s1" > "$s1.cut" && mv "$s1.cut" "$s1"
+    head -c 5000 "$m2" > "$m2.cut" && mv "$m2.cut" "$m2"
+    rm -f "$TMP/fallback/DONE_00000003"
+    timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" -y 1 -x 3 > "$TMP/fallback2.out" 2> "$TMP/fallback2.err"
+    rc=$?
+    if [ $rc -eq 1 ] && [ "$(grep -c '^error:' "$TMP/fallback2.err")" -eq 1 ] && grep -q "none of the 2 complete checkpoints.*model_00000002.bin" "$TMP/fallback2.err"; then
+        pass resume_no_intact_checkpoint "$(grep '^error' "$TMP/fallback2.err" | cut -c1-160)"
+    else
+        fail resume_no_intact_checkpoint "rc $rc: $(head -c 300 "$TMP/fallback2.err")"
+    fi
+else
+    fail resume_falls_back_to_intact_checkpoint "the first run failed: $(tail -n 1 "$TMP/fallback0.out")"
+fi
+
 # --- a NaN never reaches the weights or a checkpoint -------------------------------------------
 # (a) NaN weights from the start: every step is skipped; after -nf 3 such steps the run stops with
 #     one error line, and no checkpoint is written

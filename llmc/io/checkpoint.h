@@ -34,13 +34,27 @@ inline float bf16_to_float(uint16_t h) {
 
 // Checkpoint header check: every field must be in a sane range before we size any memory
 // from it, so a foreign or corrupt file fails with a message instead of a huge allocation.
-inline GPT2Config checkpoint_read_header(FILE* f, const char* path, int* version) {
+// Returns "" and fills c and version, or the problem ("PATH: ...").
+inline std::string checkpoint_header_problem(FILE* f, const char* path, GPT2Config* out, int* version) {
+    char msg[512];
     int32_t h[HEADER_INTS];
     int64_t size = file_size(f, path);
-    if (size < HEADER_BYTES) die("%s: not a model checkpoint (only %lld bytes, header needs %d)", path, (long long)size, HEADER_BYTES);
-    freadCheck(h, sizeof(int32_t), HEADER_INTS, f, path);
-    if (h[0] != MODEL_MAGIC) die("%s: bad magic %d in model header (want %d): not an llm.c GPT-2 checkpoint", path, h[0], MODEL_MAGIC);
-    if (h[1] != MODEL_VERSION_FP32 && h[1] != MODEL_VERSION_BF16) die("%s: unsupported model version %d (want 3 = fp32 or 5 = bf16)", path, h[1]);
+    if (size < HEADER_BYTES) {
+        snprintf(msg, sizeof msg, "%s: not a model checkpoint (only %lld bytes, header needs %d)", path, (long long)size, HEADER_BYTES);
+        return msg;
+    }
+    if (fseeko(f, 0, SEEK_SET) != 0 || fread(h, sizeof(int32_t), HEADER_INTS, f) != (size_t)HEADER_INTS) {
+        snprintf(msg, sizeof msg, "%s: cannot read the header", path);
+        return msg;
+    }
+    if (h[0] != MODEL_MAGIC) {
+        snprintf(msg, sizeof msg, "%s: bad magic %d in model header (want %d): not an llm.c GPT-2 checkpoint", path, h[0], MODEL_MAGIC);
+        return msg;
+    }
+    if (h[1] != MODEL_VERSION_FP32 && h[1] != MODEL_VERSION_BF16) {
+        snprintf(msg, sizeof msg, "%s: unsupported model version %d (want 3 = fp32 or 5 = bf16)", path, h[1]);
+        return msg;
+    }
     GPT2Config c;
     c.max_seq_len = h[2];
     c.vocab_size = h[3];
@@ -48,21 +62,37 @@ inline GPT2Config checkpoint_read_header(FILE* f, const char* path, int* version
     c.num_heads = h[5];
     c.channels = h[6];
     c.padded_vocab_size = h[7];
-    if (h[8] != 0 && h[8] != 1) die("%s: header[8] = %d: want 0 (tied lm_head, llm.c) or 1 (untied, our extension)", path, h[8]);
+    if (h[8] != 0 && h[8] != 1) {
+        snprintf(msg, sizeof msg, "%s: header[8] = %d: want 0 (tied lm_head, llm.c) or 1 (untied, our extension)", path, h[8]);
+        return msg;
+    }
     c.tied = h[8] == 0;
     if (c.max_seq_len <= 0 || c.max_seq_len > 1 << 20 || c.vocab_size <= 0 || c.vocab_size > 1 << 24 ||
         c.num_layers <= 0 || c.num_layers > 1024 || c.num_heads <= 0 || c.channels <= 0 ||
         c.channels > 1 << 16 || c.channels % c.num_heads != 0 ||
         c.padded_vocab_size < c.vocab_size || c.padded_vocab_size > c.vocab_size + (1 << 16)) {
-        die("%s: implausible model header (maxT=%d V=%d L=%d NH=%d C=%d Vp=%d)", path,
-            c.max_seq_len, c.vocab_size, c.num_layers, c.num_heads, c.channels, c.padded_vocab_size);
+        snprintf(msg, sizeof msg, "%s: implausible model header (maxT=%d V=%d L=%d NH=%d C=%d Vp=%d)", path,
+                 c.max_seq_len, c.vocab_size, c.num_layers, c.num_heads, c.channels, c.padded_vocab_size);
+        return msg;
     }
     size_t sizes[NUM_PARAMETER_TENSORS];
     fill_param_sizes(sizes, c);
     size_t elem = h[1] == MODEL_VERSION_FP32 ? 4 : 2;
     int64_t want = HEADER_BYTES + (int64_t)(count_params(sizes) * elem);
-    if (size != want) die("%s: file is %lld bytes but its header (L=%d C=%d Vp=%d, version %d) needs %lld: truncated or corrupt", path, (long long)size, c.num_layers, c.channels, c.padded_vocab_size, h[1], (long long)want);
+    if (size != want) {
+        snprintf(msg, sizeof msg, "%s: file is %lld bytes but its header (L=%d C=%d Vp=%d, version %d) needs %lld: truncated or corrupt",
+                 path, (long long)size, c.num_layers, c.channels, c.padded_vocab_size, h[1], (long long)want);
+        return msg;
+    }
+    *out = c;
     *version = h[1];
+    return "";
+}
+
+inline GPT2Config checkpoint_read_header(FILE* f, const char* path, int* version) {
+    GPT2Config c;
+    const std::string problem = checkpoint_header_problem(f, path, &c, version);
+    if (!problem.empty()) die("%s", problem.c_str());
     return c;
 }
 

@@ -67,6 +67,35 @@ inline void state_write(const std::string& path, const TrainState& s, const floa
     w.commit();
 }
 
+// A quick look at a state file for a model of n parameters (header and size, no data read):
+// "" if it can be resumed from, else the problem ("PATH: ..."). Used to pick the newest intact
+// checkpoint; state_read checks everything again, fields included.
+inline std::string state_file_problem(const std::string& path, size_t n) {
+    char msg[512];
+    FILE* raw = fopen(path.c_str(), "rb");
+    if (!raw) {
+        snprintf(msg, sizeof msg, "%s: cannot open: %s", path.c_str(), strerror(errno));
+        return msg;
+    }
+    FilePtr f(raw);
+    int32_t h[HEADER_INTS];
+    if (fread(h, sizeof(int32_t), HEADER_INTS, f.get()) != (size_t)HEADER_INTS || h[0] != STATE_MAGIC || h[1] != STATE_VERSION) {
+        snprintf(msg, sizeof msg, "%s: not a training state file (header)", path.c_str());
+        return msg;
+    }
+    if (fseeko(f.get(), 0, SEEK_END) != 0) {
+        snprintf(msg, sizeof msg, "%s: cannot seek", path.c_str());
+        return msg;
+    }
+    const int64_t size = ftello(f.get());
+    const int64_t want = HEADER_BYTES + (int64_t)((2 + (h[4] ? 1 : 0)) * n * sizeof(float)) + (int64_t)sizeof(StateExt);
+    if (size != want) {
+        snprintf(msg, sizeof msg, "%s: %lld bytes, want %lld: truncated", path.c_str(), (long long)size, (long long)want);
+        return msg;
+    }
+    return "";
+}
+
 // Reads a state written for a model of n parameters. master may be null (then a master-weights
 // block in the file is skipped). Dies naming the file on any mismatch.
 inline TrainState state_read(const std::string& path, float* m, float* v, float* master, size_t n) {

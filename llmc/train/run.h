@@ -75,6 +75,42 @@ inline void remove_stale_tmp_files(const std::string& dir) {
     globfree(&g);
 }
 
+// The newest complete checkpoint whose model and state files look intact (header and size). Newer
+// ones that do not are skipped, each with a warning naming the bad file. -1 if there is no
+// complete checkpoint; one error line naming the newest's problem if none is intact.
+inline int checkpoint_find_intact(const std::string& dir) {
+    const std::vector<int> steps = checkpoint_steps(dir);
+    std::vector<std::string> skipped;  // newest first
+    for (size_t i = steps.size(); i-- > 0;) {
+        const std::string model = checkpoint_path(dir, "model", steps[i]);
+        std::string problem;
+        GPT2Config c;
+        int version;
+        FILE* raw = fopen(model.c_str(), "rb");
+        if (!raw) {
+            problem = model + ": cannot open: " + strerror(errno);
+        } else {
+            FilePtr f(raw);
+            problem = checkpoint_header_problem(f.get(), model.c_str(), &c, &version);
+        }
+        if (problem.empty()) {
+            size_t sizes[NUM_PARAMETER_TENSORS];
+            fill_param_sizes(sizes, c);
+            problem = state_file_problem(checkpoint_path(dir, "state", steps[i]), count_params(sizes));
+        }
+        if (problem.empty()) {
+            for (const std::string& w : skipped) fprintf(stderr, "warning: %s; resuming from step %d instead\n", w.c_str(), steps[i]);
+            return steps[i];
+        }
+        skipped.push_back("checkpoint step " + std::to_string(steps[i]) + " is unreadable (" + problem + ")");
+    }
+    if (!steps.empty()) {
+        die("-y 1: none of the %zu complete checkpoints in %s is readable; the newest: %s", steps.size(), dir.c_str(),
+            skipped.front().c_str());
+    }
+    return -1;
+}
+
 // Creates -o and locks it, finds the latest complete checkpoint when resuming (it replaces -e), and reads
 // the model config from -e dN (with -tie) or from the checkpoint's header.
 inline RunStart run_start_resolve(const TrainConfig& cfg) {
@@ -86,7 +122,7 @@ inline RunStart run_start_resolve(const TrainConfig& cfg) {
     RunStart rs;
     rs.init_path = cfg.init;
     if (cfg.resume) {
-        rs.resume_step = checkpoint_find_latest(cfg.output_dir);
+        rs.resume_step = checkpoint_find_intact(cfg.output_dir);
         if (rs.resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
         rs.init_path = checkpoint_path(cfg.output_dir, "model", rs.resume_step);
     }
