@@ -140,14 +140,14 @@ inline void checkpoint_write(const std::string& path, const GPT2Config& c, const
 // The config in a checkpoint's header (validated, see checkpoint_read_header).
 inline GPT2Config checkpoint_read_config(const char* path) {
     FilePtr f(fopenCheck(path, "rb"));
-    int version;
+    int version = 0;
     return checkpoint_read_header(f.get(), path, &version);
 }
 
 // Reads a checkpoint's weights into host params laid out for `want` (shape and tying must agree).
 inline void checkpoint_load_params(float* params, const GPT2Config& want, const char* path) {
     FilePtr f(fopenCheck(path, "rb"));
-    int version;
+    int version = 0;
     const GPT2Config c = checkpoint_read_header(f.get(), path, &version);
     if (c.num_layers != want.num_layers || c.channels != want.channels || c.padded_vocab_size != want.padded_vocab_size ||
         c.max_seq_len != want.max_seq_len || c.tied != want.tied) {

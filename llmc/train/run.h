@@ -85,7 +85,7 @@ inline int checkpoint_find_intact(const std::string& dir) {
         const std::string model = checkpoint_path(dir, "model", steps[i]);
         std::string problem;
         GPT2Config c;
-        int version;
+        int version = 0;
         FILE* raw = fopen(model.c_str(), "rb");
         if (!raw) {
             problem = model + ": cannot open: " + strerror(errno);
