@@ -184,6 +184,15 @@ else
     fail resume_falls_back_to_intact_checkpoint "the first run failed: $(tail -n 1 "$TMP/fallback0.out")"
 fi
 
+# --- -y 1 with other -b / -t / -d / -seed than the checkpoint's run: its data position would
+# mean other batches: one error line naming the settings -----------------------------------------
+if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/settings" > "$TMP/settings0.out" 2>&1; then
+    run_case resume_other_batch_size "-b 2 -t 16" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/settings" -y 1 -x 3 -b 2 -t 16
+    run_case resume_other_seed "-seed 7" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/settings" -y 1 -x 3 -seed 7
+else
+    fail resume_other_batch_size "the first run failed: $(tail -n 1 "$TMP/settings0.out")"
+fi
+
 # --- a NaN never reaches the weights or a checkpoint -------------------------------------------
 # (a) NaN weights from the start: every step is skipped; after -nf 3 such steps the run stops with
 #     one error line, and no checkpoint is written

@@ -24,6 +24,10 @@ struct TrainState {
     int step = 0;            // optimizer steps done
     int shuffle = 0;
     int master_weights = 0;  // 1 if the file also carries fp32 master weights (CUDA bf16)
+    // what the data position means: -b, -t, the tokens per step (-d) and -seed of the run that
+    // wrote it (header ints 20-23, our extension; 0 = not recorded, an older file)
+    int B = 0, T = 0, total_batch = 0;
+    uint32_t seed = 0;
     DataLoaderPos train_pos;
     Mt19937::State sample_rng{};
     OutlierDetector loss_outliers{}, norm_outliers{};  // -sl / -sg windows
@@ -49,6 +53,10 @@ inline void state_write(const std::string& path, const TrainState& s, const floa
     h[4] = master ? 1 : 0;
     h[5] = s.shuffle;
     h[10] = s.step;
+    h[20] = s.B;
+    h[21] = s.T;
+    h[22] = s.total_batch;
+    h[23] = (int32_t)s.seed;
     StateExt e{};
     e.magic = STATE_EXT_MAGIC;
     e.num_parameters = (int64_t)n;
@@ -138,6 +146,10 @@ inline TrainState state_read(const std::string& path, float* m, float* v, float*
     }
     TrainState s;
     s.step = h[10];
+    s.B = h[20];
+    s.T = h[21];
+    s.total_batch = h[22];
+    s.seed = (uint32_t)h[23];
     s.shuffle = h[5];
     s.master_weights = h[4];
     s.train_pos.epoch = e.epoch;

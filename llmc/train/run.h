@@ -199,6 +199,8 @@ struct RunProgress {
     Mt19937 sample_rng;
     OutlierDetector loss_outliers, norm_outliers;  // -sl / -sg windows
     FilePtr log;                                   // -o DIR/main.log
+    int B = 0, T = 0, total_batch = 0;             // what a data position means (saved in the state)
+    uint32_t seed = 0;
 };
 
 inline void run_progress_init(RunProgress* p, const TrainConfig& cfg) {
@@ -206,12 +208,22 @@ inline void run_progress_init(RunProgress* p, const TrainConfig& cfg) {
     p->sample_rng.manual_seed((uint32_t)cfg.seed + 1337u);
     outlier_init(&p->loss_outliers);
     outlier_init(&p->norm_outliers);
+    p->B = cfg.B;
+    p->T = cfg.T;
+    p->total_batch = cfg.total_batch == -1 ? cfg.B * cfg.T : cfg.total_batch;
+    p->seed = (uint32_t)cfg.seed;
 }
 
 // After the trainer has read state s (and its m, v, master weights): the data position, the
 // sampling RNG and the outlier windows continue where the checkpoint left them.
 inline void run_progress_resume(RunProgress* p, const TrainState& s, const TrainConfig& cfg, DataLoader* train, int max_steps) {
     if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
+    // the saved data position counts samples of the writer's B*T, in its seeded order: with other
+    // settings it would point somewhere else (a state without them, from an older build, is taken as is)
+    if (s.B != 0 && (s.B != p->B || s.T != p->T || s.total_batch != p->total_batch || s.seed != p->seed)) {
+        die("resume: the checkpoint's run had -b %d -t %d -d %d -seed %u, this run has -b %d -t %d -d %d -seed %u: "
+            "its data position would mean other batches", s.B, s.T, s.total_batch, s.seed, p->B, p->T, p->total_batch, p->seed);
+    }
     if (s.step > max_steps) die("resume: checkpoint step %d is past -x %d", s.step, max_steps);
     dataloader_restore(train, s.train_pos);
     p->sample_rng.set_state(s.sample_rng);
@@ -225,6 +237,10 @@ inline TrainState run_progress_state(const RunProgress& p, int step, const DataL
     TrainState s;
     s.step = step;
     s.shuffle = train.shuffle;
+    s.B = p.B;
+    s.T = p.T;
+    s.total_batch = p.total_batch;
+    s.seed = p.seed;
     s.train_pos = train.pos;
     s.sample_rng = p.sample_rng.get_state();
     s.loss_outliers = p.loss_outliers;
