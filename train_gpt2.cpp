@@ -416,21 +416,23 @@ struct GPT2 {
     float mean_loss = -1.0f; // of the last forward with targets
 };
 
-// Allocates every arena once: params, grads, AdamW m and v, activations and gradient scratch.
-// Nothing is allocated in the training loop.
-void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts) {
-    const int B = opts.B, T = opts.T;
+// Lays out every arena for batches up to (B, T): params, grads, AdamW m and v, activations and
+// gradient scratch. allocate = false only sizes them (num_parameters, num_activations,
+// num_scratch), so the memory estimate runs the same code as the build.
+static void gpt2_layout(GPT2* model, const GPT2Config& config, int B, int T, bool allocate) {
     model->config = config;
     fill_param_sizes(model->param_sizes, config);
     size_t n = count_params(model->param_sizes);
     model->num_parameters = n;
-    model->params_memory = arena_alloc<float>(n, "parameters");
-    model->grads_memory = arena_alloc<float>(n, "gradients");
-    model->m_memory = arena_alloc<float>(n, "AdamW m");
-    model->v_memory = arena_alloc<float>(n, "AdamW v");
-    model->norm_partials = arena_alloc<double>((n + NORM_CHUNK - 1) / NORM_CHUNK, "grad norm partials");
-    model->params = point_parameters(model->params_memory.get(), model->param_sizes);
-    model->grads = point_parameters(model->grads_memory.get(), model->param_sizes);
+    if (allocate) {
+        model->params_memory = arena_alloc<float>(n, "parameters");
+        model->grads_memory = arena_alloc<float>(n, "gradients");
+        model->m_memory = arena_alloc<float>(n, "AdamW m");
+        model->v_memory = arena_alloc<float>(n, "AdamW v");
+        model->norm_partials = arena_alloc<double>((n + NORM_CHUNK - 1) / NORM_CHUNK, "grad norm partials");
+        model->params = point_parameters(model->params_memory.get(), model->param_sizes);
+        model->grads = point_parameters(model->grads_memory.get(), model->param_sizes);
+    }
 
     model->max_B = B;
     model->max_T = T;
@@ -459,8 +461,10 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
         return k.offset / sizeof(float);
     };
     model->num_activations = carve_acts(nullptr);
-    model->acts_memory = arena_alloc<float>(model->num_activations, "activations");
-    carve_acts(model->acts_memory.get());
+    if (allocate) {
+        model->acts_memory = arena_alloc<float>(model->num_activations, "activations");
+        carve_acts(model->acts_memory.get());
+    }
 
     // dresidual and dln are live together with dlogits: their own arena. The rest are dead
     // whenever logits are live, so they share the logits buffer when it is big enough.
@@ -487,9 +491,26 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     const size_t own_size = carve_own(nullptr), shared_size = carve_shared(nullptr);
     const bool in_logits = shared_size <= N * Vp;
     model->num_scratch = own_size + (in_logits ? 0 : shared_size);
+    if (!allocate) return;
     model->scratch_memory = arena_alloc<float>(model->num_scratch, "activation gradients");
     carve_own(model->scratch_memory.get());
     carve_shared(in_logits ? a.logits : model->scratch_memory.get() + own_size);
+}
+
+// Allocates every arena once; nothing is allocated in the training loop.
+void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts) {
+    gpt2_layout(model, config, opts.B, opts.T, /*allocate=*/true);
+}
+
+// What gpt2_build will allocate, in bytes (host memory only on the CPU).
+MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts) {
+    GPT2 plan;
+    gpt2_layout(&plan, config, opts.B, opts.T, /*allocate=*/false);
+    const size_t n = plan.num_parameters;
+    MemoryNeed m;
+    m.host_bytes = 4 * n * sizeof(float) + (n / NORM_CHUNK + 1) * sizeof(double) +
+                   (plan.num_activations + plan.num_scratch) * sizeof(float);
+    return m;
 }
 
 // Arenas free themselves.

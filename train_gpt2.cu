@@ -260,6 +260,26 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     cublasCheck(cublasSetStream(model->blas.handle, model->stream));
 }
 
+// What gpt2_build will allocate: the device arenas (the same carving), the cuBLASLt workspace, and
+// the host copies (weights, m, v in fp32); and the device memory free now.
+MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts) {
+    size_t sizes[NUM_PARAMETER_TENSORS];
+    fill_param_sizes(sizes, config);
+    const size_t n = count_params(sizes), BT = (size_t)opts.B * opts.T;
+    const bool master = opts.master_weights && !FLOATX_IS_FP32;
+    ActivationTensors a;
+    GradScratch s;
+    MemoryNeed m;
+    m.device_bytes = n * (sizeof(floatX) + 3 * sizeof(float) + (master ? sizeof(float) : 0)) +
+                     carve_activations(&a, nullptr, config, opts.B, opts.T, opts.recompute) +
+                     carve_scratch(&s, nullptr, config, opts.B, opts.T) + (5 * BT + 2) * sizeof(int) + Blas{}.workspace_size;
+    m.host_bytes = 3 * n * sizeof(float);
+    size_t free_b = 0, total_b = 0;
+    cudaCheck(cudaMemGetInfo(&free_b, &total_b));
+    m.device_free = free_b;
+    return m;
+}
+
 void gpt2_free(GPT2* model) {
     blas_free(&model->blas);
     if (model->stream) cudaCheck(cudaStreamDestroy(model->stream));

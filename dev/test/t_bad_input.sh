@@ -156,6 +156,10 @@ else
     fail state_corrupt "the good run failed: $(head -c 300 "$TMP/good2.err")"
 fi
 
+# --- a batch that cannot fit in memory is refused before anything is allocated, with the numbers
+# (it used to pass validation and be OOM-killed with no message) --------------------------------
+run_case memory_too_big "GiB of host memory" -e d12 "${DATA[@]}" -b 40 -t 1024
+
 # --- -y 1 when the newest checkpoint is unreadable: a warning naming it, then the newest intact
 # one; when none is intact, one error line ----------------------------------------------------
 if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" > "$TMP/fallback0.out" 2>&1; then

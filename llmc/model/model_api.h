@@ -5,6 +5,9 @@
 //
 //   void gpt2_build(GPT2*, const GPT2Config&, const BuildOptions&)
 //       Allocates everything once for batches up to (B, T); nothing is allocated later.
+//   MemoryNeed gpt2_memory_needed(const GPT2Config&, const BuildOptions&)
+//       What gpt2_build would allocate (host and device bytes, and the device's free memory), from
+//       the same layout code, without allocating: the driver refuses a run that cannot fit.
 //   void gpt2_free(GPT2*)
 //   float gpt2_forward(GPT2*, const int* inputs, const int* targets, int B, int T)
 //       inputs, targets: host (B, T) token ids; targets may be null. Returns the mean loss over
@@ -35,8 +38,11 @@
 //   std::string gpt2_step_extra(GPT2*, double ms, int tokens, bool for_log)
 //   std::string gpt2_summary_extra(GPT2*)            appended to the "median step" line
 #pragma once
+#include <sys/resource.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 
 #include "model.h"
 #include "../utils.h"
@@ -48,6 +54,27 @@ struct BuildOptions {
     bool recompute = true;        // CUDA: recompute GELU in backward (-r)
     bool tf32 = true;             // CUDA FP32: TF32 matmuls (-f)
 };
+
+// Bytes a build needs, and the device memory free now (CUDA; 0 on the CPU backend).
+struct MemoryNeed {
+    size_t host_bytes = 0, device_bytes = 0, device_free = 0;
+};
+
+// Host memory a run may use: MemAvailable, capped by the address-space limit (ulimit -v) if set.
+inline size_t host_memory_available() {
+    size_t avail = (size_t)-1;
+    if (FILE* f = fopen("/proc/meminfo", "r")) {
+        char line[256];
+        while (fgets(line, sizeof line, f)) {
+            unsigned long long kb;
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) avail = (size_t)kb * 1024;
+        }
+        fclose(f);
+    }
+    rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (size_t)rl.rlim_cur < avail) avail = rl.rlim_cur;
+    return avail;
+}
 
 // AdamW settings (PyTorch's form). seed: stochastic rounding of bf16 weights without master
 // weights (CUDA -w 0); the CPU backend has no use for it.

@@ -121,6 +121,21 @@ inline int train_main(int argc, char** argv, bool cuda) {
     opts.master_weights = cfg.master_weights;
     opts.recompute = cfg.recompute;
     opts.tf32 = cfg.tf32;
+    // refuse what cannot fit, with the numbers, instead of being OOM-killed with no message
+    const MemoryNeed mem = gpt2_memory_needed(mc, opts);
+    const size_t host_avail = host_memory_available();
+    const double GiB = 1073741824.0;
+    printf("memory: %.2f GiB host (%.1f GiB available)", mem.host_bytes / GiB, host_avail / GiB);
+    if (mem.device_bytes) printf(" | %.2f GiB device (%.1f GiB free)", mem.device_bytes / GiB, mem.device_free / GiB);
+    printf("\n");
+    if (mem.host_bytes > host_avail) {
+        die("-b %d -t %d with this model needs %.2f GiB of host memory, %.2f GiB is available: lower -b or -t, or use a "
+            "smaller model", cfg.B, cfg.T, mem.host_bytes / GiB, host_avail / GiB);
+    }
+    if (mem.device_bytes > mem.device_free) {
+        die("-b %d -t %d with this model needs %.2f GiB of device memory, %.2f GiB is free: lower -b or -t (or -r 1)",
+            cfg.B, cfg.T, mem.device_bytes / GiB, mem.device_free / GiB);
+    }
     gpt2_build(&model, mc, opts);
     double t_init = now_ms();
     // the same initial weights, bit for bit, on either backend for every -init / -init-emb / -tie
