@@ -508,7 +508,7 @@ MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts
     gpt2_layout(&plan, config, opts.B, opts.T, /*allocate=*/false);
     const size_t n = plan.num_parameters;
     MemoryNeed m;
-    m.host_bytes = 4 * n * sizeof(float) + (n / NORM_CHUNK + 1) * sizeof(double) +
+    m.host_bytes = 4 * n * sizeof(float) + (n + NORM_CHUNK - 1) / NORM_CHUNK * sizeof(double) +
                    (plan.num_activations + plan.num_scratch) * sizeof(float);
     return m;
 }

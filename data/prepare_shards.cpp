@@ -228,11 +228,6 @@ struct Chunk {
 // ----------------------------------------------------------------------------
 // output: shards, written atomically
 
-static std::string g_pending_tmp;  // removed at exit if a die() interrupts a shard write
-static void pending_tmp_remove() {
-    if (!g_pending_tmp.empty()) remove(g_pending_tmp.c_str());
-}
-
 struct ShardSink {
     std::string dir, name;
     size_t shard_tokens;
@@ -251,12 +246,10 @@ struct ShardSink {
         header[0] = SHARD_MAGIC;
         header[1] = SHARD_VERSION;
         header[2] = (int32_t)buf.size();
-        g_pending_tmp = atomic_tmp_path(fname);
         AtomicWriter w(fname);
         fwriteCheck(header, sizeof(int32_t), HEADER_INTS, w.get(), w.tmp.c_str());
         fwriteCheck(buf.data(), sizeof(uint16_t), buf.size(), w.get(), w.tmp.c_str());
         w.commit();
-        g_pending_tmp.clear();
         if (!quiet) printf("wrote %s: %zu tokens\n", fname, buf.size());
         split_tokens[in_val ? 0 : 1] += buf.size();
         split_shards[in_val ? 0 : 1]++;
@@ -289,7 +282,6 @@ struct ShardSink {
 
 int main(int argc, char** argv) {
     Options opt = options_parse(argc, argv);
-    atexit(pending_tmp_remove);
 
     std::vector<InputFile> files;
     for (const std::string& in : opt.inputs) inputs_collect(in, opt.ext, true, &files);
@@ -405,9 +397,7 @@ int main(int argc, char** argv) {
     sink.flush();
 
     std::string tok_path = opt.out_dir + "/gpt2_tokenizer.bin";
-    g_pending_tmp = atomic_tmp_path(tok_path);
     tokenizer_write(tok_path.c_str(), bpe.tokens, bpe.eot);
-    g_pending_tmp.clear();
 
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     size_t total = sink.split_tokens[0] + sink.split_tokens[1];

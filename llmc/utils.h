@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -91,13 +92,20 @@ inline std::string atomic_tmp_path(const std::string& p) { return p + "." + std:
 
 // Temp files being written right now: die() exits without unwinding, so an exit handler removes
 // them (a write that fails on a full disk leaves no partial file behind).
-inline std::vector<std::string>& pending_tmp_files() {
-    static std::vector<std::string>* v = new std::vector<std::string>();
-    return *v;
+// Any thread may write a file (prepare_shards is multi-threaded): the list has a lock.
+struct PendingTmp {
+    std::mutex mu;
+    std::vector<std::string> files;
+};
+inline PendingTmp& pending_tmp() {
+    static PendingTmp* p = new PendingTmp();  // never destroyed: exit handlers run after static destructors
+    return *p;
 }
 inline void remove_pending_tmp_files() {
-    for (const std::string& t : pending_tmp_files()) remove(t.c_str());
-    pending_tmp_files().clear();
+    PendingTmp& p = pending_tmp();
+    std::lock_guard<std::mutex> lock(p.mu);
+    for (const std::string& t : p.files) remove(t.c_str());
+    p.files.clear();
 }
 
 // Atomic file write: write to the temp name, fsync-free fflush, then rename over path.
@@ -109,7 +117,9 @@ struct AtomicWriter {
     explicit AtomicWriter(const std::string& p) : path(p), tmp(atomic_tmp_path(p)) {
         static const bool registered = atexit(remove_pending_tmp_files) == 0;
         (void)registered;
-        pending_tmp_files().push_back(tmp);
+        PendingTmp& pending = pending_tmp();
+        std::lock_guard<std::mutex> lock(pending.mu);
+        pending.files.push_back(tmp);
         f.reset(fopenCheck(tmp.c_str(), "wb"));
     }
     FILE* get() const { return f.get(); }
@@ -125,9 +135,10 @@ struct AtomicWriter {
         forget();
     }
     void forget() {
-        std::vector<std::string>& v = pending_tmp_files();
-        for (size_t i = 0; i < v.size(); i++) {
-            if (v[i] == tmp) { v.erase(v.begin() + i); break; }
+        PendingTmp& p = pending_tmp();
+        std::lock_guard<std::mutex> lock(p.mu);
+        for (size_t i = 0; i < p.files.size(); i++) {
+            if (p.files[i] == tmp) { p.files.erase(p.files.begin() + i); break; }
         }
     }
 };

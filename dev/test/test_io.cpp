@@ -147,7 +147,7 @@ static void test_checkpoint_roundtrip() {
     for (int version : {MODEL_VERSION_FP32, MODEL_VERSION_BF16}) {
         const std::string& path = version == MODEL_VERSION_FP32 ? path3 : path5;
         FilePtr f(fopenCheck(path.c_str(), "rb"));
-        int got_version;
+        int got_version = 0;
         GPT2Config r = checkpoint_read_header(f.get(), path.c_str(), &got_version);
         checkpoint_read_params(f.get(), path.c_str(), got_version, q.data(), n);
         bool header_ok = got_version == version && r.num_layers == 2 && r.channels == 16 && r.padded_vocab_size == 128 &&

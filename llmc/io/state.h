@@ -75,50 +75,49 @@ inline void state_write(const std::string& path, const TrainState& s, const floa
     w.commit();
 }
 
-// A quick look at a state file for a model of n parameters (header and size, no data read):
-// "" if it can be resumed from, else the problem ("PATH: ..."). Used to pick the newest intact
-// checkpoint; state_read checks everything again, fields included.
-inline std::string state_file_problem(const std::string& path, size_t n) {
+// The header and size check of a state file for a model of n parameters, without reading the
+// data: "" (and the header in h) if it can be resumed from, else the problem ("PATH: ..."). Used
+// by state_read and to pick the newest intact checkpoint.
+inline std::string state_file_problem(const std::string& path, size_t n, int32_t h[HEADER_INTS]) {
     char msg[512];
-    FILE* raw = fopen(path.c_str(), "rb");
+    const char* p = path.c_str();
+    FILE* raw = fopen(p, "rb");
     if (!raw) {
-        snprintf(msg, sizeof msg, "%s: cannot open: %s", path.c_str(), strerror(errno));
+        snprintf(msg, sizeof msg, "%s: cannot open: %s", p, strerror(errno));
         return msg;
     }
     FilePtr f(raw);
-    int32_t h[HEADER_INTS];
-    if (fread(h, sizeof(int32_t), HEADER_INTS, f.get()) != (size_t)HEADER_INTS || h[0] != STATE_MAGIC || h[1] != STATE_VERSION) {
-        snprintf(msg, sizeof msg, "%s: not a training state file (header)", path.c_str());
-        return msg;
-    }
     if (fseeko(f.get(), 0, SEEK_END) != 0) {
-        snprintf(msg, sizeof msg, "%s: cannot seek", path.c_str());
+        snprintf(msg, sizeof msg, "%s: cannot seek", p);
         return msg;
     }
     const int64_t size = ftello(f.get());
-    const int64_t want = HEADER_BYTES + (int64_t)((2 + (h[4] ? 1 : 0)) * n * sizeof(float)) + (int64_t)sizeof(StateExt);
-    if (size != want) {
-        snprintf(msg, sizeof msg, "%s: %lld bytes, want %lld: truncated", path.c_str(), (long long)size, (long long)want);
+    if (size < HEADER_BYTES || fseeko(f.get(), 0, SEEK_SET) != 0 ||
+        fread(h, sizeof(int32_t), HEADER_INTS, f.get()) != (size_t)HEADER_INTS) {
+        snprintf(msg, sizeof msg, "%s: not a training state file (only %lld bytes)", p, (long long)size);
         return msg;
     }
-    return "";
+    if (h[0] != STATE_MAGIC) snprintf(msg, sizeof msg, "%s: bad magic %d in state header (want %d)", p, h[0], STATE_MAGIC);
+    else if (h[1] != STATE_VERSION) snprintf(msg, sizeof msg, "%s: unsupported state version %d", p, h[1]);
+    else if (h[2] != 1) snprintf(msg, sizeof msg, "%s: written by %d processes; this trainer runs one", p, h[2]);
+    else {
+        const int64_t want = HEADER_BYTES + (int64_t)((2 + (h[4] ? 1 : 0)) * n * sizeof(float)) + (int64_t)sizeof(StateExt);
+        if (size == want) return "";
+        snprintf(msg, sizeof msg, "%s: %lld bytes, but a state for this %zu-parameter model is %lld bytes: truncated, or from another model",
+                 p, (long long)size, n, (long long)want);
+    }
+    return msg;
 }
 
 // Reads a state written for a model of n parameters. master may be null (then a master-weights
 // block in the file is skipped). Dies naming the file on any mismatch.
 inline TrainState state_read(const std::string& path, float* m, float* v, float* master, size_t n) {
+    int32_t h[HEADER_INTS];
+    const std::string problem = state_file_problem(path, n, h);
+    if (!problem.empty()) die("%s", problem.c_str());
     FilePtr f(fopenCheck(path.c_str(), "rb"));
     const char* p = path.c_str();
-    int64_t size = file_size(f.get(), p);
-    int32_t h[HEADER_INTS];
-    if (size < HEADER_BYTES) die("%s: not a training state file (only %lld bytes)", p, (long long)size);
-    freadCheck(h, sizeof(int32_t), HEADER_INTS, f.get(), p);
-    if (h[0] != STATE_MAGIC) die("%s: bad magic %d in state header (want %d)", p, h[0], STATE_MAGIC);
-    if (h[1] != STATE_VERSION) die("%s: unsupported state version %d", p, h[1]);
-    if (h[2] != 1) die("%s: written by %d processes; this trainer runs one", p, h[2]);
-    int blocks = 2 + (h[4] ? 1 : 0);
-    int64_t want = HEADER_BYTES + (int64_t)(blocks * n * sizeof(float)) + (int64_t)sizeof(StateExt);
-    if (size != want) die("%s: %lld bytes, but a state for this %zu-parameter model is %lld bytes: truncated, or from another model", p, (long long)size, n, (long long)want);
+    if (fseeko(f.get(), HEADER_BYTES, SEEK_SET) != 0) die("%s: cannot seek", p);
     freadCheck(m, sizeof(float), n, f.get(), p);
     freadCheck(v, sizeof(float), n, f.get(), p);
     if (h[4]) {

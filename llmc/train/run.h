@@ -96,7 +96,8 @@ inline int checkpoint_find_intact(const std::string& dir) {
         if (problem.empty()) {
             size_t sizes[NUM_PARAMETER_TENSORS];
             fill_param_sizes(sizes, c);
-            problem = state_file_problem(checkpoint_path(dir, "state", steps[i]), count_params(sizes));
+            int32_t h[HEADER_INTS];
+            problem = state_file_problem(checkpoint_path(dir, "state", steps[i]), count_params(sizes), h);
         }
         if (problem.empty()) {
             for (const std::string& w : skipped) fprintf(stderr, "warning: %s; resuming from step %d instead\n", w.c_str(), steps[i]);

@@ -296,26 +296,22 @@ inline cudaError_t cudaFree(void* p) {
     free(p);
     return cudaSuccess;
 }
-inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t n, cudaMemcpyKind kind) {
+// The synchronous and Async forms are the same here (every stream is synchronous).
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind kind, cudaStream_t s = nullptr) {
+    if (!cuda_emu::stream_valid(s)) return cudaErrorInvalidResourceHandle;
     cuda_emu::memcpy_checked("cudaMemcpy", dst, src, n, kind);
     return cudaSuccess;
 }
-inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind kind, cudaStream_t s = nullptr) {
-    if (!cuda_emu::stream_valid(s)) return cudaErrorInvalidResourceHandle;
-    cuda_emu::memcpy_checked("cudaMemcpyAsync", dst, src, n, kind);
-    return cudaSuccess;
+inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t n, cudaMemcpyKind kind) {
+    return cudaMemcpyAsync(dst, src, n, kind);
 }
-inline cudaError_t cudaMemset(void* p, int value, size_t n) {
+inline cudaError_t cudaMemsetAsync(void* p, int value, size_t n, cudaStream_t s = nullptr) {
+    if (!cuda_emu::stream_valid(s)) return cudaErrorInvalidResourceHandle;
     cuda_emu::check_device_range("cudaMemset", "destination", p, n);
     if (n) memset(p, value, n);
     return cudaSuccess;
 }
-inline cudaError_t cudaMemsetAsync(void* p, int value, size_t n, cudaStream_t s = nullptr) {
-    if (!cuda_emu::stream_valid(s)) return cudaErrorInvalidResourceHandle;
-    cuda_emu::check_device_range("cudaMemsetAsync", "destination", p, n);
-    if (n) memset(p, value, n);
-    return cudaSuccess;
-}
+inline cudaError_t cudaMemset(void* p, int value, size_t n) { return cudaMemsetAsync(p, value, n); }
 
 // ----------------------------------------------------------------------------
 // streams and events (all work is already done when a call returns)
