@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs, on Debian, what is missing (nothing else):
+#   scripts/install_deps.sh train   g++, make, npm: build, and `make data` (npm pack)
+#   scripts/install_deps.sh test    the above, plus /usr/bin/python3 with torch, numpy, regex and
+#                                   matplotlib (the PyTorch reference and plots), and npm tiktoken
+#                                   (a second tokenizer reference; optional)
+# Needs root (or sudo) only when something is missing. Used by .ci/run and the README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-train}
+export DEBIAN_FRONTEND=noninteractive
+need=()
+command -v g++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
+command -v npm >/dev/null || need+=(npm)
+if [ "$what" = test ]; then
+    /usr/bin/python3 -c "import torch" 2>/dev/null || need+=(python3-torch)
+    /usr/bin/python3 -c "import numpy" 2>/dev/null || need+=(python3-numpy)
+    /usr/bin/python3 -c "import regex" 2>/dev/null || need+=(python3-regex)
+    /usr/bin/python3 -c "import matplotlib" 2>/dev/null || need+=(python3-matplotlib)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+    sudo_=""
+    [ "$(id -u)" -ne 0 ] && sudo_=sudo
+    echo "install_deps: installing ${need[*]}"
+    $sudo_ apt-get update -qq
+    $sudo_ apt-get install -y -qq --no-install-recommends "${need[@]}" > /dev/null
+fi
+if [ "$what" = test ] && [ ! -d data/cache/node/node_modules/tiktoken ] && command -v npm >/dev/null; then
+    mkdir -p data/cache/node
+    (cd data/cache/node && npm install --silent --no-audit --no-fund tiktoken@1.0.22 > /dev/null 2>&1) \
+        || echo "install_deps: npm install tiktoken failed; the tokenizer test will skip its tiktoken checks"
+fi
