@@ -21,6 +21,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +46,7 @@ struct Options {
     std::string ext = "-";          // "-": "json" with -j, "txt" otherwise
     long threads = 0;               // 0: all hardware threads
     long chunk_bytes = 65536;
+    long progress_ms = 2000;
     bool quiet = false;
     std::vector<std::string> inputs;
 };
@@ -70,6 +73,7 @@ static std::vector<Flag> flags_table(Options* o) {
         {"-x", FlagKind::STR, "EXT", "file extension taken from directories ('' = all; default json with -j, else txt)", &o->ext},
         {"-t", FlagKind::LONG, "N", "encoding threads (0 = all hardware threads)", &o->threads},
         {"-c", FlagKind::LONG, "BYTES", "target chunk size for parallel encoding", &o->chunk_bytes},
+        {"-p", FlagKind::LONG, "MS", "milliseconds between progress lines (stderr) while encoding", &o->progress_ms},
         {"-q", FlagKind::SWITCH, "", "quiet: no progress lines", &o->quiet},
     };
 }
@@ -144,6 +148,7 @@ static Options options_parse(int argc, char** argv) {
     if (o.shard_tokens < 1 || o.shard_tokens > INT32_MAX) die("flag -s: tokens per shard must be 1..%d, got %ld", INT32_MAX, o.shard_tokens);
     if (o.val_tokens < -1) die("flag -v: must be >= 0 or -1, got %ld", o.val_tokens);
     if (o.threads < 0 || o.threads > 1024) die("flag -t: threads must be 0..1024, got %ld", o.threads);
+    if (o.progress_ms < 10) die("flag -p: progress interval must be >= 10 ms, got %ld", o.progress_ms);
     if (o.chunk_bytes < 64) die("flag -c: chunk size must be >= 64, got %ld", o.chunk_bytes);
     if (o.name.empty() || o.name.find('/') != std::string::npos) die("flag -n: name must be non-empty without '/'");
     if (!o.json_field.empty() && !o.separator.empty()) die("flags -j and -e cannot be combined: JSON documents are string members, not separated text");
@@ -342,6 +347,8 @@ int main(int argc, char** argv) {
             file_docs.emplace_back(first_doc, texts.size() - first_doc);
         }
         // chunks after `texts` stops growing (pointers into it must stay valid)
+        double batch_pos = file_pos;  // input bytes before this batch
+        size_t batch_text = 0;        // text bytes of this batch
         for (size_t fi = 0; fi < file_docs.size(); fi++) {
             const InputFile& f = files[first_file + fi];
             size_t file_text = 0, seen = 0;
@@ -350,6 +357,7 @@ int main(int argc, char** argv) {
                 const std::string& t = texts[file_docs[fi].first + d];
                 docs++;
                 text_bytes += t.size();
+                batch_text += t.size();
                 size_t b = 0;
                 while (b < t.size()) {
                     size_t e = b + (size_t)opt.chunk_bytes;
@@ -363,18 +371,37 @@ int main(int argc, char** argv) {
             file_pos += (double)f.bytes;
         }
 
-        // encode the chunks in parallel; results land in chunk order
+        // encode the chunks in parallel; results land in chunk order. The main thread prints a
+        // progress line every -p ms meanwhile (bytes are counted inside long pre-tokens too, so a
+        // single huge document shows progress as well)
         std::vector<std::vector<uint32_t>> results(chunks.size());
-        std::atomic<size_t> next{0};
+        std::atomic<size_t> next{0}, encoded{0};
+        std::atomic<int> running{nthreads};
+        std::mutex mu;
+        std::condition_variable cv;
         auto worker = [&](int tid) {
             for (size_t k; (k = next.fetch_add(1)) < chunks.size();) {
                 const Chunk& ch = chunks[k];
-                bpe_encode(&bpe, &caches[tid], std::string_view(*ch.text).substr(ch.begin, ch.end - ch.begin), &results[k]);
+                bpe_encode(&bpe, &caches[tid], std::string_view(*ch.text).substr(ch.begin, ch.end - ch.begin), &results[k], &encoded);
             }
+            std::lock_guard<std::mutex> lock(mu);
+            running--;
+            cv.notify_all();
         };
         std::vector<std::thread> pool;
-        for (int t = 1; t < nthreads; t++) pool.emplace_back(worker, t);
-        worker(0);
+        for (int t = 0; t < nthreads; t++) pool.emplace_back(worker, t);
+        {
+            std::unique_lock<std::mutex> lock(mu);
+            auto tick = std::chrono::milliseconds(std::min<long>(opt.progress_ms, 250));
+            while (!cv.wait_for(lock, tick, [&] { return running == 0; })) {
+                double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                if (opt.quiet || secs - last_report < opt.progress_ms / 1000.0) continue;
+                last_report = secs;
+                double pos = batch_pos + (file_pos - batch_pos) * (double)encoded.load() / std::max<double>(1, (double)batch_text);
+                fprintf(stderr, "progress: %.1f / %.1f MB (%.0f%%), %.1f MB/s\n", pos / 1e6, total_bytes / 1e6,
+                        100.0 * pos / std::max<double>(1, total_bytes), pos / 1e6 / std::max(secs, 1e-9));
+            }
+        }
         for (std::thread& th : pool) th.join();
 
         // append in order, splitting off the validation prefix
@@ -384,13 +411,6 @@ int main(int argc, char** argv) {
             sink.append(results[k].data(), results[k].size(), val_limit);
             if (sink.in_val && by_fraction && chunks[k].input_pos >= val_bytes) sink.end_val();
             std::vector<uint32_t>().swap(results[k]);
-        }
-
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (!opt.quiet && (secs - last_report > 2 || done_files == files.size()) && total_bytes > (64u << 20)) {
-            last_report = secs;
-            fprintf(stderr, "progress: %.1f / %.1f MB (%.0f%%), %zu docs, %.1f MB/s\n", file_pos / 1e6, total_bytes / 1e6,
-                    100.0 * file_pos / std::max<double>(1, total_bytes), docs, file_pos / 1e6 / std::max(secs, 1e-9));
         }
     }
     if (docs == 0) die("%s: empty corpus: no non-empty documents in %zu input file(s)", opt.inputs[0].c_str(), files.size());

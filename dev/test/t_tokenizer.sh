@@ -79,6 +79,22 @@ $PY dev/bpe_ref.py "$VOCAB" text "$TMP/txt/a2.txt" "$TMP/txt/a10.txt" > "$TMP/se
 if cmp -s "$TMP/sep_ref.txt" "$TMP/sep_ours.txt"; then pass text_separator "-e '<END>' splits documents, empty ones dropped"
 else fail text_separator "token streams differ"; fi
 
+# --- one huge pre-token (48 MB of random letters, no space): bounded BPE work, progress lines --
+# Before the BPE_PIECE_BYTES cap this took ~28 bytes of memory per input byte (over 1.3 GB here) and
+# died of std::bad_alloc under the limit below; now it streams in pieces.
+$PY -c "
+import random, sys
+r = random.Random(5); sys.stdout.write(''.join(r.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(1 << 20)) * 48)" > "$TMP/huge.txt"
+( ulimit -v 1000000; exec ./prepare_shards -p 100 -b "$VOCAB" -v 0 -o "$TMP/huge_out" -n huge "$TMP/huge.txt" ) > "$TMP/huge.log" 2>&1
+rc=$?
+./test_tokenizer decode "$TMP/huge_out/gpt2_tokenizer.bin" "$TMP"/huge_out/huge_train_*.bin > "$TMP/huge.dec" 2>/dev/null
+if [ $rc -eq 0 ] && cmp -s "$TMP/huge.txt" "$TMP/huge.dec"; then pass huge_pretoken "48 MB single pre-token under ulimit -v 1 GB: exit 0, tokens decode to the input"
+else fail huge_pretoken "exit $rc: $(tail -n 1 "$TMP/huge.log")"; fi
+n=$(grep -c '^progress: ' "$TMP/huge.log")
+if [ "$n" -ge 1 ]; then pass progress_lines "$n progress line(s) during one 48 MB document (-p 100): $(grep -m1 '^progress: ' "$TMP/huge.log")"
+else fail progress_lines "no progress line during a 48 MB document: $(head -n 2 "$TMP/huge.log")"; fi
+rm -f "$TMP/huge.txt" "$TMP/huge.dec"
+
 # --- npm tiktoken as a second reference (valid UTF-8 only) -------------------------------------
 if [ -d data/cache/node/node_modules/tiktoken ] && command -v node > /dev/null; then
     export NODE_PATH=data/cache/node/node_modules

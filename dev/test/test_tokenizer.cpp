@@ -127,6 +127,36 @@ static int run_cases(const char* vocab_dir, const char* fixture, const char* ref
         symbols += a.size();
     }
     check("bpe_heap_equals_scan", same, "%zu random words up to 1500 bytes, %zu tokens", words, symbols);
+
+    // pre-tokens over BPE_PIECE_BYTES: encoded as pieces cut at UTF-8 character boundaries, each
+    // piece exactly as BPE would encode it alone; one of exactly BPE_PIECE_BYTES is still whole
+    for (int kind = 0; kind < 3; kind++) {
+        static const char* chars[] = {"a", "q", "z", "\xc3\xa9", "\xe4\xbd\xa0", "\xf0\xa0\x80\x80"};  // letters of 1-4 bytes (U+20000: a CJK letter)
+        std::string w;
+        size_t want = kind == 0 ? BPE_PIECE_BYTES : 3 * BPE_PIECE_BYTES + 1000;
+        while (w.size() < want) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            w += kind == 2 ? chars[(state >> 33) % 6] : chars[(state >> 33) % 3];
+        }
+        if (kind == 0) w.resize(BPE_PIECE_BYTES);
+        size_t count = 0;
+        pretokenize(w, [&](size_t, size_t) { count++; });
+        BpeCache c;
+        std::vector<uint32_t> got = bpe_encode(&bpe, &c, w), expect;
+        size_t pieces = 0, b = 0;
+        bool boundaries = true;
+        while (b < w.size()) {
+            size_t e = std::min(b + BPE_PIECE_BYTES, w.size());
+            while (e < w.size() && ((unsigned char)w[e] & 0xC0) == 0x80) e--;
+            boundaries = boundaries && e > b && e - b <= BPE_PIECE_BYTES && e == bpe_piece_end(w, b);
+            bpe_merge_word(&bpe, std::string_view(w).substr(b, e - b), &expect);
+            pieces++;
+            b = e;
+        }
+        check(kind == 0 ? "bpe_piece_limit_exact" : kind == 1 ? "bpe_long_pretoken_pieces" : "bpe_long_pretoken_pieces_utf8",
+              count == 1 && boundaries && got == expect && bpe_decode(&bpe, got) == w && pieces == (kind == 0 ? 1u : 4u),
+              "one %zu-byte pre-token -> %zu piece(s) cut at character boundaries, %zu tokens, round-trips", w.size(), pieces, got.size());
+    }
     return test_exit_code();
 }
 
@@ -193,12 +223,30 @@ int main(int argc, char** argv) {
     if (mode == "cases" && argc == 5) return run_cases(argv[2], argv[3], argv[4]);
     if (mode == "corpus" && argc >= 6) return run_corpus(argv[2], argv[3], argv[4], argc - 5, argv + 5);
     if (mode == "dump" && argc >= 3) return run_dump(argc - 2, argv + 2);
+    if (mode == "decode" && argc >= 4) {  // the shards' text (end-of-text tokens dropped) to stdout
+        Tokenizer t;
+        tokenizer_init(&t, argv[2]);
+        if (!t.ok) return 1;
+        for (int i = 3; i < argc; i++) {
+            FilePtr f(fopenCheck(argv[i], "rb"));
+            int32_t h[HEADER_INTS];
+            freadCheck(h, sizeof(int32_t), HEADER_INTS, f.get(), argv[i]);
+            std::vector<uint16_t> toks((size_t)std::max(0, h[2]));
+            freadCheck(toks.data(), sizeof(uint16_t), toks.size(), f.get(), argv[i]);
+            for (uint16_t id : toks) {
+                if (id == t.eot_token) continue;
+                std::string s = tokenizer_decode(&t, id);
+                fwrite(s.data(), 1, s.size(), stdout);
+            }
+        }
+        return 0;
+    }
     if (mode == "load" && argc == 3) {
         Tokenizer t;
         tokenizer_init(&t, argv[2]);
         printf("ok=%d vocab=%u eot=%u\n", t.ok, t.vocab_size, t.eot_token);
         return 0;
     }
-    fprintf(stderr, "usage: test_tokenizer cases VOCAB_DIR FIXTURE REF | corpus VOCAB_DIR TOKENIZER_BIN FIELD JSON... | dump SHARD... | load TOKENIZER_BIN\n");
+    fprintf(stderr, "usage: test_tokenizer cases VOCAB_DIR FIXTURE REF | corpus VOCAB_DIR TOKENIZER_BIN FIELD JSON... | dump SHARD... | decode TOKENIZER_BIN SHARD... | load TOKENIZER_BIN\n");
     return 2;
 }

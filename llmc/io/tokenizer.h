@@ -15,10 +15,14 @@
 // the "other" class ([^\s\p{L}\p{N}]), so it joins runs of punctuation, and BPE sees its raw byte.
 // Any byte string therefore round-trips exactly: decode(encode(x)) == x.
 //
+// One documented difference from OpenAI's encoder: a pre-token longer than BPE_PIECE_BYTES (16 KiB)
+// is encoded in pieces of at most that size (see BPE_PIECE_BYTES), bounding time and memory.
+//
 // Also here: a minimal JSON reader (strings, integers, skipping anything else), used for encoder.json
 // and by data/prepare_shards.cpp for JSON corpora. No library dependencies.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -570,10 +574,13 @@ inline void bpe_init(Bpe* bpe, const char* encoder_json, const char* vocab_bpe) 
 }
 
 // Per-thread memo of pre-token -> ids. Natural text repeats a small set of words, so after warm-up
-// most pre-tokens skip BPE entirely. Cleared when it grows past `limit` entries to bound memory.
+// most pre-tokens skip BPE entirely. Cleared when it grows past `limit` entries or `byte_limit` bytes
+// of keys and ids (pieces of long pre-tokens are cached too and can be up to BPE_PIECE_BYTES each).
 struct BpeCache {
     std::unordered_map<std::string, std::vector<uint32_t>> map;
     size_t limit = 1 << 18;
+    size_t byte_limit = 64u << 20;
+    size_t bytes = 0;
     std::string key;  // reused lookup key, avoids an allocation per lookup for long words
 };
 
@@ -652,11 +659,30 @@ inline void bpe_merge_word(const Bpe* bpe, std::string_view word, std::vector<ui
     else bpe_merge_word_scan(bpe, word, out);
 }
 
+// Pre-tokens longer than this many bytes (a megabyte of one letter, a base64 blob: never natural
+// text) are encoded as consecutive pieces of at most BPE_PIECE_BYTES, each cut at a UTF-8 character
+// boundary, so the BPE work and memory per pre-token are bounded and such input streams at normal
+// speed. No token spans a cut, so only for such pre-tokens can the ids differ from tiktoken's, which
+// merges the whole pre-token at once (in time quadratic in its length); decode(encode(x)) == x holds.
+constexpr size_t BPE_PIECE_BYTES = 16384;
+
+inline size_t bpe_piece_end(std::string_view word, size_t begin) {
+    size_t end = begin + BPE_PIECE_BYTES;
+    if (end >= word.size()) return word.size();
+    // back off over UTF-8 continuation bytes (10xxxxxx), at most 3: a lead byte or an invalid byte
+    // (its own character, see above) starts the next piece
+    for (int k = 0; k < 3 && ((unsigned char)word[end] & 0xC0) == 0x80; k++) end--;
+    return end;
+}
+
 // Appends the ids of `text` to *out. Not thread-safe per cache: give each thread its own BpeCache.
-inline void bpe_encode(const Bpe* bpe, BpeCache* cache, std::string_view text, std::vector<uint32_t>* out) {
-    pretokenize(text, [&](size_t off, size_t len) {
-        std::string_view word = text.substr(off, len);
-        if (len == 1) { out->push_back(bpe->byte_ids[(unsigned char)word[0]]); return; }
+// progress (optional): text bytes encoded so far are added to it as the work goes (for progress
+// lines of long inputs), text.size() in all by the time this returns.
+inline void bpe_encode(const Bpe* bpe, BpeCache* cache, std::string_view text, std::vector<uint32_t>* out,
+                       std::atomic<size_t>* progress = nullptr) {
+    size_t reported = 0;
+    auto encode_piece = [&](std::string_view word) {
+        if (word.size() == 1) { out->push_back(bpe->byte_ids[(unsigned char)word[0]]); return; }
         cache->key.assign(word.data(), word.size());
         auto it = cache->map.find(cache->key);
         if (it != cache->map.end()) {
@@ -665,9 +691,28 @@ inline void bpe_encode(const Bpe* bpe, BpeCache* cache, std::string_view text, s
         }
         size_t start = out->size();
         bpe_merge_word(bpe, word, out);
-        if (cache->map.size() >= cache->limit) cache->map.clear();
+        size_t cost = word.size() + (out->size() - start) * sizeof(uint32_t);
+        if (cache->map.size() >= cache->limit || cache->bytes + cost > cache->byte_limit) {
+            cache->map.clear();
+            cache->bytes = 0;
+        }
+        cache->bytes += cost;
         cache->map.emplace(cache->key, std::vector<uint32_t>(out->begin() + start, out->end()));
+    };
+    pretokenize(text, [&](size_t off, size_t len) {
+        std::string_view word = text.substr(off, len);
+        if (len <= BPE_PIECE_BYTES) { encode_piece(word); return; }
+        for (size_t b = 0; b < len;) {
+            size_t e = bpe_piece_end(word, b);
+            encode_piece(word.substr(b, e - b));
+            if (progress) {
+                progress->fetch_add(off + e - reported, std::memory_order_relaxed);
+                reported = off + e;
+            }
+            b = e;
+        }
     });
+    if (progress) progress->fetch_add(text.size() - reported, std::memory_order_relaxed);
 }
 
 inline std::vector<uint32_t> bpe_encode(const Bpe* bpe, BpeCache* cache, std::string_view text) {
