@@ -107,6 +107,22 @@ inline void remove_pending_tmp_files() {
     for (const std::string& t : p.files) remove(t.c_str());
     p.files.clear();
 }
+// Adds a path to the list an error exit removes (a temp file, or a finished file that must not
+// outlive its failed group, such as a checkpoint's model file before its DONE marker).
+inline void pending_add(const std::string& path) {
+    static const bool registered = atexit(remove_pending_tmp_files) == 0;
+    (void)registered;
+    PendingTmp& p = pending_tmp();
+    std::lock_guard<std::mutex> lock(p.mu);
+    p.files.push_back(path);
+}
+inline void pending_forget(const std::string& path) {
+    PendingTmp& p = pending_tmp();
+    std::lock_guard<std::mutex> lock(p.mu);
+    for (size_t i = 0; i < p.files.size(); i++) {
+        if (p.files[i] == path) { p.files.erase(p.files.begin() + i); break; }
+    }
+}
 
 // Atomic file write: write to the temp name, fsync-free fflush, then rename over path.
 // A crash mid-write leaves the old file intact and at worst a stale .tmp (a kill -9; any error
@@ -115,11 +131,7 @@ struct AtomicWriter {
     std::string path, tmp;
     FilePtr f;
     explicit AtomicWriter(const std::string& p) : path(p), tmp(atomic_tmp_path(p)) {
-        static const bool registered = atexit(remove_pending_tmp_files) == 0;
-        (void)registered;
-        PendingTmp& pending = pending_tmp();
-        std::lock_guard<std::mutex> lock(pending.mu);
-        pending.files.push_back(tmp);
+        pending_add(tmp);
         f.reset(fopenCheck(tmp.c_str(), "wb"));
     }
     FILE* get() const { return f.get(); }
@@ -128,18 +140,11 @@ struct AtomicWriter {
         FILE* raw = f.release();
         if (fclose(raw) != 0) die("%s: close failed: %s", tmp.c_str(), strerror(errno));
         if (rename(tmp.c_str(), path.c_str()) != 0) die("cannot rename %s to %s: %s", tmp.c_str(), path.c_str(), strerror(errno));
-        forget();
+        pending_forget(tmp);
     }
     ~AtomicWriter() {
         if (f) { f.reset(); remove(tmp.c_str()); }  // not committed: leave no partial file
-        forget();
-    }
-    void forget() {
-        PendingTmp& p = pending_tmp();
-        std::lock_guard<std::mutex> lock(p.mu);
-        for (size_t i = 0; i < p.files.size(); i++) {
-            if (p.files[i] == tmp) { p.files.erase(p.files.begin() + i); break; }
-        }
+        pending_forget(tmp);
     }
 };
 

@@ -25,7 +25,7 @@ FLAGS=(-i "$TMP/r_train_*.bin" -j "$TMP/r_val_*.bin" -tok "$TMP/tok.bin" -b 2 -t
 # train NAME THREADS ARGS...: run the trainer, stdout/stderr to $TMP/NAME.{out,err}; check exit 0
 train() {
     local name=$1 threads=$2; shift 2
-    OMP_NUM_THREADS=$threads timeout 60 ./train_gpt2 "$@" > "$TMP/$name.out" 2> "$TMP/$name.err"
+    OMP_NUM_THREADS=$threads timeout 60 "$BIN"/train_gpt2 "$@" > "$TMP/$name.out" 2> "$TMP/$name.err"
     local rc=$?
     if [ $rc -eq 0 ]; then pass "run_$name"; return 0; fi
     fail "run_$name" "exit $rc: $(tail -n 3 "$TMP/$name.err" | tr '\n' '|')"
@@ -109,7 +109,7 @@ same_file resume_skips_incomplete_exact "$A/model_00000020.bin" "$E/model_000000
 
 # --- resume with a different -shuffle than the checkpoint is refused --------------------------
 mkdir -p "$TMP/dirS" && cp "$A/model_00000010.bin" "$A/state_00000010_00000.bin" "$A/DONE_00000010" "$TMP/dirS/"
-OMP_NUM_THREADS=2 timeout 60 ./train_gpt2 -e "$TMP/tiny.bin" -o "$TMP/dirS" "${FLAGS[@]}" -shuffle 0 -y 1 \
+OMP_NUM_THREADS=2 timeout 60 "$BIN"/train_gpt2 -e "$TMP/tiny.bin" -o "$TMP/dirS" "${FLAGS[@]}" -shuffle 0 -y 1 \
     > "$TMP/S.out" 2> "$TMP/S.err"
 rc=$?
 if [ $rc -eq 1 ] && [ "$(wc -l < "$TMP/S.err")" -eq 1 ] && grep -q '^error:.*shuffle' "$TMP/S.err"; then
@@ -221,7 +221,7 @@ fi
 # --- SIGTERM (preemption): the run finishes its step, checkpoints, exits 0; resumed, it ends
 # byte-identical to the uninterrupted run A ----------------------------------------------------
 S=$TMP/dirSig
-OMP_NUM_THREADS=2 ./train_gpt2 -e "$TMP/tiny.bin" -o "$S" "${FLAGS[@]}" > "$TMP/sig.out" 2> "$TMP/sig.err" &
+OMP_NUM_THREADS=2 "$BIN"/train_gpt2 -e "$TMP/tiny.bin" -o "$S" "${FLAGS[@]}" > "$TMP/sig.out" 2> "$TMP/sig.err" &
 sig_pid=$!
 # main.log is flushed every step (stdout to a file is not): wait for the first step there
 for _ in $(seq 400); do grep -q '^s:0 trl' "$S/main.log" 2>/dev/null && break; sleep 0.02; done
@@ -238,6 +238,42 @@ if [ $rc -eq 0 ] && grep -q '^stopped by signal 15 after step' "$TMP/sig.out"; t
     else fail stale_tmp_removed_at_start "$(ls "$S" | tr '\n' ' ')"; fi
 else
     fail sigterm_checkpoint_and_exit_0 "rc $rc: $(tail -n 2 "$TMP/sig.out" | tr '\n' '|') $(head -c 200 "$TMP/sig.err")"
+fi
+
+# --- a full disk: the checkpoint write fails with one error line, no partial or orphan file is
+# left, the last complete checkpoint survives and resumes exactly. A tmpfs sized to hold run A's
+# step-10 checkpoint plus step 20's model file but not its state (ENOSPC mid-state); where
+# mounting is not allowed (or NO_MOUNT=1), a file-size limit (EFBIG, SIGXFSZ ignored) fails step
+# 10's state file instead.
+F=$TMP/dirF
+mkdir -p "$F"
+msize=$(stat -c %s "$A/model_00000010.bin"); ssize=$(stat -c %s "$A/state_00000010_00000.bin")
+if [ -z "${NO_MOUNT:-}" ] && mount -t tmpfs -o size=$(( (2 * msize + ssize + ssize / 2) / 1024 + 64 ))k tmpfs "$F" 2> /dev/null; then
+    trap 'umount "$F" 2> /dev/null' EXIT
+    how="tmpfs of $(( (2 * msize + ssize + ssize / 2) / 1048576 )) MB (ENOSPC at step 20)"; full_step=20
+else
+    how="ulimit -f (EFBIG at step 10)"; full_step=10
+fi
+( trap '' XFSZ; [ $full_step -eq 10 ] && ulimit -f $(( (msize + ssize / 2) / 1024 ))
+  OMP_NUM_THREADS=2 exec timeout 60 "$BIN"/train_gpt2 -e "$TMP/tiny.bin" -o "$F" "${FLAGS[@]}" ) > "$TMP/F.out" 2> "$TMP/F.err"
+rc=$?
+left=$(cd "$F" && ls *.tmp model_000000$full_step.bin state_000000${full_step}_00000.bin DONE_000000$full_step 2> /dev/null | tr '\n' ' ')
+nerr=$(grep -c . "$TMP/F.err")
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$nerr" -eq 1 ] && grep -q "^error: $F/.*write failed: \(No space left on device\|File too large\)" "$TMP/F.err" && [ -z "$left" ]; then
+    pass full_disk_clean_error "$how: exit $rc, one line: $(head -c 160 "$TMP/F.err"); no partial or orphan file"
+else fail full_disk_clean_error "$how: exit $rc, $nerr stderr line(s): $(head -c 300 "$TMP/F.err"); left: $left"; fi
+if [ $full_step -eq 20 ]; then
+    G=$TMP/dirG
+    mkdir -p "$G"
+    cp "$F/model_00000010.bin" "$F/state_00000010_00000.bin" "$F/DONE_00000010" "$G/"
+    same_file full_disk_last_checkpoint_intact "$A/state_00000010_00000.bin" "$F/state_00000010_00000.bin"
+    umount "$F"
+    train G 2 -e "$TMP/tiny.bin" -o "$G" "${FLAGS[@]}" -y 1
+    same_file full_disk_resume_exact "$A/model_00000020.bin" "$G/model_00000020.bin"
+else
+    umount "$F" 2> /dev/null
+    if [ ! -e "$F/DONE_00000010" ] && [ -z "$(ls "$F" | grep -v -e '^main.log$')" ]; then pass full_disk_nothing_half_written "no checkpoint files at all in $F"
+    else fail full_disk_nothing_half_written "$(ls "$F" | tr '\n' ' ')"; fi
 fi
 
 tmps=$(find "$TMP" -name '*.tmp' | tr '\n' ' ')

@@ -73,10 +73,17 @@ inline void save_checkpoint(GPT2* model, const std::string& dir, const TrainStat
             }
         }
     }
-    checkpoint_write(checkpoint_path(dir, "model", s.step), model->config, h.params, h.n, h.model_version);
-    state_write(checkpoint_path(dir, "state", s.step), s, h.m, h.v, h.master ? h.params : nullptr, h.n);
+    // until DONE is written, an error exit (a full disk) removes the files of this step already
+    // written: no orphan model file is left to fill the disk, and the last DONE checkpoint stays
+    const std::string model_path = checkpoint_path(dir, "model", s.step), state_path = checkpoint_path(dir, "state", s.step);
+    checkpoint_write(model_path, model->config, h.params, h.n, h.model_version);
+    pending_add(model_path);
+    state_write(state_path, s, h.m, h.v, h.master ? h.params : nullptr, h.n);
+    pending_add(state_path);
     AtomicWriter done(checkpoint_path(dir, "DONE", s.step));
     done.commit();
+    pending_forget(model_path);
+    pending_forget(state_path);
     printf("wrote checkpoint %s (step %d)\n", checkpoint_path(dir, "model", s.step).c_str(), s.step);
 }
 
