@@ -635,6 +635,8 @@ float gpt2_grad_norm(GPT2* model) {
 
 // AdamW (PyTorch's form): p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p), wd on 2-D weights
 // only; t counts updates from 1. grad_scale multiplies every gradient first (clipping).
+GradView gpt2_grads(GPT2* model) { return GradView{model->grads_memory.get(), model->num_parameters, false}; }
+
 void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int t) {
     const float beta1 = opt.beta1, beta2 = opt.beta2, eps = opt.eps, weight_decay = opt.weight_decay;
     const float bc1 = 1.0f - powf(beta1, (float)t);

@@ -446,6 +446,8 @@ float gpt2_grad_norm(GPT2* model) {
 }
 
 // AdamW as the CPU trainer's gpt2_update; t counts updates from 1. grad_scale: the clip factor.
+GradView gpt2_grads(GPT2* model) { return GradView{model->grads_memory.get(), model->num_parameters, true}; }
+
 void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int t) {
     const float beta1 = opt.beta1, beta2 = opt.beta2, eps = opt.eps, weight_decay = opt.weight_decay;
     const uint32_t seed = opt.seed;

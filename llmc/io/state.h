@@ -24,6 +24,7 @@ struct TrainState {
     int step = 0;            // optimizer steps done
     int shuffle = 0;
     int master_weights = 0;  // 1 if the file also carries fp32 master weights (CUDA bf16)
+    int processes = 1, rank = 0;  // the job's process count and the writer's rank (header ints 2, 3)
     // what the data position means: -b, -t, the tokens per step (-d) and -seed of the run that
     // wrote it (header ints 20-23, our extension; 0 = not recorded, an older file)
     int B = 0, T = 0, total_batch = 0;
@@ -48,8 +49,8 @@ inline void state_write(const std::string& path, const TrainState& s, const floa
     int32_t h[HEADER_INTS] = {0};
     h[0] = STATE_MAGIC;
     h[1] = STATE_VERSION;
-    h[2] = 1;  // processes
-    h[3] = 0;  // rank
+    h[2] = s.processes;
+    h[3] = s.rank;
     h[4] = master ? 1 : 0;
     h[5] = s.shuffle;
     h[10] = s.step;
@@ -78,7 +79,9 @@ inline void state_write(const std::string& path, const TrainState& s, const floa
 // The header and size check of a state file for a model of n parameters, without reading the
 // data: "" (and the header in h) if it can be resumed from, else the problem ("PATH: ..."). Used
 // by state_read and to pick the newest intact checkpoint.
-inline std::string state_file_problem(const std::string& path, size_t n, int32_t h[HEADER_INTS]) {
+// processes, rank: the job reading it (a state belongs to one rank of a job of that size).
+inline std::string state_file_problem(const std::string& path, size_t n, int32_t h[HEADER_INTS], int processes = 1,
+                                      int rank = 0) {
     char msg[512];
     const char* p = path.c_str();
     FILE* raw = fopen(p, "rb");
@@ -99,7 +102,10 @@ inline std::string state_file_problem(const std::string& path, size_t n, int32_t
     }
     if (h[0] != STATE_MAGIC) snprintf(msg, sizeof msg, "%s: bad magic %d in state header (want %d)", p, h[0], STATE_MAGIC);
     else if (h[1] != STATE_VERSION) snprintf(msg, sizeof msg, "%s: unsupported state version %d", p, h[1]);
-    else if (h[2] != 1) snprintf(msg, sizeof msg, "%s: written by %d processes; this trainer runs one", p, h[2]);
+    else if (h[2] != processes) {
+        snprintf(msg, sizeof msg, "%s: written by a job of %d process(es), this run has %d: resume with the same process count (mpirun -np %d)",
+                 p, h[2], processes, h[2]);
+    } else if (h[3] != rank) snprintf(msg, sizeof msg, "%s: holds rank %d's state, read by rank %d", p, h[3], rank);
     else {
         const int64_t want = HEADER_BYTES + (int64_t)((2 + (h[4] ? 1 : 0)) * n * sizeof(float)) + (int64_t)sizeof(StateExt);
         if (size == want) return "";
@@ -111,9 +117,10 @@ inline std::string state_file_problem(const std::string& path, size_t n, int32_t
 
 // Reads a state written for a model of n parameters. master may be null (then a master-weights
 // block in the file is skipped). Dies naming the file on any mismatch.
-inline TrainState state_read(const std::string& path, float* m, float* v, float* master, size_t n) {
+inline TrainState state_read(const std::string& path, float* m, float* v, float* master, size_t n, int processes = 1,
+                             int rank = 0) {
     int32_t h[HEADER_INTS];
-    const std::string problem = state_file_problem(path, n, h);
+    const std::string problem = state_file_problem(path, n, h, processes, rank);
     if (!problem.empty()) die("%s", problem.c_str());
     FilePtr f(fopenCheck(path.c_str(), "rb"));
     const char* p = path.c_str();
@@ -151,6 +158,8 @@ inline TrainState state_read(const std::string& path, float* m, float* v, float*
     s.seed = (uint32_t)h[23];
     s.shuffle = h[5];
     s.master_weights = h[4];
+    s.processes = h[2];
+    s.rank = h[3];
     s.train_pos.epoch = e.epoch;
     s.train_pos.shard_pos = e.shard_pos;
     s.train_pos.sample_pos = e.sample_pos;

@@ -22,6 +22,8 @@
 //       - the residual stream's gradient ACCUMULATES (+=) through the layernorm backward (its two
 //         branches meet there); gpt2_backward zeroes it once per call.
 //   float gpt2_grad_norm(GPT2*)                      global L2 norm of the gradients
+//   GradView gpt2_grads(GPT2*)                       the flat fp32 gradient arena (data parallel:
+//       the driver sums it over processes between the last backward and the norm)
 //   void gpt2_update(GPT2*, const AdamW&, float lr, float grad_scale, int t)
 //       AdamW step t (from 1); every gradient is multiplied by grad_scale (the clip factor).
 //   void gpt2_log_rms(GPT2*, int step, FILE* log)    the -rms line (llmc/train/rms_log.h)
@@ -91,6 +93,13 @@ struct HostState {
     size_t n;            // num_parameters
     int model_version;   // checkpoint version the weights are written as (3 fp32, 5 bf16)
     bool master;         // params are fp32 masters of lower-precision weights: the state file keeps them
+};
+
+// The gradient arena, num_parameters fp32 values, on the device or the host.
+struct GradView {
+    float* data;
+    size_t n;
+    bool on_device;
 };
 
 // Clip factor as torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6), capped at 1.

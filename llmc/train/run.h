@@ -20,6 +20,7 @@
 #include "../model/model.h"
 #include "../utils.h"
 #include "cli.h"
+#include "comm.h"
 
 struct RunStart {
     GPT2Config config;
@@ -78,7 +79,8 @@ inline void remove_stale_tmp_files(const std::string& dir) {
 // The newest complete checkpoint whose model and state files look intact (header and size). Newer
 // ones that do not are skipped, each with a warning naming the bad file. -1 if there is no
 // complete checkpoint; one error line naming the newest's problem if none is intact.
-inline int checkpoint_find_intact(const std::string& dir) {
+// A checkpoint of a job of P processes has P state files, all checked.
+inline int checkpoint_find_intact(const std::string& dir, int processes = 1) {
     const std::vector<int> steps = checkpoint_steps(dir);
     std::vector<std::string> skipped;  // newest first
     for (size_t i = steps.size(); i-- > 0;) {
@@ -97,7 +99,9 @@ inline int checkpoint_find_intact(const std::string& dir) {
             size_t sizes[NUM_PARAMETER_TENSORS];
             fill_param_sizes(sizes, c);
             int32_t h[HEADER_INTS];
-            problem = state_file_problem(checkpoint_path(dir, "state", steps[i]), count_params(sizes), h);
+            for (int r = 0; r < processes && problem.empty(); r++) {
+                problem = state_file_problem(checkpoint_path(dir, "state", steps[i], r), count_params(sizes), h, processes, r);
+            }
         }
         if (problem.empty()) {
             for (const std::string& w : skipped) fprintf(stderr, "warning: %s; resuming from step %d instead\n", w.c_str(), steps[i]);
@@ -114,16 +118,21 @@ inline int checkpoint_find_intact(const std::string& dir) {
 
 // Creates -o and locks it, finds the latest complete checkpoint when resuming (it replaces -e), and reads
 // the model config from -e dN (with -tie) or from the checkpoint's header.
+// With several processes, rank 0 owns the dir (lock, cleanup) and picks the checkpoint; every rank
+// then resumes from that step (the output dir is one shared directory).
 inline RunStart run_start_resolve(const TrainConfig& cfg) {
-    if (!cfg.output_dir.empty()) {
+    if (!cfg.output_dir.empty() && comm_root()) {
         make_dirs(cfg.output_dir);
         output_dir_lock(cfg.output_dir);
         remove_stale_tmp_files(cfg.output_dir);
     }
+    comm_barrier();
     RunStart rs;
     rs.init_path = cfg.init;
     if (cfg.resume) {
-        rs.resume_step = checkpoint_find_intact(cfg.output_dir);
+        int step = comm_root() ? checkpoint_find_intact(cfg.output_dir, g_comm.size) : -1;
+        comm_broadcast(&step, sizeof step);
+        rs.resume_step = step;
         if (rs.resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
         rs.init_path = checkpoint_path(cfg.output_dir, "model", rs.resume_step);
     }
@@ -179,18 +188,24 @@ struct RunData {
     int max_steps = 0;    // -x, or one epoch of the train data
 };
 
+// With P processes each micro-step reads P disjoint batches (process r: samples r, r+P, ...), so
+// -d counts all of them: -d = B*T*P*accumulation (-1: B*T*P).
 inline void run_data_init(RunData* d, const TrainConfig& cfg, int vocab_size) {
-    dataloader_init(&d->train, cfg.train_glob.c_str(), cfg.B, cfg.T, 0, 1, cfg.shuffle, (uint32_t)cfg.seed, vocab_size);
+    const int P = g_comm.size, r = g_comm.rank;
+    const int tokens_per_micro = cfg.B * cfg.T * P;
+    if (cfg.total_batch != -1 && cfg.total_batch % tokens_per_micro != 0) {
+        die("-d %d must be a multiple of B*T*processes = %d*%d*%d = %d", cfg.total_batch, cfg.B, cfg.T, P, tokens_per_micro);
+    }
+    dataloader_init(&d->train, cfg.train_glob.c_str(), cfg.B, cfg.T, r, P, cfg.shuffle, (uint32_t)cfg.seed, vocab_size);
     d->do_val = cfg.val_every > 0;
-    if (d->do_val) dataloader_init(&d->val, cfg.val_glob.c_str(), cfg.B, cfg.T, 0, 1, false, (uint32_t)cfg.seed, vocab_size);
-    const int tokens_per_micro = cfg.B * cfg.T;
+    if (d->do_val) dataloader_init(&d->val, cfg.val_glob.c_str(), cfg.B, cfg.T, r, P, false, (uint32_t)cfg.seed, vocab_size);
     d->total_batch = cfg.total_batch == -1 ? tokens_per_micro : cfg.total_batch;
     d->grad_accum = d->total_batch / tokens_per_micro;
     const int64_t tokens = dataloader_total_tokens(&d->train);
     d->max_steps = cfg.max_steps > 0 ? cfg.max_steps : (int)std::max<int64_t>(1, tokens / d->total_batch);
-    printf("train: %zu shard(s), %lld tokens | val: %s | total batch %d tokens = %d x B*T (grad accumulation) | %d steps\n",
+    printf("train: %zu shard(s), %lld tokens | val: %s | total batch %d tokens = %d x B*T%s (grad accumulation) | %d steps\n",
            d->train.files.size(), (long long)tokens, d->do_val ? cfg.val_glob.c_str() : "off", d->total_batch,
-           d->grad_accum, d->max_steps);
+           d->grad_accum, P > 1 ? (" x " + std::to_string(P) + " processes").c_str() : "", d->max_steps);
 }
 
 // What a run carries from step to step besides weights and optimizer state, saved in and
@@ -211,7 +226,7 @@ inline void run_progress_init(RunProgress* p, const TrainConfig& cfg) {
     outlier_init(&p->norm_outliers);
     p->B = cfg.B;
     p->T = cfg.T;
-    p->total_batch = cfg.total_batch == -1 ? cfg.B * cfg.T : cfg.total_batch;
+    p->total_batch = cfg.total_batch == -1 ? cfg.B * cfg.T * g_comm.size : cfg.total_batch;
     p->seed = (uint32_t)cfg.seed;
 }
 
@@ -242,6 +257,8 @@ inline TrainState run_progress_state(const RunProgress& p, int step, const DataL
     s.T = p.T;
     s.total_batch = p.total_batch;
     s.seed = p.seed;
+    s.processes = g_comm.size;
+    s.rank = g_comm.rank;
     s.train_pos = train.pos;
     s.sample_rng = p.sample_rng.get_state();
     s.loss_outliers = p.loss_outliers;
@@ -251,7 +268,7 @@ inline TrainState run_progress_state(const RunProgress& p, int step, const DataL
 
 // -o DIR/main.log, appended to when resuming.
 inline void run_log_open(RunProgress* p, const TrainConfig& cfg, bool resuming) {
-    if (cfg.output_dir.empty()) return;
+    if (cfg.output_dir.empty() || !comm_root()) return;  // one log, from rank 0
     const std::string path = cfg.output_dir + "/main.log";
     p->log.reset(fopenCheck(path.c_str(), resuming ? "a" : "w"));
 }

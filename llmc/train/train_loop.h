@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "comm.h"
 #include "../io/dataloader.h"
 #include "../model/model.h"
 #include "../model/model_api.h"
@@ -21,18 +22,22 @@
 #include "../io/tokenizer.h"
 #include "../utils.h"
 
-// Mean loss over max_batches val batches (< 0: one epoch), from the start of the val data.
+// Mean loss over max_batches val batches (< 0: one epoch), from the start of the val data. With P
+// processes, batch i is evaluated by process i % P (its loader hands it samples r, r+P, ...) and
+// the sum is reduced: the same batches and loss as one process (each val shard contributing a
+// multiple of P batches: floor(samples / P) * P).
 inline float evaluate(GPT2* model, DataLoader* val, int max_batches) {
     dataloader_reset(val);
     int64_t per_epoch = 0;
-    for (size_t s = 0; s < val->files.size(); s++) per_epoch += dataloader_samples_per_shard(val, (int)s);
-    const int n = max_batches < 0 ? (int)per_epoch : (int)std::min<int64_t>(max_batches, per_epoch);
+    for (size_t s = 0; s < val->files.size(); s++) per_epoch += dataloader_samples_per_shard(val, (int)s) * val->num_processes;
+    const int64_t n = max_batches < 0 ? per_epoch : std::min<int64_t>(max_batches, per_epoch);
     double sum = 0.0;
-    for (int i = 0; i < n; i++) {
+    for (int64_t i = val->rank; i < n; i += val->num_processes) {
         dataloader_next_batch(val);
         sum += gpt2_forward(model, val->inputs.data(), val->targets.data(), val->B, val->T);
     }
-    return (float)(sum / n);
+    comm_allreduce_sum(&sum, 1);
+    return (float)(sum / (double)n);
 }
 
 // Generates up to gen_tokens tokens after EOT, B=1, one full forward of the prefix per token.
@@ -58,9 +63,10 @@ inline void gpt2_load_weights(GPT2* model, const char* path) {
     gpt2_to_device(model, /*weights=*/true, /*optimizer=*/false);
 }
 
-// model_%08d.bin (the backend's precision) + state_%08d_00000.bin (m, v, fp32 master weights
-// when kept, the run's progress s), then DONE_%08d marks the pair complete. Every file is
-// written to a temp name and renamed: a crash never leaves a half-written checkpoint.
+// model_%08d.bin (the backend's precision, from rank 0) + one state_%08d_%05d.bin per rank (m, v,
+// fp32 master weights when kept, that rank's progress s), then, once every rank has written (a
+// barrier), DONE_%08d from rank 0 marks the set complete. Every file is written to a temp name and
+// renamed: a crash never leaves a half-written checkpoint.
 inline void save_checkpoint(GPT2* model, const std::string& dir, const TrainState& s) {
     gpt2_to_host(model, /*optimizer=*/true);
     const HostState h = gpt2_host(model);
@@ -75,16 +81,23 @@ inline void save_checkpoint(GPT2* model, const std::string& dir, const TrainStat
     }
     // until DONE is written, an error exit (a full disk) removes the files of this step already
     // written: no orphan model file is left to fill the disk, and the last DONE checkpoint stays
-    const std::string model_path = checkpoint_path(dir, "model", s.step), state_path = checkpoint_path(dir, "state", s.step);
-    checkpoint_write(model_path, model->config, h.params, h.n, h.model_version);
-    pending_add(model_path);
+    // (with several ranks, a rank that fails aborts the job: no DONE is written)
+    const std::string model_path = checkpoint_path(dir, "model", s.step), state_path = checkpoint_path(dir, "state", s.step, s.rank);
+    if (s.rank == 0) {
+        checkpoint_write(model_path, model->config, h.params, h.n, h.model_version);
+        pending_add(model_path);
+    }
     state_write(state_path, s, h.m, h.v, h.master ? h.params : nullptr, h.n);
     pending_add(state_path);
-    AtomicWriter done(checkpoint_path(dir, "DONE", s.step));
-    done.commit();
+    comm_barrier();
+    if (s.rank == 0) {
+        AtomicWriter done(checkpoint_path(dir, "DONE", s.step));
+        done.commit();
+    }
     pending_forget(model_path);
     pending_forget(state_path);
-    printf("wrote checkpoint %s (step %d)\n", checkpoint_path(dir, "model", s.step).c_str(), s.step);
+    printf("wrote checkpoint %s (step %d%s)\n", model_path.c_str(), s.step,
+           s.processes > 1 ? (", " + std::to_string(s.processes) + " state files").c_str() : "");
 }
 
 // After gpt2_load_weights of the same step's model file: m, v, and the fp32 master weights when
@@ -92,7 +105,7 @@ inline void save_checkpoint(GPT2* model, const std::string& dir, const TrainStat
 // a run resumed on either backend continues from exactly the weights that were trained.
 inline TrainState load_state(GPT2* model, const std::string& dir, int step) {
     const HostState h = gpt2_host(model);
-    TrainState s = state_read(checkpoint_path(dir, "state", step), h.m, h.v, h.params, h.n);
+    TrainState s = state_read(checkpoint_path(dir, "state", step, g_comm.rank), h.m, h.v, h.params, h.n, g_comm.size, g_comm.rank);
     gpt2_to_device(model, /*weights=*/s.master_weights != 0, /*optimizer=*/true);
     return s;
 }
@@ -107,16 +120,18 @@ extern "C" inline void on_stop_signal(int sig) {
 }
 
 inline int train_main(int argc, char** argv, bool cuda) {
+    comm_init(&argc, &argv);  // first: under mpirun, any error from here on aborts the whole job
     TrainConfig cfg;
     parse_args(argc, argv, &cfg, cuda);
     validate_config(cfg);
     print_config(cfg, cuda);
+    if (g_comm.size > 1) printf("comm: %s, %d processes (%d on this machine), this is rank %d\n", g_comm.kind, g_comm.size, g_comm.local_size, g_comm.rank);
     const RunStart rs = run_start_resolve(cfg);  // resume, checkpoint or from scratch (llmc/train/run.h)
     const GPT2Config& mc = rs.config;
     const int resume_step = rs.resume_step;
     // -init-report is host work: no device needed, and the same report from either trainer
     if (cfg.init_report) {
-        run_init_report(cfg, rs);
+        if (comm_root()) run_init_report(cfg, rs);
         return 0;
     }
     gpt2_backend_init(cfg);
@@ -129,10 +144,13 @@ inline int train_main(int argc, char** argv, bool cuda) {
     opts.recompute = cfg.recompute;
     opts.tf32 = cfg.tf32;
     // refuse what cannot fit, with the numbers, instead of being OOM-killed with no message
-    const MemoryNeed mem = gpt2_memory_needed(mc, opts);
+    // (per process; the processes on one machine share its host memory)
+    MemoryNeed mem = gpt2_memory_needed(mc, opts);
+    mem.host_bytes *= (size_t)g_comm.local_size;
     const size_t host_avail = host_memory_available();
     const double GiB = 1073741824.0;
-    printf("memory: %.2f GiB host (%.1f GiB available)", mem.host_bytes / GiB, host_avail / GiB);
+    printf("memory: %.2f GiB host%s (%.1f GiB available)", mem.host_bytes / GiB,
+           g_comm.local_size > 1 ? (" for " + std::to_string(g_comm.local_size) + " processes").c_str() : "", host_avail / GiB);
     if (mem.device_bytes) printf(" | %.2f GiB device (%.1f GiB free)", mem.device_bytes / GiB, mem.device_free / GiB);
     printf("\n");
     if (mem.host_bytes > host_avail) {
@@ -160,7 +178,7 @@ inline int train_main(int argc, char** argv, bool cuda) {
     const int total_batch = data.total_batch, grad_accum = data.grad_accum, max_steps = data.max_steps;
 
     Tokenizer tokenizer;  // only needed to print samples
-    if (cfg.sample_every > 0) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
+    if (cfg.sample_every > 0 && comm_root()) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
     std::vector<int> sample_tokens(std::min(cfg.gen_tokens, cfg.T) + 1);  // a sample fits in one context
     std::vector<float> sample_probs(mc.vocab_size);
     RunProgress run;  // sampling RNG, outlier windows, log (llmc/train/run.h)
@@ -184,21 +202,23 @@ inline int train_main(int argc, char** argv, bool cuda) {
     int nonfinite_run = 0;  // consecutive steps whose loss or grad norm was NaN or inf
     signal(SIGINT, on_stop_signal);
     signal(SIGTERM, on_stop_signal);
+    const int P = g_comm.size;
     for (int step = start_step; step <= max_steps; step++) {
         const bool last = step == max_steps;
-        const bool stopping = g_stop_signal != 0;
+        const bool stopping = comm_allreduce_max((int)g_stop_signal) != 0;  // every rank stops at the same step
         if (run_checkpoint_due(cfg, step, start_step, last) || (stopping && !cfg.output_dir.empty() && step > start_step)) {
             save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
-            checkpoint_prune(cfg.output_dir, cfg.checkpoints_keep);
+            if (comm_root()) checkpoint_prune(cfg.output_dir, cfg.checkpoints_keep);
         }
         if (stopping) {
             printf("stopped by signal %d after step %d%s%s\n", (int)g_stop_signal, step,
                    cfg.output_dir.empty() ? " (no -o: nothing saved)" : "; resume with -y 1 -o ", cfg.output_dir.c_str());
             gpt2_free(&model);
+            comm_finalize();
             return 0;
         }
         if (data.do_val && run_every(cfg.val_every, step, last)) run_log_val(&run, step, evaluate(&model, &data.val, cfg.val_max_steps));
-        if (run_every(cfg.sample_every, step, last)) {
+        if (comm_root() && run_every(cfg.sample_every, step, last)) {
             gpt2_sample(&model, &tokenizer, &run.sample_rng, cfg.gen_tokens, sample_tokens, sample_probs);
         }
         if (last) break;
@@ -211,9 +231,14 @@ inline int train_main(int argc, char** argv, bool cuda) {
             if (cfg.overfit_single_batch) dataloader_reset(&train);
             dataloader_next_batch(&train);
             loss_sum += gpt2_forward(&model, train.inputs.data(), train.targets.data(), cfg.B, cfg.T);
-            gpt2_backward(&model, 1.0f / grad_accum);
+            gpt2_backward(&model, 1.0f / (float)(grad_accum * P));
         }
-        const float loss = (float)(loss_sum / grad_accum);
+        // data parallel: the gradients (each rank's scaled by 1/P) and losses summed over ranks, so
+        // every rank holds the mean gradient and takes the identical update
+        const GradView grads = gpt2_grads(&model);
+        comm_allreduce_grads(grads.data, grads.n, grads.on_device);
+        comm_allreduce_sum(&loss_sum, 1);
+        const float loss = (float)(loss_sum / (grad_accum * P));
         if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log);
         const float norm = gpt2_grad_norm(&model);
         const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
@@ -245,5 +270,6 @@ inline int train_main(int argc, char** argv, bool cuda) {
                gpt2_summary_extra(&model).c_str());
     }
     gpt2_free(&model);
+    comm_finalize();
     return 0;
 }

@@ -1,0 +1,172 @@
+// The driver's communication layer: which process this is and how the processes of one job
+// talk. Three kinds, chosen at startup, the same calls for each:
+//   none   one process (the default, and any build without MPI): every call below is a no-op
+//   MPI    `mpirun -np N ./train_gpt2 ...`: Open MPI (or any MPI) launches the processes and carries
+//          the host collectives (gradients on the CPU, losses, norms, flags, barriers)
+//   NCCL   the CUDA trainer under mpirun: device gradients go through NCCL (the backend installs
+//          comm.device_allreduce); MPI still launches, shares the NCCL id and carries host values
+// Built with MPI when the Makefile finds mpicxx (-DUSE_MPI); a process started by mpirun but built
+// without it stops with one line rather than running as N independent single-process jobs.
+//
+// Errors: with N > 1 a process that exits non-zero (die(), a failed check) takes the whole job
+// down through MPI_Abort, so no rank ever waits forever in a collective for a dead peer.
+#pragma once
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#ifdef USE_MPI
+#include <mpi.h>
+#endif
+
+#include "../utils.h"
+
+struct Comm {
+    int rank = 0, size = 1;    // this process and the job's process count
+    int local_size = 1;        // processes on this machine (memory checks)
+    bool mpi = false;          // MPI initialized (size may still be 1)
+    const char* kind = "none";
+    // set by a backend whose gradients live on a device (the CUDA trainer: NCCL); in-place sum
+    void (*device_allreduce)(float* dev, size_t n) = nullptr;
+};
+inline Comm g_comm;
+
+// The launcher's environment: Open MPI, MPICH/Hydra and PMIx all set one of these in each process.
+inline int comm_launcher_size() {
+    for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
+        const char* s = getenv(v);
+        if (s && atoi(s) > 0) return atoi(s);
+    }
+    return 0;
+}
+
+#ifdef USE_MPI
+// on_exit handler: a normal exit finalizes MPI; an error exit (status != 0) aborts the job
+inline void comm_on_exit(int status, void*) {
+    int fin = 0;
+    MPI_Finalized(&fin);
+    if (fin) return;
+    if (status != 0 && g_comm.size > 1) {
+        fflush(stdout);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, status);
+    }
+    MPI_Finalize();
+}
+#endif
+
+// Call first in main. Without a launcher (or without MPI in the build) this is a single process.
+inline void comm_init(int* argc, char*** argv) {
+    const int launched = comm_launcher_size();
+#ifdef USE_MPI
+    if (launched <= 0) return;
+    MPI_Init(argc, argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_comm.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_comm.size);
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local);
+    MPI_Comm_size(local, &g_comm.local_size);
+    MPI_Comm_free(&local);
+    g_comm.mpi = true;
+    g_comm.kind = "MPI";
+    // exit handlers run in reverse order of registration; utils.h's temp-file cleanup registers on
+    // the first file write, later than this, so it runs first and this then aborts or finalizes
+    on_exit(comm_on_exit, nullptr);
+    // only rank 0 talks on stdout (step lines, samples); errors keep stderr on every rank
+    if (g_comm.rank != 0 && !freopen("/dev/null", "w", stdout)) die("rank %d: cannot silence stdout", g_comm.rank);
+#else
+    (void)argc;
+    (void)argv;
+    if (launched > 1) {
+        die("started as one of %d processes (mpirun), but this binary was built without MPI: install Open MPI "
+            "(libopenmpi-dev) and rebuild, or run a single process", launched);
+    }
+#endif
+}
+
+inline bool comm_root() { return g_comm.rank == 0; }
+
+// In-place sums over all processes. MPI counts are int: large buffers go in pieces.
+inline void comm_allreduce_sum(float* x, size_t n) {
+#ifdef USE_MPI
+    if (g_comm.size <= 1) return;
+    for (size_t off = 0; off < n;) {
+        const int c = (int)std::min<size_t>(n - off, (size_t)1 << 30);
+        MPI_Allreduce(MPI_IN_PLACE, x + off, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        off += (size_t)c;
+    }
+#else
+    (void)x;
+    (void)n;
+#endif
+}
+inline void comm_allreduce_sum(double* x, int n) {
+#ifdef USE_MPI
+    if (g_comm.size > 1) MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+#else
+    (void)x;
+    (void)n;
+#endif
+}
+inline int comm_allreduce_max(int x) {
+#ifdef USE_MPI
+    if (g_comm.size > 1) MPI_Allreduce(MPI_IN_PLACE, &x, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+#endif
+    return x;
+}
+
+// The gradients of one step, summed over processes in place: the device path when the backend
+// installed one (NCCL), else MPI on host memory.
+inline void comm_allreduce_grads(float* grads, size_t n, bool on_device) {
+    if (g_comm.size <= 1) return;
+    if (on_device) {
+        if (!g_comm.device_allreduce) die("internal: device gradients but no device all-reduce installed");
+        g_comm.device_allreduce(grads, n);
+    } else {
+        comm_allreduce_sum(grads, n);
+    }
+}
+
+// rank 0's bytes to every process
+inline void comm_broadcast(void* data, size_t bytes) {
+#ifdef USE_MPI
+    if (g_comm.size > 1) MPI_Bcast(data, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
+#else
+    (void)data;
+    (void)bytes;
+#endif
+}
+
+inline void comm_barrier() {
+#ifdef USE_MPI
+    if (g_comm.size > 1) MPI_Barrier(MPI_COMM_WORLD);
+#endif
+}
+
+// Every process must hold the same value (a setting derived from files each one read): else stop.
+inline void comm_check_same(int64_t v, const char* what) {
+#ifdef USE_MPI
+    if (g_comm.size <= 1) return;
+    int64_t lo = v, hi = v;
+    MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+    if (lo != hi) die("rank %d: %s differs between processes (%lld here, %lld..%lld in the job)", g_comm.rank, what, (long long)v, (long long)lo, (long long)hi);
+#else
+    (void)v;
+    (void)what;
+#endif
+}
+
+// A clean end: finalize (the on_exit handler would too; explicit reads better at the call site).
+inline void comm_finalize() {
+#ifdef USE_MPI
+    int fin = 0;
+    MPI_Finalized(&fin);
+    if (g_comm.mpi && !fin) MPI_Finalize();
+#endif
+}
