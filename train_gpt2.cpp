@@ -401,7 +401,8 @@ struct GPT2 {
     GPT2Config config;
     size_t param_sizes[NUM_PARAMETER_TENSORS];
     size_t num_parameters = 0;
-    Arena<float> params_memory, grads_memory, m_memory, v_memory;
+    Arena<float> params_memory, grads_memory, m_memory, v_memory;  // m, v: the optimizer shard only
+    size_t opt_lo = 0, opt_n = 0;  // the optimizer shard [opt_lo, opt_lo + opt_n) (BuildOptions)
     ParameterTensors params, grads;
     // sized by gpt2_build for (max_B, max_T); forward may run any B <= max_B, T <= max_T
     int max_B = 0, max_T = 0;
@@ -424,12 +425,13 @@ static void gpt2_layout(GPT2* model, const GPT2Config& config, int B, int T, boo
     fill_param_sizes(model->param_sizes, config);
     size_t n = count_params(model->param_sizes);
     model->num_parameters = n;
+    if (model->opt_n == 0) model->opt_lo = 0, model->opt_n = n;
     if (allocate) {
         model->params_memory = arena_alloc<float>(n, "parameters");
         model->grads_memory = arena_alloc<float>(n, "gradients");
-        model->m_memory = arena_alloc<float>(n, "AdamW m");
-        model->v_memory = arena_alloc<float>(n, "AdamW v");
-        model->norm_partials = arena_alloc<double>((n + NORM_CHUNK - 1) / NORM_CHUNK, "grad norm partials");
+        model->m_memory = arena_alloc<float>(model->opt_n, "AdamW m");
+        model->v_memory = arena_alloc<float>(model->opt_n, "AdamW v");
+        model->norm_partials = arena_alloc<double>((model->opt_n + NORM_CHUNK - 1) / NORM_CHUNK, "grad norm partials");
         model->params = point_parameters(model->params_memory.get(), model->param_sizes);
         model->grads = point_parameters(model->grads_memory.get(), model->param_sizes);
     }
@@ -499,17 +501,22 @@ static void gpt2_layout(GPT2* model, const GPT2Config& config, int B, int T, boo
 
 // Allocates every arena once; nothing is allocated in the training loop.
 void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts) {
+    model->opt_lo = opts.opt_lo;
+    model->opt_n = opts.opt_n;
     gpt2_layout(model, config, opts.B, opts.T, /*allocate=*/true);
 }
 
 // What gpt2_build will allocate, in bytes (host memory only on the CPU).
 MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts) {
     GPT2 plan;
+    plan.opt_lo = opts.opt_lo;
+    plan.opt_n = opts.opt_n;
     gpt2_layout(&plan, config, opts.B, opts.T, /*allocate=*/false);
-    const size_t n = plan.num_parameters;
+    const size_t n = plan.num_parameters, on = plan.opt_n;
     MemoryNeed m;
-    m.host_bytes = 4 * n * sizeof(float) + (n + NORM_CHUNK - 1) / NORM_CHUNK * sizeof(double) +
+    m.host_bytes = 2 * n * sizeof(float) + 2 * on * sizeof(float) + (on + NORM_CHUNK - 1) / NORM_CHUNK * sizeof(double) +
                    (plan.num_activations + plan.num_scratch) * sizeof(float);
+    m.optimizer_bytes = 2 * on * sizeof(float);
     return m;
 }
 
@@ -615,11 +622,12 @@ void gpt2_backward(GPT2* model, float loss_scale) {
 
 // Global L2 norm of the gradients. Partial sums over fixed 64K-element chunks, added in chunk
 // order: the same bits for any thread count.
+// L2 norm of the optimizer shard's gradients (all of them unless sharded).
 float gpt2_grad_norm(GPT2* model) {
-    const size_t n = model->num_parameters, chunk = NORM_CHUNK;
+    const size_t n = model->opt_n, chunk = NORM_CHUNK;
     const size_t nchunks = (n + chunk - 1) / chunk;
     double* partial = model->norm_partials.get();
-    const float* g = model->grads_memory.get();
+    const float* g = model->grads_memory.get() + model->opt_lo;
     #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nchunks; c++) {
         double s = 0.0;
@@ -636,19 +644,25 @@ float gpt2_grad_norm(GPT2* model) {
 // AdamW (PyTorch's form): p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p), wd on 2-D weights
 // only; t counts updates from 1. grad_scale multiplies every gradient first (clipping).
 GradView gpt2_grads(GPT2* model) { return GradView{model->grads_memory.get(), model->num_parameters, false}; }
+ParamView gpt2_params(GPT2* model) { return ParamView{model->params_memory.get(), model->num_parameters, sizeof(float), false}; }
 
 void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int t) {
     const float beta1 = opt.beta1, beta2 = opt.beta2, eps = opt.eps, weight_decay = opt.weight_decay;
     const float bc1 = 1.0f - powf(beta1, (float)t);
     const float bc2 = 1.0f - powf(beta2, (float)t);
-    size_t offset = 0;
+    // each tensor's part inside the optimizer shard [lo, hi): m and v are indexed from lo
+    const size_t lo = model->opt_lo, hi = model->opt_lo + model->opt_n;
+    size_t tensor_start = 0;
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
-        const size_t n = model->param_sizes[k];
+        const size_t begin = std::max(tensor_start, lo), end = std::min(tensor_start + model->param_sizes[k], hi);
+        tensor_start += model->param_sizes[k];
+        if (begin >= end) continue;
+        const size_t n = end - begin, offset = begin;
         const float wd = PARAM_TABLE[k].decayed ? weight_decay : 0.0f;
         float* p = model->params_memory.get() + offset;
         const float* g = model->grads_memory.get() + offset;
-        float* m = model->m_memory.get() + offset;
-        float* v = model->v_memory.get() + offset;
+        float* m = model->m_memory.get() + (offset - lo);
+        float* v = model->v_memory.get() + (offset - lo);
         #pragma omp parallel for simd schedule(static)
         for (size_t i = 0; i < n; i++) {
             float grad = g[i] * grad_scale;
@@ -658,7 +672,6 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
             float vhat = v[i] / bc2;
             p[i] -= lr * (mhat / (sqrtf(vhat) + eps) + wd * p[i]);
         }
-        offset += n;
     }
 }
 
@@ -689,7 +702,7 @@ void gpt2_log_rms(GPT2* model, int step, FILE* log) {
 
 HostState gpt2_host(GPT2* model) {
     return HostState{model->params_memory.get(), model->m_memory.get(), model->v_memory.get(), model->num_parameters,
-                     MODEL_VERSION_FP32, false};
+                     model->opt_lo, model->opt_n, MODEL_VERSION_FP32, false};
 }
 void gpt2_to_host(GPT2* model, bool optimizer) {}
 void gpt2_to_device(GPT2* model, bool weights, bool optimizer) {}

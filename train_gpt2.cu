@@ -205,6 +205,7 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     fill_param_sizes(model->param_sizes, config);
     const size_t n = count_params(model->param_sizes);
     model->num_parameters = n;
+    if (opts.opt_n != 0 && opts.opt_n != n) die("-z 1 (a sharded optimizer) is not implemented in the CUDA trainer yet: use -z 0");
     model->use_master = master_weights && !FLOATX_IS_FP32;
     model->recompute_gelu = recompute;
     model->max_B = B;
@@ -447,6 +448,7 @@ float gpt2_grad_norm(GPT2* model) {
 
 // AdamW as the CPU trainer's gpt2_update; t counts updates from 1. grad_scale: the clip factor.
 GradView gpt2_grads(GPT2* model) { return GradView{model->grads_memory.get(), model->num_parameters, true}; }
+ParamView gpt2_params(GPT2* model) { return ParamView{model->params_memory.get(), model->num_parameters, sizeof(floatX), true}; }
 
 void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int t) {
     const float beta1 = opt.beta1, beta2 = opt.beta2, eps = opt.eps, weight_decay = opt.weight_decay;
@@ -499,7 +501,7 @@ void gpt2_log_rms(GPT2* model, int step, FILE* log) {
 // backend's lines in the driver's output
 
 HostState gpt2_host(GPT2* model) {
-    return HostState{model->host_params.get(), model->host_m.get(), model->host_v.get(), model->num_parameters,
+    return HostState{model->host_params.get(), model->host_m.get(), model->host_v.get(), model->num_parameters, 0, model->num_parameters,
                      FLOATX_IS_FP32 ? MODEL_VERSION_FP32 : MODEL_VERSION_BF16, model->use_master};
 }
 

@@ -25,6 +25,7 @@ struct TrainState {
     int shuffle = 0;
     int master_weights = 0;  // 1 if the file also carries fp32 master weights (CUDA bf16)
     int processes = 1, rank = 0;  // the job's process count and the writer's rank (header ints 2, 3)
+    int zero = 0;                 // 1: m, v (and master weights) are this rank's ZeRO-1 shard (int 24)
     // what the data position means: -b, -t, the tokens per step (-d) and -seed of the run that
     // wrote it (header ints 20-23, our extension; 0 = not recorded, an older file)
     int B = 0, T = 0, total_batch = 0;
@@ -58,6 +59,7 @@ inline void state_write(const std::string& path, const TrainState& s, const floa
     h[21] = s.T;
     h[22] = s.total_batch;
     h[23] = (int32_t)s.seed;
+    h[24] = s.zero;
     StateExt e{};
     e.magic = STATE_EXT_MAGIC;
     e.num_parameters = (int64_t)n;
@@ -159,6 +161,7 @@ inline TrainState state_read(const std::string& path, float* m, float* v, float*
     s.shuffle = h[5];
     s.master_weights = h[4];
     s.processes = h[2];
+    s.zero = h[24];
     s.rank = h[3];
     s.train_pos.epoch = e.epoch;
     s.train_pos.shard_pos = e.shard_pos;

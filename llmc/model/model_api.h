@@ -24,6 +24,10 @@
 //   float gpt2_grad_norm(GPT2*)                      global L2 norm of the gradients
 //   GradView gpt2_grads(GPT2*)                       the flat fp32 gradient arena (data parallel:
 //       the driver sums it over processes between the last backward and the norm)
+//   ParamView gpt2_params(GPT2*)                     the weights forward reads (ZeRO-1 all-gather)
+//   The optimizer shard (BuildOptions opt_lo, opt_n; all parameters by default): m and v (and
+//   the CUDA master weights) exist only for it; gpt2_grad_norm is the L2 norm of its gradients,
+//   gpt2_update updates only its weights, HostState m and v hold only it.
 //   void gpt2_update(GPT2*, const AdamW&, float lr, float grad_scale, int t)
 //       AdamW step t (from 1); every gradient is multiplied by grad_scale (the clip factor).
 //   void gpt2_log_rms(GPT2*, int step, FILE* log)    the -rms line (llmc/train/rms_log.h)
@@ -42,6 +46,7 @@
 #pragma once
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -52,6 +57,8 @@
 // What gpt2_build plans for. The CPU backend uses only B and T.
 struct BuildOptions {
     int B = 4, T = 64;            // the largest batch a forward will see
+    size_t opt_lo = 0, opt_n = 0; // the AdamW shard: m, v (and CUDA master weights) cover parameters
+                                  // [opt_lo, opt_lo + opt_n); opt_n = 0: all of them (llmc/train/comm.h: optimizer_shard)
     bool master_weights = true;   // CUDA BF16: keep fp32 master weights (-w)
     bool recompute = true;        // CUDA: recompute GELU in backward (-r)
     bool tf32 = true;             // CUDA FP32: TF32 matmuls (-f)
@@ -60,6 +67,7 @@ struct BuildOptions {
 // Bytes a build needs, and the device memory free now (CUDA; 0 on the CPU backend).
 struct MemoryNeed {
     size_t host_bytes = 0, device_bytes = 0, device_free = 0;
+    size_t optimizer_bytes = 0;  // of which AdamW state (this process's shard under ZeRO-1)
 };
 
 // Host memory a run may use: MemAvailable, capped by the address-space limit (ulimit -v) if set.
@@ -91,6 +99,7 @@ struct HostState {
     float* m;            // AdamW first moment
     float* v;            // AdamW second moment
     size_t n;            // num_parameters
+    size_t opt_lo, opt_n;  // the optimizer shard: m and v hold parameters [opt_lo, opt_lo + opt_n)
     int model_version;   // checkpoint version the weights are written as (3 fp32, 5 bf16)
     bool master;         // params are fp32 masters of lower-precision weights: the state file keeps them
 };
@@ -99,6 +108,14 @@ struct HostState {
 struct GradView {
     float* data;
     size_t n;
+    bool on_device;
+};
+
+// The weights a forward reads (fp32 on the CPU, bf16 or fp32 on the device): after a sharded
+// (ZeRO-1) update each process gathers the others' shards into them.
+struct ParamView {
+    void* data;
+    size_t n, elem_bytes;
     bool on_device;
 };
 

@@ -59,6 +59,7 @@ struct TrainConfig {
     float skip_loss_z = 0.0f;        // skip the update when the loss z-score exceeds this (0 = never)
     float skip_norm_z = 0.0f;        // same for the grad norm
     int nonfinite_limit = 3;         // stop after this many consecutive non-finite steps
+    int zero_stage = 0;              // 1: AdamW state sharded across processes (ZeRO-1)
     // eval and sampling
     int val_every = 20;
     int val_max_steps = 20;
@@ -113,6 +114,7 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-sl", &c.skip_loss_z, "skip the update if the loss z-score (last 128 steps) exceeds this (0: never)", Trainer::Both},
         {"-sg", &c.skip_norm_z, "skip the update if the grad-norm z-score exceeds this (0: never)", Trainer::Both},
         {"-nf", &c.nonfinite_limit, "stop after N consecutive steps with a non-finite loss or grad norm (never applied)", Trainer::Both},
+        {"-z", &c.zero_stage, "ZeRO stage: 1 shards the AdamW state across processes (mpirun), 0 keeps it whole", Trainer::Both},
         {"-v", &c.val_every, "val loss every N steps (0: never)", Trainer::Both},
         {"-m", &c.val_max_steps, "val batches per evaluation (-1: all)", Trainer::Both},
         {"-s", &c.sample_every, "sample every N steps (0: never)", Trainer::Both},
@@ -222,6 +224,7 @@ inline void validate_config(const TrainConfig& c) {
     if (c.grad_clip < 0) die("-gc must be >= 0 (got %g)", (double)c.grad_clip);
     if (c.skip_loss_z < 0 || c.skip_norm_z < 0) die("-sl and -sg must be >= 0 (0 turns them off)");
     if (c.nonfinite_limit < 1) die("-nf must be >= 1 (got %d)", c.nonfinite_limit);
+    if (c.zero_stage != 0 && c.zero_stage != 1) die("-z must be 0 or 1 (got %d)", c.zero_stage);
     if (c.checkpoint_every < 0) die("-n must be >= 0 (got %d)", c.checkpoint_every);
     if (c.checkpoints_keep < 0) die("-nk must be >= 0 (got %d)", c.checkpoints_keep);
     if (c.val_every < 0 || c.sample_every < 0) die("-v and -s must be >= 0");

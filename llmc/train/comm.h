@@ -16,9 +16,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #ifdef USE_MPI
 #include <mpi.h>
@@ -33,6 +35,8 @@ struct Comm {
     const char* kind = "none";
     // set by a backend whose gradients live on a device (the CUDA trainer: NCCL); in-place sum
     void (*device_allreduce)(float* dev, size_t n) = nullptr;
+    void (*device_reduce_scatter)(float* dev, size_t n) = nullptr;                 // ZeRO-1, optimizer_shard
+    void (*device_allgather)(void* dev, size_t n, size_t elem_bytes) = nullptr;    // ZeRO-1, optimizer_shard
 };
 inline Comm g_comm;
 
@@ -91,6 +95,17 @@ inline void comm_init(int* argc, char*** argv) {
 
 inline bool comm_root() { return g_comm.rank == 0; }
 
+// ZeRO-1: process r of P owns elements [lo, lo + n) of the flat parameter arena for AdamW:
+// contiguous, in rank order, sizes differing by at most one element. P = 1: everything.
+struct Shard {
+    size_t lo, n;
+};
+inline Shard optimizer_shard(size_t num_parameters, int processes, int rank) {
+    const size_t base = num_parameters / (size_t)processes, extra = num_parameters % (size_t)processes;
+    const size_t r = (size_t)rank;
+    return Shard{r * base + std::min(r, extra), base + (r < extra ? 1 : 0)};
+}
+
 // In-place sums over all processes. MPI counts are int: large buffers go in pieces.
 inline void comm_allreduce_sum(float* x, size_t n) {
 #ifdef USE_MPI
@@ -130,6 +145,65 @@ inline void comm_allreduce_grads(float* grads, size_t n, bool on_device) {
     } else {
         comm_allreduce_sum(grads, n);
     }
+}
+
+#ifdef USE_MPI
+// every rank's shard of an n-element array: counts and displacements in elements (int, as MPI wants)
+inline void comm_shard_counts(size_t n, std::vector<int>* counts, std::vector<int>* displs) {
+    counts->resize(g_comm.size);
+    displs->resize(g_comm.size);
+    for (int r = 0; r < g_comm.size; r++) {
+        const Shard s = optimizer_shard(n, g_comm.size, r);
+        if (s.lo + s.n > (size_t)INT32_MAX) die("ZeRO-1: %zu parameters over %d processes exceed MPI's int counts", n, g_comm.size);
+        (*counts)[r] = (int)s.n;
+        (*displs)[r] = (int)s.lo;
+    }
+}
+#endif
+
+// ZeRO-1 gradients: each rank's own shard of x (n floats) becomes the sum over ranks; the rest of
+// x is left as it was (not reduced). Device arrays go through the backend's hook (NCCL).
+inline void comm_reduce_scatter_grads(float* x, size_t n, bool on_device) {
+    if (g_comm.size <= 1) return;
+    if (on_device) {
+        if (!g_comm.device_reduce_scatter) die("internal: device gradients but no device reduce-scatter installed");
+        g_comm.device_reduce_scatter(x, n);
+        return;
+    }
+#ifdef USE_MPI
+    static std::vector<int> counts, displs;
+    static std::vector<float> mine;
+    comm_shard_counts(n, &counts, &displs);
+    mine.resize((size_t)counts[g_comm.rank]);
+    MPI_Reduce_scatter(x, mine.data(), counts.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    std::copy(mine.begin(), mine.end(), x + displs[g_comm.rank]);
+#else
+    (void)x;
+    (void)n;
+#endif
+}
+
+// ZeRO-1 weights: every rank's shard of data (n elements of elem_bytes) to every rank, in place.
+inline void comm_allgather_shards(void* data, size_t n, size_t elem_bytes, bool on_device) {
+    if (g_comm.size <= 1) return;
+    if (on_device) {
+        if (!g_comm.device_allgather) die("internal: device weights but no device all-gather installed");
+        g_comm.device_allgather(data, n, elem_bytes);
+        return;
+    }
+#ifdef USE_MPI
+    static std::vector<int> counts, displs;
+    comm_shard_counts(n, &counts, &displs);
+    MPI_Datatype elem;
+    MPI_Type_contiguous((int)elem_bytes, MPI_BYTE, &elem);
+    MPI_Type_commit(&elem);
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts.data(), displs.data(), elem, MPI_COMM_WORLD);
+    MPI_Type_free(&elem);
+#else
+    (void)data;
+    (void)n;
+    (void)elem_bytes;
+#endif
 }
 
 // rank 0's bytes to every process

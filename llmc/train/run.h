@@ -79,8 +79,9 @@ inline void remove_stale_tmp_files(const std::string& dir) {
 // The newest complete checkpoint whose model and state files look intact (header and size). Newer
 // ones that do not are skipped, each with a warning naming the bad file. -1 if there is no
 // complete checkpoint; one error line naming the newest's problem if none is intact.
-// A checkpoint of a job of P processes has P state files, all checked.
-inline int checkpoint_find_intact(const std::string& dir, int processes = 1) {
+// A checkpoint of a job of P processes has P state files, all checked (with -z 1 each holds its
+// rank's optimizer shard).
+inline int checkpoint_find_intact(const std::string& dir, int processes = 1, bool zero = false) {
     const std::vector<int> steps = checkpoint_steps(dir);
     std::vector<std::string> skipped;  // newest first
     for (size_t i = steps.size(); i-- > 0;) {
@@ -100,7 +101,8 @@ inline int checkpoint_find_intact(const std::string& dir, int processes = 1) {
             fill_param_sizes(sizes, c);
             int32_t h[HEADER_INTS];
             for (int r = 0; r < processes && problem.empty(); r++) {
-                problem = state_file_problem(checkpoint_path(dir, "state", steps[i], r), count_params(sizes), h, processes, r);
+                const size_t n = zero ? optimizer_shard(count_params(sizes), processes, r).n : count_params(sizes);
+                problem = state_file_problem(checkpoint_path(dir, "state", steps[i], r), n, h, processes, r);
             }
         }
         if (problem.empty()) {
@@ -130,7 +132,7 @@ inline RunStart run_start_resolve(const TrainConfig& cfg) {
     RunStart rs;
     rs.init_path = cfg.init;
     if (cfg.resume) {
-        int step = comm_root() ? checkpoint_find_intact(cfg.output_dir, g_comm.size) : -1;
+        int step = comm_root() ? checkpoint_find_intact(cfg.output_dir, g_comm.size, cfg.zero_stage == 1 && g_comm.size > 1) : -1;
         comm_broadcast(&step, sizeof step);
         rs.resume_step = step;
         if (rs.resume_step < 0) die("-y 1: no complete checkpoint (DONE_*) in %s", cfg.output_dir.c_str());
@@ -217,6 +219,7 @@ struct RunProgress {
     FilePtr log;                                   // -o DIR/main.log
     int B = 0, T = 0, total_batch = 0;             // what a data position means (saved in the state)
     uint32_t seed = 0;
+    int zero = 0;                                  // optimizer state sharded (-z 1 with > 1 process)
 };
 
 inline void run_progress_init(RunProgress* p, const TrainConfig& cfg) {
@@ -228,6 +231,7 @@ inline void run_progress_init(RunProgress* p, const TrainConfig& cfg) {
     p->T = cfg.T;
     p->total_batch = cfg.total_batch == -1 ? cfg.B * cfg.T * g_comm.size : cfg.total_batch;
     p->seed = (uint32_t)cfg.seed;
+    p->zero = cfg.zero_stage == 1 && g_comm.size > 1 ? 1 : 0;
 }
 
 // After the trainer has read state s (and its m, v, master weights): the data position, the
@@ -239,6 +243,10 @@ inline void run_progress_resume(RunProgress* p, const TrainState& s, const Train
     if (s.B != 0 && (s.B != p->B || s.T != p->T || s.total_batch != p->total_batch || s.seed != p->seed)) {
         die("resume: the checkpoint's run had -b %d -t %d -d %d -seed %u, this run has -b %d -t %d -d %d -seed %u: "
             "its data position would mean other batches", s.B, s.T, s.total_batch, s.seed, p->B, p->T, p->total_batch, p->seed);
+    }
+    if (s.zero != (cfg.zero_stage == 1 && g_comm.size > 1 ? 1 : 0)) {
+        die("resume: the checkpoint's optimizer state is %s, this run's is %s: resume with the same -z", s.zero ? "sharded (-z 1)" : "whole (-z 0)",
+            s.zero ? "whole" : "sharded");
     }
     if (s.step > max_steps) die("resume: checkpoint step %d is past -x %d", s.step, max_steps);
     dataloader_restore(train, s.train_pos);
@@ -259,6 +267,7 @@ inline TrainState run_progress_state(const RunProgress& p, int step, const DataL
     s.seed = p.seed;
     s.processes = g_comm.size;
     s.rank = g_comm.rank;
+    s.zero = p.zero;
     s.train_pos = train.pos;
     s.sample_rng = p.sample_rng.get_state();
     s.loss_outliers = p.loss_outliers;

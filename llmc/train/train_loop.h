@@ -72,7 +72,7 @@ inline void save_checkpoint(GPT2* model, const std::string& dir, const TrainStat
     const HostState h = gpt2_host(model);
     // never write (or let -nk prune for) a checkpoint that holds a NaN or inf
     for (const float* x : {h.params, h.m, h.v}) {
-        for (size_t i = 0; i < h.n; i++) {
+        for (size_t i = 0, n = x == h.params ? h.n : h.opt_n; i < n; i++) {
             if (!std::isfinite(x[i])) {
                 die("step %d: the %s hold a non-finite value (element %zu): no checkpoint written; the last one in %s stays",
                     s.step, x == h.params ? "weights" : "AdamW moments", i, dir.c_str());
@@ -87,7 +87,7 @@ inline void save_checkpoint(GPT2* model, const std::string& dir, const TrainStat
         checkpoint_write(model_path, model->config, h.params, h.n, h.model_version);
         pending_add(model_path);
     }
-    state_write(state_path, s, h.m, h.v, h.master ? h.params : nullptr, h.n);
+    state_write(state_path, s, h.m, h.v, h.master ? h.params + h.opt_lo : nullptr, h.opt_n);
     pending_add(state_path);
     comm_barrier();
     if (s.rank == 0) {
@@ -105,7 +105,7 @@ inline void save_checkpoint(GPT2* model, const std::string& dir, const TrainStat
 // a run resumed on either backend continues from exactly the weights that were trained.
 inline TrainState load_state(GPT2* model, const std::string& dir, int step) {
     const HostState h = gpt2_host(model);
-    TrainState s = state_read(checkpoint_path(dir, "state", step, g_comm.rank), h.m, h.v, h.params, h.n, g_comm.size, g_comm.rank);
+    TrainState s = state_read(checkpoint_path(dir, "state", step, g_comm.rank), h.m, h.v, h.params + h.opt_lo, h.opt_n, g_comm.size, g_comm.rank);
     gpt2_to_device(model, /*weights=*/s.master_weights != 0, /*optimizer=*/true);
     return s;
 }
@@ -143,6 +143,15 @@ inline int train_main(int argc, char** argv, bool cuda) {
     opts.master_weights = cfg.master_weights;
     opts.recompute = cfg.recompute;
     opts.tf32 = cfg.tf32;
+    // ZeRO-1 (-z 1 with several processes): this rank keeps AdamW state for its shard only
+    const bool zero = cfg.zero_stage == 1 && g_comm.size > 1;
+    if (zero) {
+        size_t sizes[NUM_PARAMETER_TENSORS];
+        fill_param_sizes(sizes, mc);
+        const Shard shard = optimizer_shard(count_params(sizes), g_comm.size, g_comm.rank);
+        opts.opt_lo = shard.lo;
+        opts.opt_n = shard.n;
+    }
     // refuse what cannot fit, with the numbers, instead of being OOM-killed with no message
     // (per process; the processes on one machine share its host memory)
     MemoryNeed mem = gpt2_memory_needed(mc, opts);
@@ -152,7 +161,8 @@ inline int train_main(int argc, char** argv, bool cuda) {
     printf("memory: %.2f GiB host%s (%.1f GiB available)", mem.host_bytes / GiB,
            g_comm.local_size > 1 ? (" for " + std::to_string(g_comm.local_size) + " processes").c_str() : "", host_avail / GiB);
     if (mem.device_bytes) printf(" | %.2f GiB device (%.1f GiB free)", mem.device_bytes / GiB, mem.device_free / GiB);
-    printf("\n");
+    printf(" | optimizer state %.1f MiB per process%s\n", mem.optimizer_bytes / 1048576.0,
+           zero ? (" (ZeRO-1: 1/" + std::to_string(g_comm.size) + " of it)").c_str() : "");
     if (mem.host_bytes > host_avail) {
         die("-b %d -t %d with this model needs %.2f GiB of host memory, %.2f GiB is available: lower -b or -t, or use a "
             "smaller model", cfg.B, cfg.T, mem.host_bytes / GiB, host_avail / GiB);
@@ -235,18 +245,33 @@ inline int train_main(int argc, char** argv, bool cuda) {
         }
         // data parallel: the gradients (each rank's scaled by 1/P) and losses summed over ranks, so
         // every rank holds the mean gradient and takes the identical update
+        // (ZeRO-1: each rank needs only its shard's sum, a reduce-scatter; -rms steps log every
+        // tensor's gradient, so they take the full all-reduce)
         const GradView grads = gpt2_grads(&model);
-        comm_allreduce_grads(grads.data, grads.n, grads.on_device);
+        const bool rms_now = cfg.rms_every > 0 && step % cfg.rms_every == 0;
+        if (zero && !rms_now) comm_reduce_scatter_grads(grads.data, grads.n, grads.on_device);
+        else comm_allreduce_grads(grads.data, grads.n, grads.on_device);
         comm_allreduce_sum(&loss_sum, 1);
         const float loss = (float)(loss_sum / (grad_accum * P));
-        if (cfg.rms_every > 0 && step % cfg.rms_every == 0) gpt2_log_rms(&model, step, log);
-        const float norm = gpt2_grad_norm(&model);
+        if (rms_now) gpt2_log_rms(&model, step, log);
+        float norm = gpt2_grad_norm(&model);  // of this rank's shard under ZeRO-1: combine
+        if (zero) {
+            double sq = (double)norm * norm;
+            comm_allreduce_sum(&sq, 1);
+            norm = (float)std::sqrt(sq);
+        }
         const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
         // a non-finite loss or norm never reaches the weights (nor the -sl/-sg windows)
         const bool finite = std::isfinite(loss) && std::isfinite(norm);
         nonfinite_run = finite ? 0 : nonfinite_run + 1;
         const bool skip = !finite || run_outlier_skip(&run, cfg, loss, norm);
-        if (!skip) gpt2_update(&model, adamw, lr, clip_scale(norm, cfg.grad_clip), step + 1);
+        if (!skip) {
+            gpt2_update(&model, adamw, lr, clip_scale(norm, cfg.grad_clip), step + 1);
+            if (zero) {  // every rank updated its shard: gather the weights
+                const ParamView w = gpt2_params(&model);
+                comm_allgather_shards(w.data, w.n, w.elem_bytes, w.on_device);
+            }
+        }
         gpt2_synchronize(&model);
         const double ms = now_ms() - t0;
         if (step > start_step) step_ms.push_back(ms);  // the first step warms caches and sets up cuBLAS
