@@ -196,6 +196,11 @@ endif
 NVCC_FLAGS ?= -O3 -std=c++17 -arch=sm_$(GPU_ARCH) -lineinfo -Xcompiler -Wall,-Wextra,-Wno-unused-parameter,-Wno-unused-function
 NVCC_PRECISION := $(if $(filter FP32,$(PRECISION)),-DENABLE_FP32,)
 NVCC_LDLIBS := -lcublas -lcublasLt
+# with MPI found (above): the CUDA trainer runs data-parallel under mpirun, gradients over NCCL
+ifneq ($(MPI_FLAGS),)
+  NVCC_FLAGS += $(MPI_FLAGS)
+  NVCC_LDLIBS += -lnccl $(MPI_LIBS)
+endif
 
 .PHONY: cuda dev-cuda clean-cuda print-nvcc
 # the nvcc command line the targets above use (dev/test/t_cuda_build.sh builds with it)
@@ -249,12 +254,13 @@ EMU_BINS := build/emu/train_gpt2cu build/emu/train_gpt2cu_fp32 build/emu/test_gp
 cuda-emu: $(EMU_BINS)
 cuda-emu-asan: build/emu/test_gpt2cu_fp32_asan build/emu/test_emu_runtime_asan
 
-build/emu/train_gpt2cu: train_gpt2.cu $(EMU_HEADERS)
+# the emulated trainers take MPI when found: NCCL is emulated over it (llmc/cuda/emu/nccl.h)
+build/emu/train_gpt2cu: train_gpt2.cu $(EMU_HEADERS) build/train_flags
 	@mkdir -p $(@D)
-	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -x c++ $< -o $@
-build/emu/train_gpt2cu_fp32: train_gpt2.cu $(EMU_HEADERS)
+	$(CXX) $(EMU_OPT) $(EMU_FLAGS) $(MPI_FLAGS) -x c++ $< $(MPI_LIBS) -o $@
+build/emu/train_gpt2cu_fp32: train_gpt2.cu $(EMU_HEADERS) build/train_flags
 	@mkdir -p $(@D)
-	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -DENABLE_FP32 -x c++ $< -o $@
+	$(CXX) $(EMU_OPT) $(EMU_FLAGS) $(MPI_FLAGS) -DENABLE_FP32 -x c++ $< $(MPI_LIBS) -o $@
 build/emu/test_gpt2cu: test_gpt2.cu train_gpt2.cu $(EMU_HEADERS) $(TEST_HEADERS)
 	@mkdir -p $(@D)
 	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -x c++ $< -o $@

@@ -50,6 +50,7 @@ No reduction uses atomics: given the same inputs and GPU, every step is bitwise 
 #include "llmc/cuda/adamw.cuh"
 #include "llmc/cuda/attention.cuh"
 #include "llmc/cuda/classifier.cuh"
+#include "llmc/cuda/comm_nccl.cuh"
 #include "llmc/cuda/common.cuh"
 #include "llmc/cuda/encoder.cuh"
 #include "llmc/cuda/gelu.cuh"
@@ -257,6 +258,7 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     model->peak_flops = gpu_bf16_peak(prop.name);
 
     cudaCheck(cudaStreamCreate(&model->stream));
+    nccl_set_stream(model->stream);  // data parallel: gradients are summed on this stream
     blas_init(&model->blas, tf32);
     cublasCheck(cublasSetStream(model->blas.handle, model->stream));
 }
@@ -275,6 +277,7 @@ MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts
                      carve_activations(&a, nullptr, config, opts.B, opts.T, opts.recompute) +
                      carve_scratch(&s, nullptr, config, opts.B, opts.T) + (5 * BT + 2) * sizeof(int) + Blas{}.workspace_size;
     m.host_bytes = 3 * n * sizeof(float);
+    m.optimizer_bytes = n * (2 + (master ? 1 : 0)) * sizeof(float);  // device m, v (+ fp32 master weights)
     size_t free_b = 0, total_b = 0;
     cudaCheck(cudaMemGetInfo(&free_b, &total_b));
     m.device_free = free_b;
@@ -548,9 +551,12 @@ void gpt2_backend_init(const TrainConfig& cfg) {
         die("no CUDA device found (%s): the CUDA trainer needs an NVIDIA GPU; use ./train_gpt2 on the CPU",
             derr != cudaSuccess ? cudaGetErrorString(derr) : "0 devices");
     }
+    // one GPU per process: the local rank's (mpirun -np N on a machine with N GPUs)
+    const int device = g_comm.local_rank % device_count;
     cudaDeviceProp prop;
-    cudaCheck(cudaGetDeviceProperties(&prop, 0));
-    cudaCheck(cudaSetDevice(0));
+    cudaCheck(cudaGetDeviceProperties(&prop, device));
+    cudaCheck(cudaSetDevice(device));
+    nccl_init();
     const double peak = gpu_bf16_peak(prop.name);
     printf("device: %s, %d SMs, %.1f GiB, sm_%d%d | precision %s%s | bf16 peak %s\n", prop.name,
            prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0, prop.major, prop.minor, PRECISION_NAME,

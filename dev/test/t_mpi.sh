@@ -39,7 +39,7 @@ job() {
     return 1
 }
 MPI_EXTRA=()
-# close NAME DIR_A DIR_B: every train/val loss within 1e-6 relative; final weights within 1e-6 as
+# close NAME DIR_A DIR_B [STEP]: every train/val loss within 1e-6 relative; final weights within 1e-6 as
 # a relative L2 distance, and every weight within 1e-5 absolute. N ranks sum the same gradient
 # terms in another order than one rank accumulating (the backward adds each micro-step's products
 # onto the running gradient; MPI adds finished per-rank gradients), so a few gradients differ in
@@ -48,16 +48,16 @@ MPI_EXTRA=()
 # The same rows in dev/test/tolerances.h (DATA_PARALLEL).
 close() {
     local out
-    if out=$($PY - "$2" "$3" <<'EOF'
+    if out=$($PY - "$2" "$3" "${4:-20}" <<'EOF'
 import sys, re, numpy as np
-a, b = sys.argv[1], sys.argv[2]
+a, b, step = sys.argv[1], sys.argv[2], int(sys.argv[3])
 def losses(d):
     return [float(x) for x in re.findall(r' (?:trl|tel):([0-9.eE+-]+)', open(d + '/main.log').read())]
 la, lb = losses(a), losses(b)
-if len(la) != len(lb) or len(la) < 20: sys.exit(f"{len(la)} vs {len(lb)} loss lines")
+if len(la) != len(lb) or len(la) < step: sys.exit(f"{len(la)} vs {len(lb)} loss lines")
 rel = max(abs(x - y) / abs(x) for x, y in zip(la, lb))
-wa = np.fromfile(a + '/model_00000020.bin', dtype=np.float32, offset=1024)
-wb = np.fromfile(b + '/model_00000020.bin', dtype=np.float32, offset=1024)
+wa = np.fromfile(f'{a}/model_{step:08d}.bin', dtype=np.float32, offset=1024)
+wb = np.fromfile(f'{b}/model_{step:08d}.bin', dtype=np.float32, offset=1024)
 if wa.size != wb.size or wa.size == 0: sys.exit("weight files differ in size")
 dw = float(np.max(np.abs(wa - wb)))
 l2 = float(np.linalg.norm((wa - wb).astype(np.float64)) / np.linalg.norm(wa.astype(np.float64)))
@@ -163,6 +163,24 @@ timeout 120 "${MPIRUN[@]}" -np 2 ./train_gpt2 "${FLAGS[@]}" -d 256 -x 60 -o "$K"
 if grep -q "resumed from step ${last#DONE_000000}" "$K.resume.out" || grep -q "resumed from step" "$K.resume.out"; then
     same_file kill_rank_resume_exact "$TMP/ref60/model_00000060.bin" "$K/model_00000060.bin"
 else fail kill_rank_resume_exact "$(grep -m1 . "$K.resume.err")"; fi
+# --- the CUDA trainer in the emulation (make cuda-emu), FP32: 2 ranks over the emulated NCCL
+# (llmc/cuda/emu/nccl.h, carried by MPI) vs 1 rank accumulating; C=64 as the CUDA kernels need;
+# -f 0: exact fp32 matmuls (TF32 rounding would swamp the comparison)
+if make -s build/emu/train_gpt2cu_fp32 > "$TMP/emu_make.log" 2>&1; then
+    $FIX model "$TMP/tiny64.bin" --L 2 --NH 2 --C 64 --maxT 64 && $FIX shard "$TMP/c_train_000000.bin" $((16 * 64 + 1)) --seed 4 &&
+    $FIX shard "$TMP/c_val_000000.bin" $((4 * 64 + 1)) --seed 5 || fail fixtures_cuda
+    CFLAGS=(-e "$TMP/tiny64.bin" -i "$TMP/c_train_*" -j "$TMP/c_val_*" -tok "$TMP/tok.bin" -b 2 -t 32 -x 8 -n 4 -d 128
+            -shuffle 1 -l 1e-3 -u 2 -c 0.1 -v 4 -m 2 -s 0 -f 0)
+    timeout 300 build/emu/train_gpt2cu_fp32 "${CFLAGS[@]}" -o "$TMP/cu1" > "$TMP/cu1.out" 2> "$TMP/cu1.err"
+    timeout 300 "${MPIRUN[@]}" -np 2 build/emu/train_gpt2cu_fp32 "${CFLAGS[@]}" -o "$TMP/cu2" > "$TMP/cu2.out" 2> "$TMP/cu2.err"
+    if grep -q '^comm: MPI + NCCL, 2 processes' "$TMP/cu2.out"; then close emu_cuda_nccl_2_ranks_vs_accum2 "$TMP/cu1" "$TMP/cu2" 8
+    else fail emu_cuda_nccl_2_ranks_vs_accum2 "$(grep -m2 . "$TMP/cu2.err" | tr '\n' '|')"; fi
+    d=$TMP/cu2_resume
+    mkdir -p "$d" && cp "$TMP"/cu2/model_00000004.bin "$TMP"/cu2/state_00000004_0000[01].bin "$TMP"/cu2/DONE_00000004 "$d"/
+    timeout 300 "${MPIRUN[@]}" -np 2 build/emu/train_gpt2cu_fp32 "${CFLAGS[@]}" -o "$d" -y 1 > "$d.out" 2> "$d.err"
+    same_file emu_cuda_nccl_resume_exact "$TMP/cu2/model_00000008.bin" "$d/model_00000008.bin"
+else fail emu_cuda_build "$(grep -m1 error "$TMP/emu_make.log")"; fi
+
 tmps=$(find "$TMP" -name '*.tmp' | tr '\n' ' ')
 if [ -z "$tmps" ]; then pass no_tmp_files_left; else fail no_tmp_files_left "$tmps"; fi
 

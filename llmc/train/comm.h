@@ -31,6 +31,7 @@
 struct Comm {
     int rank = 0, size = 1;    // this process and the job's process count
     int local_size = 1;        // processes on this machine (memory checks)
+    int local_rank = 0;        // this process among them (the CUDA trainer's GPU)
     bool mpi = false;          // MPI initialized (size may still be 1)
     const char* kind = "none";
     // set by a backend whose gradients live on a device (the CUDA trainer: NCCL); in-place sum
@@ -75,6 +76,7 @@ inline void comm_init(int* argc, char*** argv) {
     MPI_Comm local;
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local);
     MPI_Comm_size(local, &g_comm.local_size);
+    MPI_Comm_rank(local, &g_comm.local_rank);
     MPI_Comm_free(&local);
     g_comm.mpi = true;
     g_comm.kind = "MPI";

@@ -125,7 +125,6 @@ inline int train_main(int argc, char** argv, bool cuda) {
     parse_args(argc, argv, &cfg, cuda);
     validate_config(cfg);
     print_config(cfg, cuda);
-    if (g_comm.size > 1) printf("comm: %s, %d processes (%d on this machine), this is rank %d\n", g_comm.kind, g_comm.size, g_comm.local_size, g_comm.rank);
     const RunStart rs = run_start_resolve(cfg);  // resume, checkpoint or from scratch (llmc/train/run.h)
     const GPT2Config& mc = rs.config;
     const int resume_step = rs.resume_step;
@@ -134,7 +133,11 @@ inline int train_main(int argc, char** argv, bool cuda) {
         if (comm_root()) run_init_report(cfg, rs);
         return 0;
     }
-    gpt2_backend_init(cfg);
+    gpt2_backend_init(cfg);  // (the CUDA backend picks this rank's GPU and sets up NCCL)
+    if (g_comm.size > 1) {
+        printf("comm: %s, %d processes (%d on this machine), this is rank %d\n", g_comm.kind, g_comm.size,
+               g_comm.local_size, g_comm.rank);
+    }
 
     GPT2 model;
     BuildOptions opts;
