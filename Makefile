@@ -101,6 +101,11 @@ test_tokenizer: dev/test/test_tokenizer.cpp $(HEADERS) $(TEST_HEADERS)
 bench: train_gpt2
 	bash scripts/bench.sh
 
+# data-parallel scaling: d12, 1 rank x 2 threads vs 2 ranks x 1 thread (and -z 1), side by side
+.PHONY: bench-dp
+bench-dp: train_gpt2
+	bash scripts/bench_dp.sh
+
 # GPT-2 matmul shapes: our SGEMM vs its first version vs OpenBLAS (dev only, loaded with dlopen)
 bench_matmul: dev/cpu/bench_matmul.cpp llmc/cpu/gemm.h llmc/rand.h
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -ldl -o $@
@@ -112,6 +117,30 @@ profile_step: dev/cpu/profile_step.cpp train_gpt2.cpp $(HEADERS)
 .PHONY: bench-matmul
 bench-matmul: bench_matmul
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./bench_matmul
+
+# libFuzzer harnesses for every reader (dev/fuzz/fuzz_*.cpp; README "Fuzzing"): clang with
+# ASan + UBSan, die() throwing (-DLLMC_DIE_THROWS) so a harness catches a reader's error.
+#   make fuzz            build build/fuzz/fuzz_*, run each for FUZZ_SECONDS on its seed corpus
+#                        dev/fuzz/corpus/<harness>/ (read only: new inputs go to build/fuzz/work/)
+#   make fuzz-build      only build them
+#   make fuzz-corpus     regenerate the seeds (seed-*) with our own writers (dev/fuzz/make_corpus.cpp)
+FUZZ_CXX ?= clang++
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS := -std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=undefined -DLLMC_DIE_THROWS -I .
+FUZZ_BINS := $(patsubst dev/fuzz/%.cpp,build/fuzz/%,$(wildcard dev/fuzz/fuzz_*.cpp))
+
+.PHONY: fuzz fuzz-build fuzz-corpus
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash dev/fuzz/run.sh
+fuzz-build: $(FUZZ_BINS)
+build/fuzz/fuzz_%: dev/fuzz/fuzz_%.cpp dev/fuzz/fuzz_common.h $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $< -o $@
+fuzz-corpus: dev/fuzz/make_corpus.cpp $(HEADERS)
+	@mkdir -p build/fuzz
+	$(CXX) -std=c++17 -O1 -I . $< -o build/fuzz/make_corpus
+	./build/fuzz/make_corpus dev/fuzz/corpus
 
 test: all $(TEST_BINS)
 	bash dev/test/run_tests.sh

@@ -173,12 +173,18 @@ inline void comm_reduce_scatter_grads(float* x, size_t n, bool on_device) {
         return;
     }
 #ifdef USE_MPI
-    static std::vector<int> counts, displs;
-    static std::vector<float> mine;
-    comm_shard_counts(n, &counts, &displs);
-    mine.resize((size_t)counts[g_comm.rank]);
-    MPI_Reduce_scatter(x, mine.data(), counts.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-    std::copy(mine.begin(), mine.end(), x + displs[g_comm.rank]);
+    // one in-place MPI_Reduce per owner and piece rather than MPI_Reduce_scatter, whose Open MPI
+    // algorithms allocate (and page in) a temporary as large as the whole gradient every step:
+    // that would cost more memory than sharding m and v saves
+    constexpr size_t PIECE = (size_t)1 << 22;
+    for (int r = 0; r < g_comm.size; r++) {
+        const Shard s = optimizer_shard(n, g_comm.size, r);
+        for (size_t off = 0; off < s.n; off += PIECE) {
+            const int c = (int)std::min(PIECE, s.n - off);
+            float* p = x + s.lo + off;
+            MPI_Reduce(r == g_comm.rank ? MPI_IN_PLACE : p, p, c, MPI_FLOAT, MPI_SUM, r, MPI_COMM_WORLD);
+        }
+    }
 #else
     (void)x;
     (void)n;
@@ -216,6 +222,15 @@ inline void comm_broadcast(void* data, size_t bytes) {
     (void)data;
     (void)bytes;
 #endif
+}
+
+// One value from each rank, in rank order, on every rank.
+inline std::vector<double> comm_allgather(double x) {
+    std::vector<double> all((size_t)g_comm.size, x);
+#ifdef USE_MPI
+    if (g_comm.size > 1) MPI_Allgather(&x, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, MPI_COMM_WORLD);
+#endif
+    return all;
 }
 
 inline void comm_barrier() {

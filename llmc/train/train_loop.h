@@ -3,6 +3,8 @@
 // llmc/model/model_api.h. A trainer includes this after defining struct GPT2 and its gpt2_* functions;
 // its main() is train_main().
 #pragma once
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cmath>
 #include <csignal>
@@ -296,6 +298,14 @@ inline int train_main(int argc, char** argv, bool cuda) {
         const double med = step_ms[step_ms.size() / 2];
         printf("median step %.1f ms over %zu steps | %.0f tok/s%s\n", med, step_ms.size(), total_batch / (med / 1e3),
                gpt2_summary_extra(&model).c_str());
+    }
+    if (P > 1) {  // each rank's peak host memory (rank 0's line alone would hide an imbalance)
+        rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        const std::vector<double> rss = comm_allgather(ru.ru_maxrss / 1024.0);
+        std::string line;
+        for (int r = 0; r < P; r++) line += (r ? ", " : "") + std::to_string((int)(rss[r] + 0.5));
+        printf("peak RSS per rank: %s MB\n", line.c_str());
     }
     gpt2_free(&model);
     comm_finalize();
