@@ -622,8 +622,8 @@ void gpt2_backward(GPT2* model, float loss_scale) {
 
 // Global L2 norm of the gradients. Partial sums over fixed 64K-element chunks, added in chunk
 // order: the same bits for any thread count.
-// L2 norm of the optimizer shard's gradients (all of them unless sharded).
-float gpt2_grad_norm(GPT2* model) {
+// Sum of squares of the optimizer shard's gradients (all of them unless sharded), in double.
+double gpt2_grad_sumsq(GPT2* model) {
     const size_t n = model->opt_n, chunk = NORM_CHUNK;
     const size_t nchunks = (n + chunk - 1) / chunk;
     double* partial = model->norm_partials.get();
@@ -638,8 +638,11 @@ float gpt2_grad_norm(GPT2* model) {
     }
     double total = 0.0;
     for (size_t c = 0; c < nchunks; c++) total += partial[c];
-    return (float)sqrt(total);
+    return total;
 }
+
+// L2 norm of the optimizer shard's gradients.
+float gpt2_grad_norm(GPT2* model) { return (float)sqrt(gpt2_grad_sumsq(model)); }
 
 // AdamW (PyTorch's form): p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p), wd on 2-D weights
 // only; t counts updates from 1. grad_scale multiplies every gradient first (clipping).

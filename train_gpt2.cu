@@ -105,6 +105,9 @@ struct GPT2 {
     size_t param_sizes[NUM_PARAMETER_TENSORS];
     size_t num_parameters = 0;
     bool use_master = false;             // BF16 with -w 1: fp32 master copy on the device
+    size_t opt_lo = 0, opt_n = 0;        // the optimizer shard (BuildOptions): m, v, master cover it
+    size_t alloc_n = 0;                  // params/grads elements allocated: >= n, padded for NCCL's
+                                         // equal-count reduce-scatter / all-gather under ZeRO-1
     bool recompute_gelu = false;         // -r 1: fch_gelu recomputed in backward
     // host: fp32 weights for init/load/save, m and v for the state file
     Arena<float> host_params, host_m, host_v;
@@ -206,25 +209,35 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     fill_param_sizes(model->param_sizes, config);
     const size_t n = count_params(model->param_sizes);
     model->num_parameters = n;
-    if (opts.opt_n != 0 && opts.opt_n != n) die("-z 1 (a sharded optimizer) is not implemented in the CUDA trainer yet: use -z 0");
+    model->opt_lo = opts.opt_n ? opts.opt_lo : 0;
+    model->opt_n = opts.opt_n ? opts.opt_n : n;
+    const size_t on = model->opt_n;
+    // ZeRO-1 over NCCL: P shards of ceil(n / P) elements (optimizer_shard), the last one padded
+    const size_t shard_max = (n + g_comm.size - 1) / g_comm.size;
+    model->alloc_n = on < n ? shard_max * g_comm.size : n;
     model->use_master = master_weights && !FLOATX_IS_FP32;
     model->recompute_gelu = recompute;
     model->max_B = B;
     model->max_T = T;
 
     model->host_params = arena_alloc<float>(n, "parameters (host)");
-    model->host_m = arena_alloc<float>(n, "AdamW m (host)");
-    model->host_v = arena_alloc<float>(n, "AdamW v (host)");
+    model->host_m = arena_alloc<float>(on, "AdamW m (host)");
+    model->host_v = arena_alloc<float>(on, "AdamW v (host)");
     model->host_view = point_parameters(model->host_params.get(), model->param_sizes);
 
-    model->params_memory = device_alloc<floatX>(n, "parameters");
-    if (model->use_master) model->master_memory = device_alloc<float>(n, "master weights");
-    model->grads_memory = device_alloc<float>(n, "gradients");
-    model->m_memory = device_alloc<float>(n, "AdamW m");
-    model->v_memory = device_alloc<float>(n, "AdamW v");
-    cudaCheck(cudaMemset(model->m_memory.get(), 0, n * sizeof(float)));  // AdamW starts from m = v = 0
-    cudaCheck(cudaMemset(model->v_memory.get(), 0, n * sizeof(float)));
-    model->device_bytes = n * (sizeof(floatX) + 3 * sizeof(float) + (model->use_master ? sizeof(float) : 0));
+    const size_t an = model->alloc_n;
+    model->params_memory = device_alloc<floatX>(an, "parameters");
+    if (model->use_master) model->master_memory = device_alloc<float>(on, "master weights");
+    model->grads_memory = device_alloc<float>(an, "gradients");
+    model->m_memory = device_alloc<float>(on, "AdamW m");
+    model->v_memory = device_alloc<float>(on, "AdamW v");
+    cudaCheck(cudaMemset(model->m_memory.get(), 0, on * sizeof(float)));  // AdamW starts from m = v = 0
+    cudaCheck(cudaMemset(model->v_memory.get(), 0, on * sizeof(float)));
+    if (an > n) {  // the padding the collectives carry: defined values, never read by the model
+        cudaCheck(cudaMemset(model->params_memory.get() + n, 0, (an - n) * sizeof(floatX)));
+        cudaCheck(cudaMemset(model->grads_memory.get() + n, 0, (an - n) * sizeof(float)));
+    }
+    model->device_bytes = an * (sizeof(floatX) + sizeof(float)) + on * (2 + (model->use_master ? 1 : 0)) * sizeof(float);
     floatX* p = model->params_memory.get();
     for (int i = 0; i < NUM_PARAMETER_TENSORS; i++) {
         model->params.p[i] = p;
@@ -270,14 +283,16 @@ MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts
     fill_param_sizes(sizes, config);
     const size_t n = count_params(sizes), BT = (size_t)opts.B * opts.T;
     const bool master = opts.master_weights && !FLOATX_IS_FP32;
+    const size_t on = opts.opt_n ? opts.opt_n : n;  // the optimizer shard (ZeRO-1)
+    const size_t an = on < n ? (n + g_comm.size - 1) / g_comm.size * g_comm.size : n;
     ActivationTensors a;
     GradScratch s;
     MemoryNeed m;
-    m.device_bytes = n * (sizeof(floatX) + 3 * sizeof(float) + (master ? sizeof(float) : 0)) +
+    m.device_bytes = an * (sizeof(floatX) + sizeof(float)) + on * (2 + (master ? 1 : 0)) * sizeof(float) +
                      carve_activations(&a, nullptr, config, opts.B, opts.T, opts.recompute) +
                      carve_scratch(&s, nullptr, config, opts.B, opts.T) + (5 * BT + 2) * sizeof(int) + Blas{}.workspace_size;
-    m.host_bytes = 3 * n * sizeof(float);
-    m.optimizer_bytes = n * (2 + (master ? 1 : 0)) * sizeof(float);  // device m, v (+ fp32 master weights)
+    m.host_bytes = (n + 2 * on) * sizeof(float);
+    m.optimizer_bytes = on * (2 + (master ? 1 : 0)) * sizeof(float);  // device m, v (+ fp32 master weights)
     size_t free_b = 0, total_b = 0;
     cudaCheck(cudaMemGetInfo(&free_b, &total_b));
     m.device_free = free_b;
@@ -290,32 +305,41 @@ void gpt2_free(GPT2* model) {
     model->stream = nullptr;
 }
 
-// host_params (fp32) -> device master (if kept) and the floatX weights.
+// host_params (fp32) -> the floatX weights, and the master copy (if kept) of the optimizer shard.
+// Stages through the grads arena (fp32, n floats): call between steps only.
 void gpt2_upload_params(GPT2* model) {
     const size_t n = model->num_parameters;
     if (FLOATX_IS_FP32) {
         cudaCheck(cudaMemcpy(model->params_memory.get(), model->host_params.get(), n * sizeof(float), cudaMemcpyHostToDevice));
         return;
     }
-    // stage through the grads arena (fp32, n floats) when there is no master copy
-    float* staging = model->use_master ? model->master_memory.get() : model->grads_memory.get();
+    float* staging = model->grads_memory.get();
     cudaCheck(cudaMemcpy(staging, model->host_params.get(), n * sizeof(float), cudaMemcpyHostToDevice));
     cast_to_floatX(model->params_memory.get(), staging, n, model->stream);
-    if (!model->use_master) cudaCheck(cudaMemsetAsync(staging, 0, n * sizeof(float), model->stream));
+    if (model->use_master) {
+        cudaCheck(cudaMemcpyAsync(model->master_memory.get(), staging + model->opt_lo, model->opt_n * sizeof(float),
+                                  cudaMemcpyDeviceToDevice, model->stream));
+    }
+    cudaCheck(cudaMemsetAsync(staging, 0, n * sizeof(float), model->stream));
     cudaCheck(cudaStreamSynchronize(model->stream));
 }
 
-// device weights -> host_params (fp32): the master copy if kept, else the floatX weights widened.
-// Uses the grads arena as staging when widening: call between steps only.
+// device weights -> host_params (fp32): the floatX weights widened, then the master copy (if
+// kept) over its shard (all of it unless ZeRO-1). Uses the grads arena as staging when widening:
+// call between steps only.
 void gpt2_download_params(GPT2* model) {
     const size_t n = model->num_parameters;
-    const float* src = model->use_master ? model->master_memory.get() : (const float*)model->params_memory.get();
-    if (!model->use_master && !FLOATX_IS_FP32) {
+    const float* src = (const float*)model->params_memory.get();
+    if (!FLOATX_IS_FP32) {
         widen_to_float(model->grads_memory.get(), model->params_memory.get(), n, model->stream);
         src = model->grads_memory.get();
     }
     cudaCheck(cudaStreamSynchronize(model->stream));
     cudaCheck(cudaMemcpy(model->host_params.get(), src, n * sizeof(float), cudaMemcpyDeviceToHost));
+    if (model->use_master) {
+        cudaCheck(cudaMemcpy(model->host_params.get() + model->opt_lo, model->master_memory.get(), model->opt_n * sizeof(float),
+                             cudaMemcpyDeviceToHost));
+    }
 }
 
 // inputs, targets: host (B, T) ints; targets may be null (no loss). Returns the mean loss (-1
@@ -440,13 +464,25 @@ void gpt2_backward(GPT2* model, float loss_scale) {
                      model->d_bucket_offsets, model->d_bucket_positions, B, T, C, st);
 }
 
-// Global L2 norm of the fp32 gradients (synchronizes: the host needs it for the clip factor).
+// L2 norm of the optimizer shard's fp32 gradients (all of them unless ZeRO-1); synchronizes: the
+// host needs it for the clip factor.
 float gpt2_grad_norm(GPT2* model) {
-    global_grad_norm(model->scratch.norm, model->scratch.norm_partial, model->grads_memory.get(), model->num_parameters, model->stream);
+    global_grad_norm(model->scratch.norm, model->scratch.norm_partial, model->grads_memory.get() + model->opt_lo, model->opt_n,
+                     model->stream);
     float norm;
     cudaCheck(cudaMemcpyAsync(&norm, model->scratch.norm, sizeof(float), cudaMemcpyDeviceToHost, model->stream));
     cudaCheck(cudaStreamSynchronize(model->stream));
     return norm;
+}
+
+// The double sum of squares behind gpt2_grad_norm: ZeRO-1 adds the ranks' exactly (synchronizes).
+double gpt2_grad_sumsq(GPT2* model) {
+    double* out = model->scratch.sum_sq;  // the -rms slots: free again once gpt2_log_rms has read them
+    sum_squares(out, model->scratch.norm_partial, model->grads_memory.get() + model->opt_lo, model->opt_n, model->stream);
+    double sq;
+    cudaCheck(cudaMemcpyAsync(&sq, out, sizeof(double), cudaMemcpyDeviceToHost, model->stream));
+    cudaCheck(cudaStreamSynchronize(model->stream));
+    return sq;
 }
 
 // AdamW as the CPU trainer's gpt2_update; t counts updates from 1. grad_scale: the clip factor.
@@ -456,17 +492,20 @@ ParamView gpt2_params(GPT2* model) { return ParamView{model->params_memory.get()
 void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int t) {
     const float beta1 = opt.beta1, beta2 = opt.beta2, eps = opt.eps, weight_decay = opt.weight_decay;
     const uint32_t seed = opt.seed;
-    size_t offset = 0;
+    // each tensor's part inside the optimizer shard [lo, hi): m, v and master are indexed from lo
+    const size_t lo = model->opt_lo, hi = model->opt_lo + model->opt_n;
+    size_t tensor_start = 0;
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
-        const size_t n = model->param_sizes[k];
-        if (n == 0) continue;  // lm_head when tied: a 0-block launch is an invalid configuration
+        const size_t begin = std::max(tensor_start, lo), end = std::min(tensor_start + model->param_sizes[k], hi);
+        tensor_start += model->param_sizes[k];
+        if (begin >= end) continue;  // also lm_head when tied: a 0-block launch is an invalid configuration
+        const size_t n = end - begin, offset = begin;
         const float wd = PARAM_TABLE[k].decayed ? weight_decay : 0.0f;
-        float* master = model->use_master ? model->master_memory.get() + offset : nullptr;
+        float* master = model->use_master ? model->master_memory.get() + (offset - lo) : nullptr;
         const uint32_t sr_seed = seed * 2654435761u + (uint32_t)t * 97u + (uint32_t)k;  // stochastic rounding only
         adamw_update(model->params_memory.get() + offset, master, model->grads_memory.get() + offset,
-                     model->m_memory.get() + offset, model->v_memory.get() + offset, n, lr, beta1, beta2, t, eps, wd,
-                     grad_scale, sr_seed, model->stream);
-        offset += n;
+                     model->m_memory.get() + (offset - lo), model->v_memory.get() + (offset - lo), n, lr, beta1, beta2,
+                     t, eps, wd, grad_scale, sr_seed, model->stream);
     }
 }
 
@@ -480,7 +519,7 @@ void gpt2_log_rms(GPT2* model, int step, FILE* log) {
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         const size_t n = model->param_sizes[k];
         if (n > 0) {
-            if (model->use_master) {
+            if (model->use_master && model->opt_n == model->num_parameters) {  // (sharded: the floatX weights)
                 sum_squares(s.sum_sq + k, s.norm_partial, model->master_memory.get() + off, n, model->stream);
             } else {
                 sum_squares(s.sum_sq + k, s.norm_partial, model->params_memory.get() + off, n, model->stream);
@@ -504,26 +543,24 @@ void gpt2_log_rms(GPT2* model, int step, FILE* log) {
 // backend's lines in the driver's output
 
 HostState gpt2_host(GPT2* model) {
-    return HostState{model->host_params.get(), model->host_m.get(), model->host_v.get(), model->num_parameters, 0, model->num_parameters,
+    return HostState{model->host_params.get(), model->host_m.get(), model->host_v.get(), model->num_parameters, model->opt_lo, model->opt_n,
                      FLOATX_IS_FP32 ? MODEL_VERSION_FP32 : MODEL_VERSION_BF16, model->use_master};
 }
 
 // Device -> host: the weights (fp32 master when kept, else the floatX weights widened), and m, v.
 void gpt2_to_host(GPT2* model, bool optimizer) {
-    const size_t n = model->num_parameters;
     gpt2_download_params(model);
     if (optimizer) {
-        cudaCheck(cudaMemcpy(model->host_m.get(), model->m_memory.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
-        cudaCheck(cudaMemcpy(model->host_v.get(), model->v_memory.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
+        cudaCheck(cudaMemcpy(model->host_m.get(), model->m_memory.get(), model->opt_n * sizeof(float), cudaMemcpyDeviceToHost));
+        cudaCheck(cudaMemcpy(model->host_v.get(), model->v_memory.get(), model->opt_n * sizeof(float), cudaMemcpyDeviceToHost));
     }
 }
 
 void gpt2_to_device(GPT2* model, bool weights, bool optimizer) {
-    const size_t n = model->num_parameters;
     if (weights) gpt2_upload_params(model);
     if (optimizer) {
-        cudaCheck(cudaMemcpy(model->m_memory.get(), model->host_m.get(), n * sizeof(float), cudaMemcpyHostToDevice));
-        cudaCheck(cudaMemcpy(model->v_memory.get(), model->host_v.get(), n * sizeof(float), cudaMemcpyHostToDevice));
+        cudaCheck(cudaMemcpy(model->m_memory.get(), model->host_m.get(), model->opt_n * sizeof(float), cudaMemcpyHostToDevice));
+        cudaCheck(cudaMemcpy(model->v_memory.get(), model->host_v.get(), model->opt_n * sizeof(float), cudaMemcpyHostToDevice));
     }
 }
 

@@ -179,6 +179,22 @@ if make -s build/emu/train_gpt2cu_fp32 > "$TMP/emu_make.log" 2>&1; then
     mkdir -p "$d" && cp "$TMP"/cu2/model_00000004.bin "$TMP"/cu2/state_00000004_0000[01].bin "$TMP"/cu2/DONE_00000004 "$d"/
     timeout 300 "${MPIRUN[@]}" -np 2 build/emu/train_gpt2cu_fp32 "${CFLAGS[@]}" -o "$d" -y 1 > "$d.out" 2> "$d.err"
     same_file emu_cuda_nccl_resume_exact "$TMP/cu2/model_00000008.bin" "$d/model_00000008.bin"
+    # ZeRO-1 on the device: BF16 with fp32 master weights (m, v and the masters sharded), NCCL's
+    # in-place reduce-scatter and all-gather over padded arenas; equal to -z 0, resumes exactly
+    if make -s build/emu/train_gpt2cu >> "$TMP/emu_make.log" 2>&1; then
+        for z in 0 1; do
+            timeout 300 "${MPIRUN[@]}" -np 2 build/emu/train_gpt2cu "${CFLAGS[@]}" -z $z -o "$TMP/cubf_z$z" > "$TMP/cubf_z$z.out" 2> "$TMP/cubf_z$z.err" \
+                || fail "run_cubf_z$z" "$(grep -m2 . "$TMP/cubf_z$z.err" | tr '\n' '|')"
+        done
+        same_file emu_cuda_bf16_zero1_equals_zero0 "$TMP/cubf_z0/model_00000008.bin" "$TMP/cubf_z1/model_00000008.bin"
+        if grep -q 'optimizer state .* MiB per process (ZeRO-1: 1/2 of it)' "$TMP/cubf_z1.out"; then
+            pass emu_cuda_zero1_memory "$(grep -o 'optimizer state [0-9.]* MiB' "$TMP/cubf_z0.out") with -z 0, $(grep -o 'optimizer state [0-9.]* MiB per process (ZeRO-1: 1/2 of it)' "$TMP/cubf_z1.out")"
+        else fail emu_cuda_zero1_memory "$(grep -m1 memory "$TMP/cubf_z1.out")"; fi
+        d=$TMP/cubf_resume
+        mkdir -p "$d" && cp "$TMP"/cubf_z1/model_00000004.bin "$TMP"/cubf_z1/state_00000004_0000[01].bin "$TMP"/cubf_z1/DONE_00000004 "$d"/
+        timeout 300 "${MPIRUN[@]}" -np 2 build/emu/train_gpt2cu "${CFLAGS[@]}" -z 1 -o "$d" -y 1 > "$d.out" 2> "$d.err"
+        same_file emu_cuda_bf16_zero1_resume_exact "$TMP/cubf_z1/model_00000008.bin" "$d/model_00000008.bin"
+    else fail emu_cuda_build_bf16 "$(grep -m1 error "$TMP/emu_make.log")"; fi
 else fail emu_cuda_build "$(grep -m1 error "$TMP/emu_make.log")"; fi
 
 tmps=$(find "$TMP" -name '*.tmp' | tr '\n' ' ')

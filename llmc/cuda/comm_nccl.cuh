@@ -25,6 +25,18 @@ inline void nccl_allreduce_sum(float* x, size_t n) {
     ncclCheck(ncclAllReduce(x, x, n, ncclFloat, ncclSum, g_nccl.comm, g_nccl.stream));
 }
 
+// ZeRO-1 (llmc/train/comm.h optimizer_shard): P shards of ceil(n / P) elements; x holds P times
+// that (the trainer pads its arenas), so NCCL's in-place equal-count forms apply.
+inline void nccl_reduce_scatter_sum(float* x, size_t n) {
+    const size_t each = (n + g_comm.size - 1) / g_comm.size;
+    ncclCheck(ncclReduceScatter(x, x + (size_t)g_comm.rank * each, each, ncclFloat, ncclSum, g_nccl.comm, g_nccl.stream));
+}
+inline void nccl_allgather(void* data, size_t n, size_t elem_bytes) {
+    const size_t each = (n + g_comm.size - 1) / g_comm.size * elem_bytes;  // in bytes
+    char* base = (char*)data;
+    ncclCheck(ncclAllGather(base + (size_t)g_comm.rank * each, base, each, ncclUint8, g_nccl.comm, g_nccl.stream));
+}
+
 // After comm_init and cudaSetDevice: one communicator over all processes.
 inline void nccl_init() {
     if (g_comm.size <= 1) return;
@@ -33,6 +45,8 @@ inline void nccl_init() {
     comm_broadcast(&id, sizeof id);
     ncclCheck(ncclCommInitRank(&g_nccl.comm, g_comm.size, id, g_comm.rank));
     g_comm.device_allreduce = nccl_allreduce_sum;
+    g_comm.device_reduce_scatter = nccl_reduce_scatter_sum;
+    g_comm.device_allgather = nccl_allgather;
     g_comm.kind = "MPI + NCCL";
 }
 inline void nccl_set_stream(cudaStream_t s) { g_nccl.stream = s; }

@@ -22,6 +22,7 @@
 //       - the residual stream's gradient ACCUMULATES (+=) through the layernorm backward (its two
 //         branches meet there); gpt2_backward zeroes it once per call.
 //   float gpt2_grad_norm(GPT2*)                      global L2 norm of the gradients
+//   double gpt2_grad_sumsq(GPT2*)                    its square, in double (ZeRO-1 sums the ranks')
 //   GradView gpt2_grads(GPT2*)                       the flat fp32 gradient arena (data parallel:
 //       the driver sums it over processes between the last backward and the norm)
 //   ParamView gpt2_params(GPT2*)                     the weights forward reads (ZeRO-1 all-gather)

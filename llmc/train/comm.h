@@ -98,14 +98,16 @@ inline void comm_init(int* argc, char*** argv) {
 inline bool comm_root() { return g_comm.rank == 0; }
 
 // ZeRO-1: process r of P owns elements [lo, lo + n) of the flat parameter arena for AdamW:
-// contiguous, in rank order, sizes differing by at most one element. P = 1: everything.
+// contiguous, in rank order, ceil(N / P) each and the last the rest, so that NCCL's equal-count
+// reduce-scatter and all-gather can carry them (over an arena padded to P * ceil(N / P)).
+// P = 1: everything. The CPU and CUDA trainers shard alike, so their state files interchange.
 struct Shard {
     size_t lo, n;
 };
 inline Shard optimizer_shard(size_t num_parameters, int processes, int rank) {
-    const size_t base = num_parameters / (size_t)processes, extra = num_parameters % (size_t)processes;
-    const size_t r = (size_t)rank;
-    return Shard{r * base + std::min(r, extra), base + (r < extra ? 1 : 0)};
+    const size_t each = (num_parameters + (size_t)processes - 1) / (size_t)processes;
+    const size_t lo = std::min(num_parameters, (size_t)rank * each);
+    return Shard{lo, std::min(each, num_parameters - lo)};
 }
 
 // In-place sums over all processes. MPI counts are int: large buffers go in pieces.

@@ -259,11 +259,13 @@ inline int train_main(int argc, char** argv, bool cuda) {
         comm_allreduce_sum(&loss_sum, 1);
         const float loss = (float)(loss_sum / (grad_accum * P));
         if (rms_now) gpt2_log_rms(&model, step, log);
-        float norm = gpt2_grad_norm(&model);  // of this rank's shard under ZeRO-1: combine
-        if (zero) {
-            double sq = (double)norm * norm;
+        float norm;
+        if (zero) {  // each rank holds its shard's reduced gradients: add the exact squares
+            double sq = gpt2_grad_sumsq(&model);
             comm_allreduce_sum(&sq, 1);
             norm = (float)std::sqrt(sq);
+        } else {
+            norm = gpt2_grad_norm(&model);
         }
         const float lr = lr_at_step(cfg.lr_scheduler.c_str(), step, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
         // a non-finite loss or norm never reaches the weights (nor the -sl/-sg windows)
