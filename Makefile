@@ -151,7 +151,8 @@ test: all $(TEST_BINS)
 # (BIN_DIR=build/san, see dev/test/lib.sh). The trainer is built without MPI: those scripts run
 # it single-process, and an uninstrumented MPI library only adds noise to the leak check.
 SAN_DIR := build/san
-SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# (float-cast-overflow: UB that g++'s -fsanitize=undefined leaves out)
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_CXXFLAGS = $(filter-out -O%,$(CXXFLAGS)) $(SAN_FLAGS)
 SAN_BINS := $(addprefix $(SAN_DIR)/,train_gpt2 test_gpt2 test_layers test_io test_tokenizer prepare_shards)
 

@@ -42,12 +42,17 @@ mkdir -p "$TMP/empty_out"
 # checkpoint or temp files. Memory is capped at 2 GiB: a header that slips past the checks and
 # sizes a huge allocation fails the "names the file" check instead of swapping the machine.
 # Two threads: on a many-core box, per-thread stacks and malloc arenas alone would reserve GiBs.
+# Under ASan (SANITIZED=1, dev/test/t_sanitize.sh) there is no `ulimit -v`: ASan reserves TiBs of
+# virtual address space for its shadow memory and would not start; ASan's own caps take its place
+# (one allocation over 2 GiB, or an RSS over 3 GiB, ends the run with a sanitizer report).
 run_case() {
     local name=$1 path=$2; shift 2
     local out="$TMP/out_$name" args=("$@")
     [[ " $* " == *" -o "* ]] && out="" || args+=(-o "$out")
     local t0=$SECONDS
-    ( ulimit -v 2097152; export OMP_NUM_THREADS=2; exec timeout 30 ./train_gpt2 "${args[@]}" ) > "$TMP/$name.out" 2> "$TMP/$name.err"
+    ( if [ "$SANITIZED" = 1 ]; then export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}max_allocation_size_mb=2048:hard_rss_limit_mb=3072"
+      else ulimit -v 2097152; fi
+      export OMP_NUM_THREADS=2; exec timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 "${args[@]}" ) > "$TMP/$name.out" 2> "$TMP/$name.err"
     local rc=$? secs=$((SECONDS - t0)) lines err left=""
     lines=$(wc -l < "$TMP/$name.err")
     err=$(head -n 1 "$TMP/$name.err")
@@ -112,7 +117,7 @@ if [ -z "$left" ]; then pass resume_without_checkpoint_leaves_dir_empty
 else fail resume_without_checkpoint_leaves_dir_empty "created in $TMP/empty_out: $left"; fi
 
 # A corrupt training state: a good run leaves step-1 and step-2 checkpoints; cut the latest state.
-if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/good" > "$TMP/good.out" 2> "$TMP/good.err"; then
+if timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/good" > "$TMP/good.out" 2> "$TMP/good.err"; then
     st="$TMP/good/state_00000002_00000.bin"
     head -c 2000 "$st" > "$st.cut" && mv "$st.cut" "$st"
     rm -f "$TMP/good/model_00000001.bin" "$TMP/good/state_00000001_00000.bin" "$TMP/good/DONE_00000001"
@@ -129,7 +134,7 @@ fi
 # (each one used to index out of bounds on resume): one error line naming the file and field.
 # Block layout (llmc/io/state.h StateExt): epoch int64 at byte 16; the sampling RNG's left and
 # next int32 at 2536 and 2540; the loss window's count and next int32 at 3584 and 3588.
-if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/good2" > "$TMP/good2.out" 2> "$TMP/good2.err"; then
+if timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/good2" > "$TMP/good2.out" 2> "$TMP/good2.err"; then
     st="$TMP/good2/state_00000002_00000.bin"
     cp "$st" "$TMP/state_ok.bin"
     rm -f "$TMP/good2/model_00000001.bin" "$TMP/good2/state_00000001_00000.bin" "$TMP/good2/DONE_00000001"
@@ -162,10 +167,10 @@ run_case memory_too_big "GiB of host memory" -e d12 "${DATA[@]}" -b 40 -t 1024
 
 # --- -y 1 when the newest checkpoint is unreadable: a warning naming it, then the newest intact
 # one; when none is intact, one error line ----------------------------------------------------
-if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" > "$TMP/fallback0.out" 2>&1; then
+if timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" > "$TMP/fallback0.out" 2>&1; then
     m2="$TMP/fallback/model_00000002.bin"
     head -c 5000 "$m2" > "$m2.cut" && mv "$m2.cut" "$m2"
-    timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" -y 1 -x 3 > "$TMP/fallback.out" 2> "$TMP/fallback.err"
+    timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" -y 1 -x 3 > "$TMP/fallback.out" 2> "$TMP/fallback.err"
     rc=$?
     if [ $rc -eq 0 ] && grep -q "^warning: checkpoint step 2 is unreadable (.*model_00000002.bin.*resuming from step 1" "$TMP/fallback.err" &&
        grep -q "resumed from step 1" "$TMP/fallback.out"; then
@@ -177,7 +182,7 @@ if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" > 
     head -c 3000 "$s1" > "$s1.cut" && mv "$s1.cut" "$s1"
     head -c 5000 "$m2" > "$m2.cut" && mv "$m2.cut" "$m2"
     rm -f "$TMP/fallback/DONE_00000003"
-    timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" -y 1 -x 3 > "$TMP/fallback2.out" 2> "$TMP/fallback2.err"
+    timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/fallback" -y 1 -x 3 > "$TMP/fallback2.out" 2> "$TMP/fallback2.err"
     rc=$?
     if [ $rc -eq 1 ] && [ "$(grep -c '^error:' "$TMP/fallback2.err")" -eq 1 ] && grep -q "none of the 2 complete checkpoints.*model_00000002.bin" "$TMP/fallback2.err"; then
         pass resume_no_intact_checkpoint "$(grep '^error' "$TMP/fallback2.err" | cut -c1-160)"
@@ -190,7 +195,7 @@ fi
 
 # --- -y 1 with other -b / -t / -d / -seed than the checkpoint's run: its data position would
 # mean other batches: one error line naming the settings -----------------------------------------
-if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/settings" > "$TMP/settings0.out" 2>&1; then
+if timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/settings" > "$TMP/settings0.out" 2>&1; then
     run_case resume_other_batch_size "-b 2 -t 16" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/settings" -y 1 -x 3 -b 2 -t 16
     run_case resume_other_seed "-seed 7" -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/settings" -y 1 -x 3 -seed 7
 else
@@ -212,7 +217,7 @@ if [ "$n_skip" -eq 3 ]; then pass nan_steps_skipped "$n_skip steps skipped, then
 else fail nan_steps_skipped "no skipped step in $TMP/nan_weights_stop.out"; fi
 # (b) weights that hold a NaN (here: a resumed checkpoint patched with one) are never written as
 #     a checkpoint, and -nk never prunes the checkpoint the run resumed from
-if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/nanck" -n 1 -nk 1 > "$TMP/nanck1.out" 2>&1; then
+if timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/nanck" -n 1 -nk 1 > "$TMP/nanck1.out" 2>&1; then
     "$PY" - "$TMP/nanck/model_00000002.bin" <<'PYEOF'
 import struct, sys
 with open(sys.argv[1], "r+b") as f:
@@ -229,7 +234,7 @@ fi
 
 # --- one writer per output dir: a second run on a dir in use stops at once, naming the holder;
 # the lock dies with its holder (kill -9), and the next run takes the dir over ------------------
-./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -x 3000 -n 0 -o "$TMP/shared_out" > "$TMP/holder.out" 2>&1 &
+"$BIN"/train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -x 3000 -n 0 -o "$TMP/shared_out" > "$TMP/holder.out" 2>&1 &
 holder=$!  # the trainer itself (no wrapper), so kill -9 hits the lock holder
 trap 'kill -9 $holder 2>/dev/null' EXIT
 for _ in $(seq 50); do grep -q '^step' "$TMP/holder.out" 2>/dev/null && break; sleep 0.1; done
@@ -237,14 +242,14 @@ run_case second_run_same_output_dir "$TMP/shared_out" -e "$TMP/tiny.bin" "${DATA
 if grep -q "pid $holder " "$TMP/second_run_same_output_dir.err"; then pass second_run_names_holder_pid "pid $holder"
 else fail second_run_names_holder_pid "want pid $holder in: $(head -c 200 "$TMP/second_run_same_output_dir.err")"; fi
 kill -9 $holder 2>/dev/null; wait $holder 2>/dev/null
-if timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/shared_out" > "$TMP/after_kill.out" 2>&1; then
+if timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -o "$TMP/shared_out" > "$TMP/after_kill.out" 2>&1; then
     pass output_dir_free_after_holder_killed "a run after kill -9 of the holder takes the dir"
 else
     fail output_dir_free_after_holder_killed "$(tail -n 1 "$TMP/after_kill.out")"
 fi
 
 # --- a missing tokenizer is a warning: one stderr line, training finishes ---------------------
-timeout 30 ./train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -s 1 -g 4 -tok "$TMP/no_tokenizer.bin" \
+timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" "${DATA[@]}" -s 1 -g 4 -tok "$TMP/no_tokenizer.bin" \
     > "$TMP/notok.out" 2> "$TMP/notok.err"
 rc=$?
 lines=$(wc -l < "$TMP/notok.err")
@@ -256,7 +261,7 @@ fi
 
 # the good fixtures run cleanly: no stderr at all (so the failures above are the trainer's, not ours)
 for init in tiny.bin tiny_bf16.bin; do
-    timeout 30 ./train_gpt2 -e "$TMP/$init" "${DATA[@]}" -s 1 -g 4 > "$TMP/$init.out" 2> "$TMP/$init.err"
+    timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/$init" "${DATA[@]}" -s 1 -g 4 > "$TMP/$init.out" 2> "$TMP/$init.err"
     rc=$?
     if [ $rc -eq 0 ] && [ ! -s "$TMP/$init.err" ] && grep -q '^<[0-9]*>' "$TMP/$init.out"; then pass "good_fixture_${init%.bin}"
     else fail "good_fixture_${init%.bin}" "exit $rc: $(head -c 300 "$TMP/$init.err")"; fi

@@ -23,7 +23,7 @@ if [ "${#CPU_FLAGS[@]}" -ge 20 ] && [ "${#CUDA_FLAGS[@]}" -ge 1 ]; then
 else
     fail parse_flag_table "found ${#CPU_FLAGS[@]} CPU / ${#CUDA_FLAGS[@]} CUDA flags: the table format changed?"
 fi
-timeout 20 ./train_gpt2 -h > "$TMP/help.out" 2> "$TMP/help.err"
+timeout $((20 * SAN_TIME)) "$BIN"/train_gpt2 -h > "$TMP/help.out" 2> "$TMP/help.err"
 rc=$?
 if [ $rc -eq 0 ] && [ ! -s "$TMP/help.err" ]; then pass help_exit0
 else fail help_exit0 "rc=$rc stderr: $(head -c 200 "$TMP/help.err")"; fi
@@ -40,7 +40,7 @@ else fail help_omits_cuda_flags "CPU usage lists CUDA-only flags: ${listed[*]}";
 # expect_reject NAME FLAG ARGS...: runs the trainer with BASE + ARGS. FLAG is an ERE (no dots).
 expect_reject() {
     local name=$1 flag=$2; shift 2
-    timeout 20 ./train_gpt2 "${BASE[@]}" "$@" > "$TMP/$name.out" 2> "$TMP/$name.err"
+    timeout $((20 * SAN_TIME)) "$BIN"/train_gpt2 "${BASE[@]}" "$@" > "$TMP/$name.out" 2> "$TMP/$name.err"
     local rc=$? lines err
     lines=$(wc -l < "$TMP/$name.err")
     err=$(head -n 1 "$TMP/$name.err")
@@ -68,6 +68,7 @@ expect_reject range_k_bogus -k -k bogus
 expect_reject range_q_above_1 -q -q 2
 expect_reject range_x_zero -x -x 0
 expect_reject range_shuffle_2 -shuffle -shuffle 2
+expect_reject range_z_2 -z -z 2
 expect_reject cuda_only_f -f -f 1
 expect_reject cuda_only_w -w -w 0
 # B*T = 2^32 wraps to 0 in int: "-d % (B*T)" must not divide by zero (SIGFPE, exit 136, in
@@ -75,7 +76,7 @@ expect_reject cuda_only_w -w -w 0
 expect_reject range_bt_overflow '(-b|-t|-d)' -b 65536 -t 65536 -d 256
 
 # --- the printed config table shows the values given ------------------------------------------
-timeout 30 ./train_gpt2 "${BASE[@]}" -l 0.001 -b 2 -t 32 -k linear -c 0.05 -u 3 -q 0.25 -b2 0.99 -seed 7 \
+timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 "${BASE[@]}" -l 0.001 -b 2 -t 32 -k linear -c 0.05 -u 3 -q 0.25 -b2 0.99 -seed 7 \
     > "$TMP/config.out" 2> "$TMP/config.err"
 rc=$?
 if [ $rc -eq 0 ]; then pass config_run; else fail config_run "exit $rc: $(head -c 200 "$TMP/config.err")"; fi

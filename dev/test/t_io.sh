@@ -3,5 +3,5 @@
 set -u
 source "$(dirname "$0")/lib.sh"
 test_begin io
-./test_io "$TMP" || failed=1
+"$BIN"/test_io "$TMP" || failed=1
 exit $failed

@@ -3,5 +3,5 @@
 set -u
 source "$(dirname "$0")/lib.sh"
 test_begin layers
-./test_layers || failed=1
+"$BIN"/test_layers || failed=1
 exit $failed

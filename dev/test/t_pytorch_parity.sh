@@ -18,7 +18,7 @@ for tie in tied untied; do
     if ! "$PY" dev/gpt2_ref.py --out "$dir" --seed 1337 --untied "$untied" > "$tmp/gen_$tie.log" 2>&1; then
         cat "$tmp/gen_$tie.log"; echo "FAIL reference_generation_$tie"; failed=1; continue
     fi
-    ./test_gpt2 "$dir" 1337 | sed "s/^\(PASS\|FAIL\) /\1 ${tie}_/" ; [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+    "$BIN"/test_gpt2 "$dir" 1337 | sed "s/^\(PASS\|FAIL\) /\1 ${tie}_/" ; [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
 done
 
 # our checkpoints in PyTorch: 3 of our training steps from the reference's weights write
@@ -28,8 +28,8 @@ x=$tmp/ckpt_x
 mkdir -p "$x"
 "$PY" dev/test/make_fixtures.py shard "$x/p_train_000000.bin" 2000 --seed 9 && \
 "$PY" dev/test/make_fixtures.py shard "$x/batch_train_000000.bin" 257 --seed 10 || { echo "FAIL ckpt_fixtures"; exit 1; }
-if ./train_gpt2 -e "$tmp/tied/ref_model.bin" -i "$x/p_train_*.bin" -shuffle 0 -x 3 -l 1e-3 -c 0.1 -v 0 -s 0 -o "$x/run" > "$x/ours_train.log" 2>&1 &&
-   ./train_gpt2 -e "$x/run/model_00000003.bin" -i "$x/batch_train_*.bin" -shuffle 0 -x 1 -l 0 -v 0 -s 0 > "$x/ours_eval.log" 2>&1 &&
+if "$BIN"/train_gpt2 -e "$tmp/tied/ref_model.bin" -i "$x/p_train_*.bin" -shuffle 0 -x 3 -l 1e-3 -c 0.1 -v 0 -s 0 -o "$x/run" > "$x/ours_train.log" 2>&1 &&
+   "$BIN"/train_gpt2 -e "$x/run/model_00000003.bin" -i "$x/batch_train_*.bin" -shuffle 0 -x 1 -l 0 -v 0 -s 0 > "$x/ours_eval.log" 2>&1 &&
    "$PY" dev/gpt2_ref.py --out "$x/ref" --load "$x/run/model_00000003.bin" --shard "$x/batch_train_000000.bin" --steps 1 > "$x/ref.log" 2>&1; then
     r=$("$PY" - "$x/ours_eval.log" "$x/ref/ref_debug_state.bin" <<'PYEOF'
 import re, sys
@@ -59,10 +59,10 @@ schemes=nanogpt,pytorch,xavier-uniform,xavier-normal,kaiming-uniform,kaiming-nor
     > "$tmp/init_untied.log" 2>&1 || { cat "$tmp/init_untied.log"; echo "FAIL reference_init_generation_untied"; exit 1; }
 for scheme in ${schemes//,/ }; do
     for seed in 42 7; do
-        ./test_gpt2 --init "$tmp/init/init_${scheme/:/_}_$seed.bin" "$scheme" $seed || failed=1
+        "$BIN"/test_gpt2 --init "$tmp/init/init_${scheme/:/_}_$seed.bin" "$scheme" $seed || failed=1
     done
 done
 for scheme in nanogpt pytorch xavier-uniform; do
-    ./test_gpt2 --init "$tmp/init_untied/init_${scheme}_3.bin" "$scheme" 3 || failed=1
+    "$BIN"/test_gpt2 --init "$tmp/init_untied/init_${scheme}_3.bin" "$scheme" 3 || failed=1
 done
 exit $failed

@@ -25,7 +25,7 @@ FLAGS=(-i "$TMP/r_train_*.bin" -j "$TMP/r_val_*.bin" -tok "$TMP/tok.bin" -b 2 -t
 # train NAME THREADS ARGS...: run the trainer, stdout/stderr to $TMP/NAME.{out,err}; check exit 0
 train() {
     local name=$1 threads=$2; shift 2
-    OMP_NUM_THREADS=$threads timeout 60 "$BIN"/train_gpt2 "$@" > "$TMP/$name.out" 2> "$TMP/$name.err"
+    OMP_NUM_THREADS=$threads timeout $((60 * SAN_TIME)) "$BIN"/train_gpt2 "$@" > "$TMP/$name.out" 2> "$TMP/$name.err"
     local rc=$?
     if [ $rc -eq 0 ]; then pass "run_$name"; return 0; fi
     fail "run_$name" "exit $rc: $(tail -n 3 "$TMP/$name.err" | tr '\n' '|')"
@@ -109,7 +109,7 @@ same_file resume_skips_incomplete_exact "$A/model_00000020.bin" "$E/model_000000
 
 # --- resume with a different -shuffle than the checkpoint is refused --------------------------
 mkdir -p "$TMP/dirS" && cp "$A/model_00000010.bin" "$A/state_00000010_00000.bin" "$A/DONE_00000010" "$TMP/dirS/"
-OMP_NUM_THREADS=2 timeout 60 "$BIN"/train_gpt2 -e "$TMP/tiny.bin" -o "$TMP/dirS" "${FLAGS[@]}" -shuffle 0 -y 1 \
+OMP_NUM_THREADS=2 timeout $((60 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" -o "$TMP/dirS" "${FLAGS[@]}" -shuffle 0 -y 1 \
     > "$TMP/S.out" 2> "$TMP/S.err"
 rc=$?
 if [ $rc -eq 1 ] && [ "$(wc -l < "$TMP/S.err")" -eq 1 ] && grep -q '^error:.*shuffle' "$TMP/S.err"; then
@@ -255,7 +255,7 @@ else
     how="ulimit -f (EFBIG at step 10)"; full_step=10
 fi
 ( trap '' XFSZ; [ $full_step -eq 10 ] && ulimit -f $(( (msize + ssize / 2) / 1024 ))
-  OMP_NUM_THREADS=2 exec timeout 60 "$BIN"/train_gpt2 -e "$TMP/tiny.bin" -o "$F" "${FLAGS[@]}" ) > "$TMP/F.out" 2> "$TMP/F.err"
+  OMP_NUM_THREADS=2 exec timeout $((60 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" -o "$F" "${FLAGS[@]}" ) > "$TMP/F.out" 2> "$TMP/F.err"
 rc=$?
 left=$(cd "$F" && ls *.tmp model_000000$full_step.bin state_000000${full_step}_00000.bin DONE_000000$full_step 2> /dev/null | tr '\n' ' ')
 nerr=$(grep -c . "$TMP/F.err")
