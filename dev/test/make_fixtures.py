@@ -69,8 +69,9 @@ def make_model(args):
 def make_shard(args):
     out, n = args[0], int(args[1])
     rng = np.random.default_rng(opt(args, "--seed", 0))
-    toks = rng.integers(0, 2000, n).astype(np.uint16)  # small ids: the tiny model learns quickly
-    toks[::50] = EOT
+    vocab = opt(args, "--vocab", V)  # a custom vocab: ids below it, its last id as the separator
+    toks = rng.integers(0, min(2000, vocab), n).astype(np.uint16)  # small ids: the tiny model learns quickly
+    toks[::50] = min(EOT, vocab - 1)
     bad = opt(args, "--bad-token", None)
     if bad is not None:
         toks[10::200] = bad

@@ -69,6 +69,14 @@ expect_reject range_q_above_1 -q -q 2
 expect_reject range_x_zero -x -x 0
 expect_reject range_shuffle_2 -shuffle -shuffle 2
 expect_reject range_z_2 -z -z 2
+expect_reject shape_heads_divide -e -e L2:C64:NH3
+expect_reject shape_missing_nh -e -e L2:C64
+expect_reject shape_head_size -e -e L2:C66:NH2
+expect_reject shape_vocab_uint16 -e -e L2:C64:NH2:V70000
+expect_reject shape_unknown_field -e -e L2:C64:NH2:X4
+expect_reject shape_bad_number -e -e L2:C64x:NH2
+expect_reject shape_zero_layers -e -e L0:C64:NH2
+expect_reject depth_unsupported -e -e d7
 expect_reject cuda_only_f -f -f 1
 expect_reject cuda_only_w -w -w 0
 # B*T = 2^32 wraps to 0 in int: "-d % (B*T)" must not divide by zero (SIGFPE, exit 136, in

@@ -203,4 +203,15 @@ for b in "$E"/dev_cuda/* "$E"/dev_cuda_fp32/*; do
 done
 n_src=$(( 2 * $(ls dev/cuda/*.cu | wc -l) ))
 [ "$ran" -eq "$n_src" ] && pass emu_dev_cuda_all "$ran of $n_src dev/cuda checks ran (BF16 and FP32)" || fail emu_dev_cuda_all "$ran of $n_src ran"
+
+# --- a custom shape from scratch (-e L2:C64:NH2:T64:V600, untied, 600-token vocab): the CUDA
+# trainer (FP32, exact matmuls) gives the CPU trainer's losses
+$FIX shard "$TMP/v_train_000000.bin" 3000 --seed 7 --vocab 600 || fail fixtures_custom_vocab
+SF=(-e L2:C64:NH2:T64:V600 -tie 0 -i "$TMP/v_train_*.bin" -v 0 -s 0 -b 2 -t 32 -x 3)
+timeout 300 "$E/train_gpt2cu_fp32" "${SF[@]}" -f 0 > "$TMP/shape_gpu.out" 2> "$TMP/shape_gpu.err"
+./train_gpt2 "${SF[@]}" > "$TMP/shape_cpu.out" 2> "$TMP/shape_cpu.err"
+g=$(sed -n 's/^step *3\/3 | loss \([0-9.]*\).*/\1/p' "$TMP/shape_gpu.out"); c=$(sed -n 's/^step *3\/3 | loss \([0-9.]*\).*/\1/p' "$TMP/shape_cpu.out")
+if [ -n "$g" ] && [ -n "$c" ] && $PY -c "import sys; sys.exit(0 if abs($g - $c) <= 1e-5 * abs($c) else 1)"; then
+    pass emu_custom_shape_matches_cpu "step-3 loss $g (CUDA FP32) vs $c (CPU)"
+else fail emu_custom_shape_matches_cpu "CUDA '$g' CPU '$c': $(head -c 200 "$TMP/shape_gpu.err")"; fi
 exit $failed

@@ -240,6 +240,21 @@ else
     fail sigterm_checkpoint_and_exit_0 "rc $rc: $(tail -n 2 "$TMP/sig.out" | tr '\n' '|') $(head -c 200 "$TMP/sig.err")"
 fi
 
+# --- a custom shape from scratch (-e L2:C64:NH4:T64:V600, untied, a 600-token vocab): trains,
+# checkpoints and resumes bit for bit; the shards' token check uses the model's vocab
+$FIX shard "$TMP/v_train_000000.bin" 3000 --seed 7 --vocab 600 || fail fixtures_custom_vocab
+CF=(-e L2:C64:NH4:T64:V600 -tie 0 -init pytorch -i "$TMP/v_train_*.bin" -v 0 -s 0 -b 2 -t 32 -x 8 -n 4 -l 1e-3)
+train CA 2 "${CF[@]}" -o "$TMP/dirCA"
+mkdir -p "$TMP/dirCB" && cp "$TMP/dirCA/model_00000004.bin" "$TMP/dirCA/state_00000004_00000.bin" "$TMP/dirCA/DONE_00000004" "$TMP/dirCB/"
+train CB 2 "${CF[@]}" -o "$TMP/dirCB" -y 1
+same_file custom_shape_resume_exact "$TMP/dirCA/model_00000008.bin" "$TMP/dirCB/model_00000008.bin"
+hdr=$(od -An -t d4 -w28 -j 8 -N 28 "$TMP/dirCA/model_00000008.bin" | tr -s ' ')
+if [ "$hdr" = " 64 600 2 4 64 640 1" ]; then pass custom_shape_header "maxT V L NH C Vp untied = $hdr"
+else fail custom_shape_header "header ints 2..8: '$hdr'"; fi
+OMP_NUM_THREADS=2 timeout 60 "$BIN"/train_gpt2 -e L2:C64:NH4:T64:V500 -i "$TMP/v_train_*.bin" -v 0 -s 0 -b 2 -t 32 -x 1 > "$TMP/CV.out" 2> "$TMP/CV.err"
+if [ $? -ne 0 ] && grep -q "out of range (vocab size 500)" "$TMP/CV.err"; then pass custom_vocab_checks_tokens "$(head -c 160 "$TMP/CV.err")"
+else fail custom_vocab_checks_tokens "$(head -c 200 "$TMP/CV.err")"; fi
+
 # --- a full disk: the checkpoint write fails with one error line, no partial or orphan file is
 # left, the last complete checkpoint survives and resumes exactly. A tmpfs sized to hold run A's
 # step-10 checkpoint plus step 20's model file but not its state (ENOSPC mid-state); where

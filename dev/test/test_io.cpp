@@ -195,6 +195,28 @@ static void test_checkpoint_roundtrip() {
     if (tmp) fclose(tmp);
 }
 
+// -e names and shapes (no allocation: the xl config is only parsed)
+static void test_model_names() {
+    struct Want { const char* desc; int L, C, NH, T, V, Vp; };
+    const Want wants[] = {
+        {"gpt2", 12, 768, 12, 1024, 50257, 50304}, {"gpt2-medium", 24, 1024, 16, 1024, 50257, 50304},
+        {"gpt2-large", 36, 1280, 20, 1024, 50257, 50304}, {"gpt2-xl", 48, 1600, 25, 1024, 50257, 50304},
+        {"d12", 12, 768, 12, 1024, 50257, 50304}, {"L8:C512:NH8", 8, 512, 8, 1024, 50257, 50304},
+        {"L3:C96:NH3:T256:V1000", 3, 96, 3, 256, 1000, 1024}, {"L1:C4:NH1:V1", 1, 4, 1, 1024, 1, 128},
+    };
+    size_t ok = 0;
+    for (const Want& w : wants) {
+        GPT2Config c;
+        if (config_from_depth(w.desc, &c) && c.num_layers == w.L && c.channels == w.C && c.num_heads == w.NH &&
+            c.max_seq_len == w.T && c.vocab_size == w.V && c.padded_vocab_size == w.Vp) ok++;
+        else fprintf(stderr, "model name %s parsed wrong\n", w.desc);
+    }
+    GPT2Config c;
+    const bool path = !config_from_depth("model_00000010.bin", &c) && !config_from_depth("Large.bin", &c) && !config_from_depth("L2x.bin", &c);
+    check("model_names_and_shapes", ok == sizeof wants / sizeof wants[0] && path,
+          "%zu/%zu names and shapes give their config; file names are not taken for shapes", ok, sizeof wants / sizeof wants[0]);
+}
+
 static void test_schedules() {
     auto near = [](float a, float b) { return fabsf(a - b) <= 1e-6f * std::max(1.0f, fabsf(b)); };
     bool ok = true;
@@ -412,6 +434,7 @@ int main(int argc, char** argv) {
     test_dataloader_large();
     test_checkpoint_roundtrip();
     test_schedules();
+    test_model_names();
     test_init_determinism();
     test_init_schemes();
     test_embedding_file();

@@ -3,6 +3,7 @@
 // Shared by the CPU and CUDA trainers: both hold the master weights on the host in this layout.
 #pragma once
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -126,27 +127,62 @@ inline ParameterTensors point_parameters(float* base, const size_t sizes[NUM_PAR
 
 inline int round_up_vocab(int V) { return (V + 127) / 128 * 128; }
 
-// "dN" depth descriptor as llm.c's CUDA trainer: d6, d12, d24, d36, d48; C = 64 * NH.
-// Returns false if desc is not of the form dN.
+// A from-scratch model by name (-e), or false if desc names none (then it is a checkpoint path):
+//   dN                 llm.c's depth descriptor: d6, d12, d24, d36, d48 (C = 64 * NH, maxT 1024)
+//   gpt2, gpt2-medium, gpt2-large, gpt2-xl     the published sizes (= d12, d24, d36, d48)
+//   L8:C512:NH8[:T256][:V50257]                any shape: layers, channels, heads, and optionally
+//                      maxT (default 1024) and vocab size (default 50257; Vp rounds it up to 128)
+// A malformed or out-of-range shape stops with one line saying what is wrong.
 inline bool config_from_depth(const char* desc, GPT2Config* cfg) {
-    if (desc[0] != 'd' || desc[1] == '\0') return false;
-    char* end;
-    long depth = strtol(desc + 1, &end, 10);
-    if (*end != '\0') return false;
-    int channels;
-    switch (depth) {
-        case 6: channels = 384; break;
-        case 12: channels = 768; break;
-        case 24: channels = 1024; break;
-        case 36: channels = 1280; break;
-        case 48: channels = 1600; break;
-        default: die("unsupported depth %s: use d6, d12, d24, d36 or d48", desc);
+    static const struct { const char* name; int layers, channels; } NAMED[] = {
+        {"d6", 6, 384}, {"d12", 12, 768}, {"d24", 24, 1024}, {"d36", 36, 1280}, {"d48", 48, 1600},
+        {"gpt2", 12, 768}, {"gpt2-medium", 24, 1024}, {"gpt2-large", 36, 1280}, {"gpt2-xl", 48, 1600},
+    };
+    long L = 0, C = 0, NH = 0, T = 1024, V = GPT2_VOCAB;
+    bool named = false;
+    for (const auto& m : NAMED) {
+        if (strcmp(desc, m.name) == 0) L = m.layers, C = m.channels, NH = m.channels / 64, named = true;
     }
-    cfg->num_layers = (int)depth;
-    cfg->channels = channels;
-    cfg->num_heads = channels / 64;
-    cfg->max_seq_len = 1024;
-    cfg->vocab_size = GPT2_VOCAB;
-    cfg->padded_vocab_size = round_up_vocab(GPT2_VOCAB);
+    if (!named) {
+        if (desc[0] == 'd' && isdigit((unsigned char)desc[1])) {
+            die("-e %s: unsupported depth: use d6, d12, d24, d36, d48, a name (gpt2, gpt2-medium, gpt2-large, gpt2-xl) "
+                "or a shape L8:C512:NH8[:T256][:V50257]", desc);
+        }
+        // a checkpoint path (a file name has a '.' or a '/'; a shape never does)
+        if (desc[0] != 'L' || !isdigit((unsigned char)desc[1]) || strpbrk(desc, "./")) return false;
+        // fields KEYvalue separated by ':'; L, C, NH required, T and V optional, each once
+        long* seen[5] = {nullptr};
+        for (const char* p = desc; *p;) {
+            const char* key_end = p;
+            while (isalpha((unsigned char)*key_end)) key_end++;
+            const std::string key(p, key_end);
+            long* dst = key == "L" ? &L : key == "C" ? &C : key == "NH" ? &NH : key == "T" ? &T : key == "V" ? &V : nullptr;
+            if (!dst) die("-e %s: unknown field '%s' in a model shape (fields: L, C, NH, T, V; e.g. L8:C512:NH8)", desc, key.c_str());
+            const int slot = key == "L" ? 0 : key == "C" ? 1 : key == "NH" ? 2 : key == "T" ? 3 : 4;
+            if (seen[slot]) die("-e %s: field %s given twice", desc, key.c_str());
+            seen[slot] = dst;
+            char* end;
+            errno = 0;
+            const long v = isdigit((unsigned char)*key_end) ? strtol(key_end, &end, 10) : -1;
+            if (v < 0 || errno || (*end != ':' && *end != '\0')) die("-e %s: field %s needs a whole number (e.g. %s8)", desc, key.c_str(), key.c_str());
+            *dst = v;
+            p = *end == ':' ? end + 1 : end;
+            if (*end == ':' && !*p) die("-e %s: trailing ':'", desc);
+        }
+        if (!seen[0] || !seen[1] || !seen[2]) die("-e %s: a model shape needs L, C and NH (e.g. L8:C512:NH8)", desc);
+    }
+    // the limits the checkpoint reader accepts, and what the kernels need
+    if (L < 1 || L > 1024) die("-e %s: L=%ld layers: must be 1..1024", desc, L);
+    if (C < 1 || C > (1 << 16)) die("-e %s: C=%ld channels: must be 1..65536", desc, C);
+    if (NH < 1 || C % NH != 0) die("-e %s: C=%ld is not divisible by NH=%ld heads", desc, C, NH);
+    if ((C / NH) % 4 != 0) die("-e %s: head size C/NH = %ld must be a multiple of 4 (the attention kernels' vectors)", desc, C / NH);
+    if (T < 1 || T > (1 << 20)) die("-e %s: T=%ld (maxT): must be 1..1048576", desc, T);
+    if (V < 1 || V > 65536) die("-e %s: V=%ld: must be 1..65536 (token shards store uint16 ids)", desc, V);
+    cfg->num_layers = (int)L;
+    cfg->channels = (int)C;
+    cfg->num_heads = (int)NH;
+    cfg->max_seq_len = (int)T;
+    cfg->vocab_size = (int)V;
+    cfg->padded_vocab_size = round_up_vocab((int)V);
     return true;
 }

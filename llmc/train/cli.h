@@ -86,7 +86,7 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-j", &c.val_glob, "val data glob", Trainer::Both},
         {"-tok", &c.tokenizer_path, "gpt2_tokenizer.bin for decoding samples", Trainer::Both},
         {"-shuffle", &c.shuffle, "shuffle train shards and samples (0|1)", Trainer::Both},
-        {"-e", &c.init, "init: dN (d6 d12 d24 d36 d48) from scratch, or a checkpoint .bin", Trainer::Both},
+        {"-e", &c.init, "from scratch: dN (d6..d48), gpt2[-medium|-large|-xl] or a shape L8:C512:NH8[:T256][:V50257]; or a checkpoint .bin", Trainer::Both},
         {"-seed", &c.seed, "RNG seed for init, shuffling and sampling", Trainer::Both},
         {"-init", &c.init_scheme, "init: nanogpt|pytorch|xavier-{uniform,normal}|kaiming-{uniform,normal}|uniform:A|normal:STD", Trainer::Both},
         {"-init-emb", &c.init_emb, "wte/wpe init override: uniform:A|normal:STD|file:PATH (.npy or raw (V, C) float32)", Trainer::Both},

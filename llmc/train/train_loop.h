@@ -49,7 +49,7 @@ inline void gpt2_sample(GPT2* model, const Tokenizer* tok, Mt19937* rng, int gen
                         std::vector<float>& probs) {
     const int V = model->config.vocab_size;
     const int maxlen = std::min(gen_tokens, model->max_T - 1) + 1;
-    std::fill(tokens.begin(), tokens.end(), GPT2_EOT);
+    std::fill(tokens.begin(), tokens.end(), std::min(GPT2_EOT, V - 1));  // EOT, or a custom vocab's last id
     printf("generating:\n---\n");
     for (int t = 1; t < maxlen; t++) {
         gpt2_forward(model, tokens.data(), nullptr, 1, t);
