@@ -5,7 +5,9 @@
 # a killed rank ends the job (never a hang) and the last complete checkpoint resumes exactly.
 # Also over Open MPI's TCP transport on the loopback (--mca btl tcp,self), the multi-node path.
 # Setting: tiny model (L=1, C=32), B=4 T=32; shards of 12 samples (divisible by 1, 2, 3 ranks and
-# by the accumulation steps) so every rank count walks the same shuffled rows.
+# by the accumulation steps) so every rank count walks the same shuffled rows. -shuffle 2 (our
+# seeded order) splits one order across ranks; llm.c's order (-shuffle 1) gives each rank its own
+# generator, so N ranks read other rows than one rank accumulating (that order is tested in t_io).
 # One line per check: "PASS name ..." or "FAIL name ..."; exits non-zero if any check failed.
 set -u
 source "$(dirname "$0")/lib.sh"
@@ -25,7 +27,7 @@ $FIX model "$TMP/tiny.bin" && $FIX tokenizer "$TMP/tok.bin" &&
 $FIX shard "$TMP/m_train_000000.bin" $((12 * 128 + 1)) --seed 1 && $FIX shard "$TMP/m_train_000001.bin" $((12 * 128 + 1)) --seed 2 &&
 $FIX shard "$TMP/m_val_000000.bin" $((6 * 128 + 1)) --seed 3 || { fail fixtures; exit 1; }
 FLAGS=(-e "$TMP/tiny.bin" -i "$TMP/m_train_*" -j "$TMP/m_val_*" -tok "$TMP/tok.bin" -b 4 -t 32 -x 20 -n 10
-       -shuffle 1 -k cosine -l 1e-3 -u 3 -c 0.1 -v 5 -m 6 -s 0)
+       -shuffle 2 -k cosine -l 1e-3 -u 3 -c 0.1 -v 5 -m 6 -s 0)
 
 # job NAME NP ARGS...: NP ranks (1: no mpirun), output in $TMP/NAME.{out,err}, -o $TMP/NAME
 job() {
@@ -170,7 +172,7 @@ if make -s build/emu/train_gpt2cu_fp32 > "$TMP/emu_make.log" 2>&1; then
     $FIX model "$TMP/tiny64.bin" --L 2 --NH 2 --C 64 --maxT 64 && $FIX shard "$TMP/c_train_000000.bin" $((16 * 64 + 1)) --seed 4 &&
     $FIX shard "$TMP/c_val_000000.bin" $((4 * 64 + 1)) --seed 5 || fail fixtures_cuda
     CFLAGS=(-e "$TMP/tiny64.bin" -i "$TMP/c_train_*" -j "$TMP/c_val_*" -tok "$TMP/tok.bin" -b 2 -t 32 -x 8 -n 4 -d 128
-            -shuffle 1 -l 1e-3 -u 2 -c 0.1 -v 4 -m 2 -s 0 -f 0)
+            -shuffle 2 -l 1e-3 -u 2 -c 0.1 -v 4 -m 2 -s 0 -f 0)
     timeout 300 build/emu/train_gpt2cu_fp32 "${CFLAGS[@]}" -o "$TMP/cu1" > "$TMP/cu1.out" 2> "$TMP/cu1.err"
     timeout 300 "${MPIRUN[@]}" -np 2 build/emu/train_gpt2cu_fp32 "${CFLAGS[@]}" -o "$TMP/cu2" > "$TMP/cu2.out" 2> "$TMP/cu2.err"
     if grep -q '^comm: MPI + NCCL, 2 processes' "$TMP/cu2.out"; then close emu_cuda_nccl_2_ranks_vs_accum2 "$TMP/cu1" "$TMP/cu2" 8

@@ -426,7 +426,25 @@ static void test_outlier_detector() {
     check("outlier_zscores", nan_first && z_ok, "NaN for the first 128, then exact windowed z-scores; planted outlier z > 10");
 }
 
+// `test_io order GLOB SHUFFLE B T P RANK BATCHES`: the batches one process reads, one line each:
+// "epoch shard-file-index first-token-offset" (dev/llmc_order_ref.py prints the same for llm.c's
+// algorithm; t_io.sh compares them).
+static int run_order(char** argv) {
+    DataLoader dl;
+    dataloader_init(&dl, argv[2], atoi(argv[4]), atoi(argv[5]), atoi(argv[7]), atoi(argv[6]), atoi(argv[3]), 42, GPT2_VOCAB);
+    const long batches = atol(argv[8]);
+    const int64_t BT = (int64_t)dl.B * dl.T;
+    for (long i = 0; i < batches; i++) {
+        dataloader_next_batch(&dl);
+        const int64_t k = dl.pos.sample_pos - 1;
+        const int64_t sample = dl.sample_order[(size_t)(k * dl.num_processes + dl.rank)];
+        printf("%lld %d %lld\n", (long long)dl.pos.epoch, dl.loaded_shard, (long long)(sample * BT));
+    }
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc == 9 && std::string(argv[1]) == "order") return run_order(argv);
     g_dir = argc > 1 ? argv[1] : "dev/test/tmp/io";
     mkdir(g_dir.c_str(), 0755);
     test_rng();

@@ -4,6 +4,17 @@
 // the permutations are recomputed from (seed, epoch, shard), never stored.
 // A sample is B*T+1 consecutive tokens starting at a multiple of B*T; with P processes,
 // process r takes samples r, r+P, ... of the (possibly shuffled) order.
+// Orders (-shuffle):
+//   0  file order: shards as globbed, samples in order
+//   1  llm.c's order (the default, as llm.c's dataloader.h draws it): one MT19937 per process seeded
+//      42 + rank (not -seed); at each epoch start the shard order is permuted in place (so
+//      permutations compound over epochs), then each shard, as it is reached, gets a fresh
+//      permutation of its blocks of P*B*T tokens (Fisher-Yates, j = u32 % (i + 1)); process r reads
+//      the r-th B*T tokens of a block. A run of ours and one of llm.c on the same shards, B, T and
+//      process count read the same rows step by step. The generator is sequential, so a resume
+//      replays its draws from the start up to the saved position (cheap: one draw per block).
+//   2  our seeded order: every permutation derived from (-seed, epoch, shard) alone, so any
+//      position is recomputed directly, and -seed changes the data order too.
 #pragma once
 #include <glob.h>
 
@@ -25,7 +36,7 @@ struct DataLoaderPos {
 struct DataLoader {
     int B = 0, T = 0;
     int rank = 0, num_processes = 1;
-    bool shuffle = false;
+    int shuffle = 0;                        // 0 file order, 1 llm.c's order, 2 our seeded order (above)
     uint32_t seed = 42;
     int vocab_size = GPT2_VOCAB;            // every token must be < vocab_size
     std::vector<std::string> files;
@@ -34,6 +45,7 @@ struct DataLoader {
     // derived from pos, recomputed on reset/advance/restore
     std::vector<int> shard_order;
     std::vector<int64_t> sample_order;
+    Mt19937 llmc_rng;                       // -shuffle 1: the generator after the current shard's draws
     int loaded_shard = -1;
     FilePtr file;
     std::vector<uint16_t> buffer;           // B*T+1 tokens
@@ -103,16 +115,70 @@ inline void shard_check_tokens(const std::string& file, int64_t ntok, int vocab_
     }
 }
 
-inline void dataloader_prepare_shard(DataLoader* dl) {
-    int n = (int)dl->files.size();
+// llm.c's Fisher-Yates (rand.h random_permutation): in place, from the last element down.
+template <typename I>
+inline void llmc_permutation(std::vector<I>& v, Mt19937* rng) {
+    for (size_t i = v.size(); i-- > 1;) {
+        const size_t j = rng->next_u32() % (uint32_t)(i + 1);
+        std::swap(v[i], v[j]);
+    }
+}
+
+// -shuffle 1: the permutation of the current shard's blocks, as sample indices of this process
+// (block k -> sample k * P + rank; the other processes' slots are filled the same way).
+inline void llmc_fill_samples(DataLoader* dl, int shard) {
+    const int64_t blocks = dataloader_samples_per_shard(dl, shard), P = dl->num_processes;
+    std::vector<int64_t> intra((size_t)blocks);
+    for (int64_t k = 0; k < blocks; k++) intra[(size_t)k] = k;
+    llmc_permutation(intra, &dl->llmc_rng);
+    dl->sample_order.resize((size_t)(blocks * P));
+    for (int64_t k = 0; k < blocks; k++) {
+        for (int64_t r = 0; r < P; r++) dl->sample_order[(size_t)(k * P + r)] = intra[(size_t)k] * P + r;
+    }
+}
+
+// -shuffle 1 from scratch: the draws of every epoch and shard before the position, replayed.
+inline void llmc_replay(DataLoader* dl) {
+    const int n = (int)dl->files.size();
+    int64_t per_epoch = 0;
+    for (int s = 0; s < n; s++) per_epoch += dataloader_samples_per_shard(dl, s) + 1;
+    if ((double)(dl->pos.epoch + 1) * (double)per_epoch > 4e9) {
+        die("dataloader position (epoch %lld) is too far to replay llm.c's shuffle to (%lld draws an epoch)",
+            (long long)dl->pos.epoch, (long long)per_epoch);
+    }
+    dl->llmc_rng.manual_seed(42u + (uint32_t)dl->rank);
     dl->shard_order.resize(n);
-    if (dl->shuffle) seeded_permutation(dl->shard_order, dl->seed, dl->pos.epoch, -1);
-    else for (int i = 0; i < n; i++) dl->shard_order[i] = i;
-    int shard = dl->shard_order[dl->pos.shard_pos];
-    int64_t per_process = dataloader_samples_per_shard(dl, shard);
-    dl->sample_order.resize((size_t)(per_process * dl->num_processes));
-    if (dl->shuffle) seeded_permutation(dl->sample_order, dl->seed, dl->pos.epoch, shard);
-    else for (size_t i = 0; i < dl->sample_order.size(); i++) dl->sample_order[i] = (int64_t)i;
+    for (int i = 0; i < n; i++) dl->shard_order[i] = i;
+    for (int64_t e = 0; e <= dl->pos.epoch; e++) {
+        llmc_permutation(dl->shard_order, &dl->llmc_rng);
+        const int64_t last = e < dl->pos.epoch ? n - 1 : dl->pos.shard_pos;
+        for (int64_t s = 0; s <= last; s++) llmc_fill_samples(dl, dl->shard_order[(size_t)s]);
+    }
+}
+
+// Sets shard_order and sample_order for dl->pos and opens the shard. advanced: the position just
+// moved to the next shard (or epoch) in sequence, so -shuffle 1 continues its generator rather
+// than replaying it.
+inline void dataloader_prepare_shard(DataLoader* dl, bool advanced = false) {
+    int n = (int)dl->files.size();
+    if (dl->shuffle == 1) {
+        if (!advanced) {
+            llmc_replay(dl);
+        } else {
+            if (dl->pos.shard_pos == 0) llmc_permutation(dl->shard_order, &dl->llmc_rng);  // a new epoch
+            llmc_fill_samples(dl, dl->shard_order[dl->pos.shard_pos]);
+        }
+    } else {
+        dl->shard_order.resize(n);
+        if (dl->shuffle == 2) seeded_permutation(dl->shard_order, dl->seed, dl->pos.epoch, -1);
+        else for (int i = 0; i < n; i++) dl->shard_order[i] = i;
+        const int shard = dl->shard_order[dl->pos.shard_pos];
+        const int64_t per_process = dataloader_samples_per_shard(dl, shard);
+        dl->sample_order.resize((size_t)(per_process * dl->num_processes));
+        if (dl->shuffle == 2) seeded_permutation(dl->sample_order, dl->seed, dl->pos.epoch, shard);
+        else for (size_t i = 0; i < dl->sample_order.size(); i++) dl->sample_order[i] = (int64_t)i;
+    }
+    const int shard = dl->shard_order[dl->pos.shard_pos];
     if (dl->loaded_shard != shard) {
         dl->file.reset(fopenCheck(dl->files[shard].c_str(), "rb"));
         dl->loaded_shard = shard;
@@ -120,7 +186,7 @@ inline void dataloader_prepare_shard(DataLoader* dl) {
 }
 
 inline void dataloader_init(DataLoader* dl, const char* pattern, int B, int T, int rank, int num_processes,
-                            bool shuffle, uint32_t seed, int vocab_size) {
+                            int shuffle, uint32_t seed, int vocab_size) {
     dl->B = B;
     dl->T = T;
     dl->rank = rank;
@@ -178,7 +244,7 @@ inline void dataloader_next_batch(DataLoader* dl) {
             dl->pos.shard_pos = 0;
             dl->pos.epoch++;
         }
-        dataloader_prepare_shard(dl);
+        dataloader_prepare_shard(dl, /*advanced=*/true);
     }
     int64_t sample = dl->sample_order[(size_t)(dl->pos.sample_pos * dl->num_processes + dl->rank)];
     int64_t BT = (int64_t)dl->B * dl->T;

@@ -108,6 +108,7 @@ inline std::string state_file_problem(const std::string& path, size_t n, int32_t
         snprintf(msg, sizeof msg, "%s: written by a job of %d process(es), this run has %d: resume with the same process count (mpirun -np %d)",
                  p, h[2], processes, h[2]);
     } else if (h[3] != rank) snprintf(msg, sizeof msg, "%s: holds rank %d's state, read by rank %d", p, h[3], rank);
+    else if (h[4] != 0 && h[4] != 1) snprintf(msg, sizeof msg, "%s: master-weights flag %d is not 0 or 1", p, h[4]);
     else {
         const int64_t want = HEADER_BYTES + (int64_t)((2 + (h[4] ? 1 : 0)) * n * sizeof(float)) + (int64_t)sizeof(StateExt);
         if (size == want) return "";
@@ -138,7 +139,7 @@ inline TrainState state_read(const std::string& path, float* m, float* v, float*
     if (e.magic != STATE_EXT_MAGIC || e.num_parameters != (int64_t)n) die("%s: extension block is missing or for another model", p);
     // every field we index with must be in range: name the first that is not
     if (h[10] < 0) die("%s: step %d is negative", p, h[10]);
-    if (h[5] != 0 && h[5] != 1) die("%s: shuffle flag %d is not 0 or 1", p, h[5]);
+    if (h[5] < 0 || h[5] > 2) die("%s: shuffle mode %d is not 0, 1 or 2", p, h[5]);
     if (e.epoch < 0 || e.epoch > (int64_t)1 << 40) die("%s: dataloader epoch %lld is out of range", p, (long long)e.epoch);
     if (e.shard_pos < 0 || e.sample_pos < 0) {
         die("%s: dataloader position (shard %lld, sample %lld) is negative", p, (long long)e.shard_pos, (long long)e.sample_pos);

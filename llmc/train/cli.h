@@ -85,7 +85,7 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-i", &c.train_glob, "train data glob", Trainer::Both},
         {"-j", &c.val_glob, "val data glob", Trainer::Both},
         {"-tok", &c.tokenizer_path, "gpt2_tokenizer.bin for decoding samples", Trainer::Both},
-        {"-shuffle", &c.shuffle, "shuffle train shards and samples (0|1)", Trainer::Both},
+        {"-shuffle", &c.shuffle, "train data order: 0 file order, 1 llm.c's shuffle (seeded 42 + rank), 2 our -seed shuffle", Trainer::Both},
         {"-e", &c.init, "from scratch: dN (d6..d48), gpt2[-medium|-large|-xl] or a shape L8:C512:NH8[:T256][:V50257]; or a checkpoint .bin", Trainer::Both},
         {"-seed", &c.seed, "RNG seed for init, shuffling and sampling", Trainer::Both},
         {"-init", &c.init_scheme, "init: nanogpt|pytorch|xavier-{uniform,normal}|kaiming-{uniform,normal}|uniform:A|normal:STD", Trainer::Both},
@@ -238,9 +238,10 @@ inline void validate_config(const TrainConfig& c) {
     if (!c.init_emb.empty() && !parse_init_spec(c.init_emb.c_str(), true, &spec))
         die("-init-emb: unknown embedding init '%s' (uniform:A | normal:STD | file:PATH)", c.init_emb.c_str());
     if (!bool01(c.tie) || !bool01(c.init_report)) die("flags -tie and -init-report take 0 or 1");
-    if (!bool01(c.shuffle) || !bool01(c.resume) || !bool01(c.overfit_single_batch) || !bool01(c.tf32) ||
+    if (c.shuffle < 0 || c.shuffle > 2) die("-shuffle must be 0, 1 or 2 (got %d)", c.shuffle);
+    if (!bool01(c.resume) || !bool01(c.overfit_single_batch) || !bool01(c.tf32) ||
         !bool01(c.master_weights) || !bool01(c.recompute))
-        die("flags -shuffle -y -a -f -w -r take 0 or 1");
+        die("flags -y -a -f -w -r take 0 or 1");
     if (c.resume && c.output_dir.empty()) die("-y 1 needs an output dir (-o) to resume from");
     const char* k = c.lr_scheduler.c_str();
     if (strcmp(k, "cosine") && strcmp(k, "linear") && strcmp(k, "constant") && strcmp(k, "wsd"))
