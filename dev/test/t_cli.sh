@@ -67,7 +67,7 @@ expect_reject range_d_not_multiple -d -d 100
 expect_reject range_k_bogus -k -k bogus
 expect_reject range_q_above_1 -q -q 2
 expect_reject range_x_zero -x -x 0
-expect_reject range_shuffle_2 -shuffle -shuffle 2
+expect_reject range_shuffle_3 -shuffle -shuffle 3
 expect_reject range_z_2 -z -z 2
 expect_reject shape_heads_divide -e -e L2:C64:NH3
 expect_reject shape_missing_nh -e -e L2:C64
