@@ -165,6 +165,24 @@ timeout 120 "${MPIRUN[@]}" -np 2 ./train_gpt2 "${FLAGS[@]}" -d 256 -x 60 -o "$K"
 if grep -q "resumed from step ${last#DONE_000000}" "$K.resume.out" || grep -q "resumed from step" "$K.resume.out"; then
     same_file kill_rank_resume_exact "$TMP/ref60/model_00000060.bin" "$K/model_00000060.bin"
 else fail kill_rank_resume_exact "$(grep -m1 . "$K.resume.err")"; fi
+# --- SIGTERM to mpirun (preemption): Open MPI forwards it, the ranks agree on the step, write one
+# complete checkpoint (model, both states, DONE) and stop; -y 1 continues from it
+S=$TMP/sigterm
+"${MPIRUN[@]}" -np 2 ./train_gpt2 "${FLAGS[@]}" -d 256 -x 100000 -n 0 -v 0 -o "$S" > "$S.out" 2> "$S.err" &
+mpid=$!
+for _ in $(seq 1 400); do grep -q '^step  *5/' "$S.out" 2> /dev/null && break; sleep 0.05; done
+kill -TERM $mpid
+for _ in $(seq 1 400); do kill -0 $mpid 2> /dev/null || break; sleep 0.05; done
+kill -0 $mpid 2> /dev/null && { kill -9 $mpid; pkill -9 -f "train_gpt2 .*-o $S( |$)"; }
+wait $mpid 2> /dev/null
+step=$(sed -n 's/^stopped by signal 15 after step \([0-9]*\).*/\1/p' "$S.out")
+if [ -n "$step" ] && [ -e "$S/$(printf 'DONE_%08d' "$step")" ] && [ -e "$S/$(printf 'state_%08d_00001.bin' "$step")" ]; then
+    timeout 120 "${MPIRUN[@]}" -np 2 ./train_gpt2 "${FLAGS[@]}" -d 256 -x $((step + 2)) -n 0 -v 0 -o "$S" -y 1 > "$S.resume.out" 2>&1
+    if grep -q "resumed from step $step" "$S.resume.out" && [ -e "$S/$(printf 'DONE_%08d' $((step + 2)))" ]; then
+        pass sigterm_checkpoint_and_resume "stopped after step $step with a complete 2-rank checkpoint; -y 1 went on to step $((step + 2))"
+    else fail sigterm_checkpoint_and_resume "resume: $(grep -m1 -i error "$S.resume.out")"; fi
+else fail sigterm_checkpoint_and_resume "no complete checkpoint after SIGTERM: $(tail -n 2 "$S.out" | tr '\n' '|') $(ls "$S" | tr '\n' ' ')"; fi
+
 # --- the CUDA trainer in the emulation (make cuda-emu), FP32: 2 ranks over the emulated NCCL
 # (llmc/cuda/emu/nccl.h, carried by MPI) vs 1 rank accumulating; C=64 as the CUDA kernels need;
 # -f 0: exact fp32 matmuls (TF32 rounding would swamp the comparison)
