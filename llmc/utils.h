@@ -16,8 +16,24 @@
 #include <string>
 #include <vector>
 
-// printf-style fatal error: one line on stderr, exit 1.
+#ifdef LLMC_DIE_THROWS
+// Built with -DLLMC_DIE_THROWS (the dev/fuzz/ harnesses only): die() throws this instead of
+// printing and exiting, so a harness can catch a reader's error and go on to the next input.
+struct DieError {
+    std::string message;  // the line die() would print, without "error: "
+};
+#endif
+
+// printf-style fatal error: one line on stderr, exit 1 (or throw DieError, see above).
 [[noreturn]] inline void die(const char* fmt, ...) {
+#ifdef LLMC_DIE_THROWS
+    char buf[1024];
+    va_list aq;
+    va_start(aq, fmt);
+    vsnprintf(buf, sizeof buf, fmt, aq);
+    va_end(aq);
+    throw DieError{buf};
+#else
     fflush(stdout);
     va_list ap;
     va_start(ap, fmt);
@@ -26,6 +42,7 @@
     fputc('\n', stderr);
     va_end(ap);
     exit(EXIT_FAILURE);
+#endif
 }
 
 // FILE* owned by a unique_ptr so every early return closes it.

@@ -67,6 +67,11 @@ inline void tokenizer_init(Tokenizer* t, const char* path) {
     if (t->vocab_size == 0 || t->vocab_size > (1u << 24)) die("%s: implausible vocab size %u", path, t->vocab_size);
     t->eot_token = header[1] == 2 ? header[3] : (uint32_t)GPT2_EOT;  // version 1 predates the EOT field
     if (t->eot_token >= t->vocab_size) die("%s: EOT id %u outside vocab of %u", path, t->eot_token, t->vocab_size);
+    // each token takes at least 2 bytes (length + 1 byte): check before sizing the table from the header
+    if ((int64_t)t->vocab_size > (size - HEADER_BYTES) / 2) {
+        die("%s: truncated or corrupt: the header says %u tokens, the file has room for at most %lld", path, t->vocab_size,
+            (long long)((size - HEADER_BYTES) / 2));
+    }
     t->tokens.resize(t->vocab_size);
     int64_t pos = HEADER_BYTES;
     for (uint32_t i = 0; i < t->vocab_size; i++) {
