@@ -35,12 +35,17 @@ struct DieError {
     throw DieError{buf};
 #else
     fflush(stdout);
+    // formatted first and written with one call: the processes of an MPI job share stderr, and
+    // separate writes of "error: ", the text and the newline would interleave between them
+    char buf[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int n = snprintf(buf, sizeof buf, "error: ");
+    n += vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
     va_end(ap);
+    if (n > (int)sizeof buf - 2) n = (int)sizeof buf - 2;
+    buf[n++] = '\n';
+    fwrite(buf, 1, (size_t)n, stderr);
     exit(EXIT_FAILURE);
 #endif
 }
