@@ -240,6 +240,20 @@ else
     fail sigterm_checkpoint_and_exit_0 "rc $rc: $(tail -n 2 "$TMP/sig.out" | tr '\n' '|') $(head -c 200 "$TMP/sig.err")"
 fi
 
+# --- a state written before header int 25 existed: its -shuffle 1 was the -seed order (now 2).
+# Simulated from a -shuffle 2 run whose step-10 state is patched to say 1 with int 25 = 0.
+train LA 2 -e "$TMP/tiny.bin" -o "$TMP/dirLA" "${FLAGS[@]}" -shuffle 2
+L=$TMP/dirL
+mkdir -p "$L" && cp "$TMP/dirLA/model_00000010.bin" "$TMP/dirLA/state_00000010_00000.bin" "$TMP/dirLA/DONE_00000010" "$L/"
+$FIX patch "$L/state_00000010_00000.bin" 5 1 && $FIX patch "$L/state_00000010_00000.bin" 25 0
+OMP_NUM_THREADS=2 timeout $((60 * SAN_TIME)) "$BIN"/train_gpt2 -e "$TMP/tiny.bin" -o "$L" "${FLAGS[@]}" -y 1 > "$TMP/L1.out" 2> "$TMP/L1.err"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "written with -shuffle 2, this run has -shuffle 1" "$TMP/L1.err"; then
+    pass legacy_state_shuffle_refused "$(head -c 160 "$TMP/L1.err")"
+else fail legacy_state_shuffle_refused "exit $rc: $(head -c 200 "$TMP/L1.err")"; fi
+train L2 2 -e "$TMP/tiny.bin" -o "$L" "${FLAGS[@]}" -shuffle 2 -y 1
+same_file legacy_state_resumes_as_shuffle_2 "$TMP/dirLA/model_00000020.bin" "$L/model_00000020.bin"
+
 # --- a custom shape from scratch (-e L2:C64:NH4:T64:V600, untied, a 600-token vocab): trains,
 # checkpoints and resumes bit for bit; the shards' token check uses the model's vocab
 $FIX shard "$TMP/v_train_000000.bin" 3000 --seed 7 --vocab 600 || fail fixtures_custom_vocab

@@ -141,13 +141,17 @@ inline void llmc_fill_samples(DataLoader* dl, int shard) {
 // Its cost: one draw per block, plus per shard visited about what 64 draws cost (the permutation
 // setup). A position beyond 1e8 of those (a run that far has read ~1e8 batches per process) is
 // refused as corrupt: the replay stays under ~1 s (0.5 s measured), whatever epoch a state holds.
+inline double llmc_replay_cost(const DataLoader* dl, int64_t epoch) {
+    int64_t per_epoch = 0;
+    for (size_t s = 0; s < dl->files.size(); s++) per_epoch += dataloader_samples_per_shard(dl, (int)s) + 64;
+    return (double)(epoch + 1) * (double)per_epoch;
+}
+constexpr double LLMC_REPLAY_MAX = 1e8;
+
 inline void llmc_replay(DataLoader* dl) {
     const int n = (int)dl->files.size();
-    int64_t per_epoch = 0;
-    for (int s = 0; s < n; s++) per_epoch += dataloader_samples_per_shard(dl, s) + 64;
-    if ((double)(dl->pos.epoch + 1) * (double)per_epoch > 1e8) {
-        die("dataloader position (epoch %lld) is too far to replay llm.c's shuffle to (%lld draws an epoch)",
-            (long long)dl->pos.epoch, (long long)per_epoch);
+    if (llmc_replay_cost(dl, dl->pos.epoch) > LLMC_REPLAY_MAX) {
+        die("dataloader position (epoch %lld) is too far to replay llm.c's shuffle to", (long long)dl->pos.epoch);
     }
     dl->llmc_rng.manual_seed(42u + (uint32_t)dl->rank);
     dl->shard_order.resize(n);
@@ -225,15 +229,21 @@ inline void dataloader_reset(DataLoader* dl) {
     dataloader_prepare_shard(dl);
 }
 
-inline void dataloader_restore(DataLoader* dl, const DataLoaderPos& pos) {
+// source: where pos came from (the state file), named in the errors.
+inline void dataloader_restore(DataLoader* dl, const DataLoaderPos& pos, const char* source = "resume") {
     if (pos.epoch < 0 || pos.shard_pos < 0 || pos.shard_pos >= (int64_t)dl->files.size() || pos.sample_pos < 0) {
-        die("dataloader position (epoch %lld, shard %lld, sample %lld) does not fit the %zu shards given",
+        die("%s: dataloader position (epoch %lld, shard %lld, sample %lld) does not fit the %zu shards given", source,
             (long long)pos.epoch, (long long)pos.shard_pos, (long long)pos.sample_pos, dl->files.size());
+    }
+    if (dl->shuffle == 1 && llmc_replay_cost(dl, pos.epoch) > LLMC_REPLAY_MAX) {
+        die("%s: dataloader epoch %lld is too far to replay llm.c's shuffle to (over %.0e draws): corrupt?", source,
+            (long long)pos.epoch, LLMC_REPLAY_MAX);
     }
     dl->pos = pos;
     dataloader_prepare_shard(dl);
     if (pos.sample_pos > dataloader_samples_per_shard(dl, dl->loaded_shard)) {
-        die("dataloader position: sample %lld is past the end of shard %s", (long long)pos.sample_pos, dl->files[dl->loaded_shard].c_str());
+        die("%s: dataloader position: sample %lld is past the end of shard %s", source, (long long)pos.sample_pos,
+            dl->files[dl->loaded_shard].c_str());
     }
 }
 

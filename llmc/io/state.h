@@ -19,6 +19,9 @@
 #include "formats.h"
 
 constexpr int32_t STATE_EXT_MAGIC = 0x47505432;  // "GPT2": marks our extension block
+// header int 25: 1 = -shuffle 1 is llm.c's batch order (0, older files: it meant our -seed order,
+// now -shuffle 2, and is read as 2)
+constexpr int32_t STATE_ORDER_VERSION = 1;
 
 struct TrainState {
     int step = 0;            // optimizer steps done
@@ -60,6 +63,7 @@ inline void state_write(const std::string& path, const TrainState& s, const floa
     h[22] = s.total_batch;
     h[23] = (int32_t)s.seed;
     h[24] = s.zero;
+    h[25] = STATE_ORDER_VERSION;
     StateExt e{};
     e.magic = STATE_EXT_MAGIC;
     e.num_parameters = (int64_t)n;
@@ -163,6 +167,8 @@ inline TrainState state_read(const std::string& path, float* m, float* v, float*
     s.master_weights = h[4];
     s.processes = h[2];
     s.zero = h[24];
+    // before int 25 existed, -shuffle 1 meant the -seed order that is now -shuffle 2: keep its meaning
+    if (h[25] < STATE_ORDER_VERSION && s.shuffle == 1) s.shuffle = 2;
     s.rank = h[3];
     s.train_pos.epoch = e.epoch;
     s.train_pos.shard_pos = e.shard_pos;

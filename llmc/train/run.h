@@ -236,7 +236,8 @@ inline void run_progress_init(RunProgress* p, const TrainConfig& cfg) {
 
 // After the trainer has read state s (and its m, v, master weights): the data position, the
 // sampling RNG and the outlier windows continue where the checkpoint left them.
-inline void run_progress_resume(RunProgress* p, const TrainState& s, const TrainConfig& cfg, DataLoader* train, int max_steps) {
+inline void run_progress_resume(RunProgress* p, const TrainState& s, const TrainConfig& cfg, DataLoader* train, int max_steps,
+                                const std::string& state_path) {
     if (s.shuffle != cfg.shuffle) die("resume: the checkpoint was written with -shuffle %d, this run has -shuffle %d", s.shuffle, cfg.shuffle);
     // the saved data position counts samples of the writer's B*T, in its seeded order: with other
     // settings it would point somewhere else (a state without them, from an older build, is taken as is)
@@ -249,7 +250,7 @@ inline void run_progress_resume(RunProgress* p, const TrainState& s, const Train
             s.zero ? "whole" : "sharded");
     }
     if (s.step > max_steps) die("resume: checkpoint step %d is past -x %d", s.step, max_steps);
-    dataloader_restore(train, s.train_pos);
+    dataloader_restore(train, s.train_pos, state_path.c_str());
     p->sample_rng.set_state(s.sample_rng);
     p->loss_outliers = s.loss_outliers;
     p->norm_outliers = s.norm_outliers;

@@ -200,7 +200,7 @@ inline int train_main(int argc, char** argv, bool cuda) {
     run_progress_init(&run, cfg);
     if (resume_step >= 0) {
         TrainState s = load_state(&model, cfg.output_dir, resume_step);
-        run_progress_resume(&run, s, cfg, &train, max_steps);
+        run_progress_resume(&run, s, cfg, &train, max_steps, checkpoint_path(cfg.output_dir, "state", resume_step, g_comm.rank));
         printf("resumed from step %d (%s%s)\n", run.start_step, rs.init_path.c_str(), s.master_weights ? " + fp32 master weights" : "");
     }
     const int start_step = run.start_step;
