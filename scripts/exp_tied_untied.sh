@@ -16,7 +16,7 @@ MODEL=${MODEL:-d6}
 SEED=${SEED:-42}
 PY=/usr/bin/python3
 COMMON=(-e "$MODEL" -b 4 -t 64 -l 6e-4 -u 30 -k cosine -q 0.1 -c 0.1 -v 50 -m 20 -s 0
-        -shuffle 1 -seed "$SEED" -x "$STEPS")
+        -shuffle 2 -seed "$SEED" -x "$STEPS")
 # Spinning OpenMP barriers stall when another job holds a core; the wait policy changes timing only.
 export OMP_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
