@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
         DataLoader dl;
         dataloader_init(&dl, shards.c_str(), B, T, rank, processes, s.shuffle, s.seed, GPT2_VOCAB);
-        dataloader_restore(&dl, s.train_pos);
+        dataloader_restore(&dl, s.train_pos, path.c_str());  // as the trainer: its errors name the state file
         for (int i = 0; i < 3; i++) dataloader_next_batch(&dl);
     } catch (const DieError& e) {
         fuzz_check_error(e.message, {path, "dataloader position", fuzz_dir()});
