@@ -268,4 +268,4 @@ for init in tiny.bin tiny_bf16.bin; do
     else fail "good_fixture_${init%.bin}" "exit $rc: $(head -c 300 "$TMP/$init.err")"; fi
 done
 
-exit $failed
+test_end

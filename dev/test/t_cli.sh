@@ -104,4 +104,4 @@ for f in "${CPU_FLAGS[@]}"; do [ -n "$(shown "$f")" ] || missing+=("$f"); done
 if [ ${#missing[@]} -eq 0 ]; then pass config_table_all_flags
 else fail config_table_all_flags "missing from the config table: ${missing[*]}"; fi
 
-exit $failed
+test_end

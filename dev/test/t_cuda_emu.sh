@@ -214,4 +214,4 @@ g=$(sed -n 's/^step *3\/3 | loss \([0-9.]*\).*/\1/p' "$TMP/shape_gpu.out"); c=$(
 if [ -n "$g" ] && [ -n "$c" ] && $PY -c "import sys; sys.exit(0 if abs($g - $c) <= 1e-5 * abs($c) else 1)"; then
     pass emu_custom_shape_matches_cpu "step-3 loss $g (CUDA FP32) vs $c (CPU)"
 else fail emu_custom_shape_matches_cpu "CUDA '$g' CPU '$c': $(head -c 200 "$TMP/shape_gpu.err")"; fi
-exit $failed
+test_end

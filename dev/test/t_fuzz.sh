@@ -37,4 +37,4 @@ for src in dev/fuzz/fuzz_*.cpp; do
     harnesses+=("$(basename "$src" .cpp)")
 done
 FUZZ_SECONDS=${FUZZ_SECONDS:-30} FUZZ_WORK=$TMP bash dev/fuzz/run.sh "${harnesses[@]}" || failed=1
-exit $failed
+test_end

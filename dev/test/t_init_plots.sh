@@ -28,7 +28,7 @@ else fail plot_losses_table "$(tail -n 3 "$TMP/tab/results.md" "$TMP/tab.out" 2>
 if ! $PY -c 'import matplotlib, numpy' 2>/dev/null; then
     for c in plot_losses_png init_hist_single init_hist_overlay init_hist_truncated; do
         echo "SKIP $c (python3-matplotlib or python3-numpy missing)"; done
-    exit $failed
+    test_end
 fi
 is_png() { [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
 
@@ -60,4 +60,4 @@ head -c 5000 "$TMP/tiny.bin" > "$TMP/trunc.bin"
 if ! $PY scripts/init_hist.py "$TMP/trunc.bin" -o "$TMP/trunc.png" > "$TMP/trunc.out" 2>&1 &&
    grep -q "init_hist: .*trunc.bin: size" "$TMP/trunc.out" && [ ! -e "$TMP/trunc.png" ]
 then pass init_hist_truncated; else fail init_hist_truncated "$(tail -n 2 "$TMP/trunc.out" | tr '\n' '|')"; fi
-exit $failed
+test_end

@@ -29,4 +29,4 @@ head -n 30 "$TMP/order_ours_10.txt" > "$TMP/order_1.txt"
 if ! cmp -s "$TMP/order_0.txt" "$TMP/order_1.txt" && ! cmp -s "$TMP/order_2.txt" "$TMP/order_1.txt"; then
     pass shuffle_modes_differ "-shuffle 0, 1 and 2 give three orders"
 else fail shuffle_modes_differ "two modes gave the same 30 batches"; fi
-exit $failed
+test_end

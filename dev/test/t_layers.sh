@@ -4,4 +4,4 @@ set -u
 source "$(dirname "$0")/lib.sh"
 test_begin layers
 "$BIN"/test_layers || failed=1
-exit $failed
+test_end

@@ -220,4 +220,4 @@ else fail emu_cuda_build "$(grep -m1 error "$TMP/emu_make.log")"; fi
 tmps=$(find "$TMP" -name '*.tmp' | tr '\n' ' ')
 if [ -z "$tmps" ]; then pass no_tmp_files_left; else fail no_tmp_files_left "$tmps"; fi
 
-exit $failed
+test_end

@@ -65,4 +65,4 @@ done
 for scheme in nanogpt pytorch xavier-uniform; do
     "$BIN"/test_gpt2 --init "$tmp/init_untied/init_${scheme}_3.bin" "$scheme" 3 || failed=1
 done
-exit $failed
+test_end

@@ -44,7 +44,7 @@ for s in ${SAN_SCRIPTS:-t_layers t_io t_cli t_bad_input t_resume t_pytorch_parit
     export UBSAN_OPTIONS="$common:print_stacktrace=1:halt_on_error=1"
     export TEST_TMP=dev/test/tmp/san/$s  # the script's scratch dir goes under it
     t0=$SECONDS
-    bash "dev/test/$s.sh" > "$TMP/$s.log" 2>&1
+    KEEP_TMP=1 bash "dev/test/$s.sh" > "$TMP/$s.log" 2>&1  # kept for the report grep below
     rc=$? secs=$((SECONDS - t0))
     sed -n 's/^\(PASS\|FAIL\|SKIP\) /\1 san_/p' "$TMP/$s.log"
     grep -q '^FAIL' "$TMP/$s.log" && failed=1
@@ -58,5 +58,7 @@ for s in ${SAN_SCRIPTS:-t_layers t_io t_cli t_bad_input t_resume t_pytorch_parit
         first=$(head -n 1 <<< "$reports")
         fail "san_${s}_no_report" "${secs}s, $(wc -l <<< "$reports") file(s) with a report, first $first: $(grep -m1 -E "$SAN_RE" "$first" | cut -c1-240) $(grep -m4 -E '^ +#[0-9]+ ' "$first" | sed 's/ (\/.*//; s/^ *//' | tr -s ' ' | tr '\n' '|' | cut -c1-500)"
     fi
+    # what test_end does, now that the grep is done: a clean script's scratch dir goes
+    if [ $rc -eq 0 ] && [ -z "$reports" ] && [ "${KEEP_TMP:-0}" != 1 ]; then rm -rf "$TEST_TMP"; fi
 done
-exit $failed
+test_end

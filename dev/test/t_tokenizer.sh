@@ -163,4 +163,4 @@ expect_error tokenizer_bin_bad_magic "$E/shard_as_tok.bin: bad magic" "$E/out" -
 { cat data/mobydick/gpt2_tokenizer.bin; printf 'xx'; } > "$E/trail.bin"
 expect_error tokenizer_bin_trailing "$E/trail.bin: 2 trailing bytes" "$E/out" -- ./test_tokenizer load "$E/trail.bin"
 
-exit $failed
+test_end
