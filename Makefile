@@ -73,7 +73,10 @@ test_io: dev/test/test_io.cpp $(HEADERS) $(TEST_HEADERS)
 # ---------------------------------------------------------------------------
 # data tools (tokenizer, shard writer)
 .PHONY: tools data bench-tokenizer
-tools: prepare_shards
+tools: prepare_shards convert_gpt2
+
+convert_gpt2: convert_gpt2.cpp $(HEADERS)
+	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
 prepare_shards: data/prepare_shards.cpp $(HEADERS)
 	$(CXX) $(CXXFLAGS) -pthread $< $(LDLIBS) -o $@

@@ -219,6 +219,24 @@ static std::string npy(int version, int rows, int cols) {
     return b;
 }
 
+// Hugging Face pairs (fuzz_safetensors: first byte 0 = the rest is model.safetensors, 1 = config.json)
+static void safetensors() {
+    const std::string dir = g_out + "/fuzz_safetensors";
+    for (int k = 0; k < 2; k++) {
+        const GPT2Config c = tiny_config(k == 0);
+        size_t sizes[NUM_PARAMETER_TENSORS];
+        fill_param_sizes(sizes, c);
+        const std::vector<float> p = random_floats(count_params(sizes), 20 + k);
+        seed_path("fuzz_safetensors", "x");  // makes the dir
+        const std::string st = dir + "/tmp.safetensors";
+        hf_export(st, c, p.data(), k == 0 ? "F32" : "BF16");
+        write_bytes("fuzz_safetensors", k == 0 ? "st_f32_tied" : "st_bf16_untied", std::string(1, '\0') + file_read_all(st.c_str()));
+        if (k == 1) write_bytes("fuzz_safetensors", "config_untied", std::string(1, '\1') + file_read_all(hf_config_path(st.c_str()).c_str()));
+        remove(st.c_str());
+        remove(hf_config_path(st.c_str()).c_str());
+    }
+}
+
 static void embeddings() {
     write_bytes("fuzz_embedding", "v1_V_rows.npy", npy(1, 5, 4));
     write_bytes("fuzz_embedding", "v2_Vp_rows.npy", npy(2, 8, 4));
@@ -237,6 +255,7 @@ int main(int argc, char** argv) {
     vocabs();
     json_corpora();
     embeddings();
+    safetensors();
     printf("wrote the seed corpus under %s/\n", g_out.c_str());
     return 0;
 }

@@ -1,6 +1,7 @@
 // Model checkpoints (llm.c's format, docs/FORMATS.md): header validation, fp32 / bf16 weights
-// read and write, loading into a model's layout; and the checkpoint set in an output dir: file
-// names (state files per rank), the complete steps (DONE_ markers), pruning, the latest step.
+// read and write, loading into a model's layout (a .safetensors path loads through hf_gpt2.h);
+// and the checkpoint set in an output dir: file names (state files per rank), the complete steps
+// (DONE_ markers), pruning, the latest step.
 // Training-state contents are in state.h.
 #pragma once
 #include <glob.h>
@@ -16,21 +17,8 @@
 #include "../model/model.h"
 #include "../utils.h"
 #include "formats.h"
-
-// bf16 <-> fp32: bf16 is the upper half of an fp32; round to nearest even on the way down.
-inline uint16_t float_to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);  // quiet NaN
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-inline float bf16_to_float(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
+#include "half.h"
+#include "hf_gpt2.h"
 
 // Checkpoint header check: every field must be in a sane range before we size any memory
 // from it, so a foreign or corrupt file fails with a message instead of a huge allocation.
@@ -137,15 +125,19 @@ inline void checkpoint_write(const std::string& path, const GPT2Config& c, const
     w.commit();
 }
 
-// The config in a checkpoint's header (validated, see checkpoint_read_header).
+// The config in a checkpoint's header (validated, see checkpoint_read_header); a path ending in
+// .safetensors is a Hugging Face model (hf_gpt2.h: its config.json, every tensor checked).
 inline GPT2Config checkpoint_read_config(const char* path) {
+    if (is_safetensors_path(path)) return hf_read_config(path);
     FilePtr f(fopenCheck(path, "rb"));
     int version = 0;
     return checkpoint_read_header(f.get(), path, &version);
 }
 
-// Reads a checkpoint's weights into host params laid out for `want` (shape and tying must agree).
+// Reads a checkpoint's weights (llm.c's format, or a Hugging Face .safetensors) into host params
+// laid out for `want` (shape and tying must agree).
 inline void checkpoint_load_params(float* params, const GPT2Config& want, const char* path) {
+    if (is_safetensors_path(path)) return hf_load_params(params, want, path);
     FilePtr f(fopenCheck(path, "rb"));
     int version = 0;
     const GPT2Config c = checkpoint_read_header(f.get(), path, &version);
