@@ -9,6 +9,7 @@
 #include "../../llmc/train/run.h"
 #include "../../llmc/train/schedule.h"
 #include "../../llmc/io/state.h"
+#include "../../llmc/io/half.h"
 #include "check.h"
 
 #include <fcntl.h>
@@ -443,6 +444,32 @@ static int run_order(char** argv) {
     return 0;
 }
 
+// fp16 and bf16 (llmc/io/half.h): every 16-bit pattern widens and narrows back to itself (NaNs stay
+// NaN); the midpoint of two neighbours rounds to the even one, anything nearer to the nearer one;
+// overflow goes to inf, below half the smallest subnormal to 0.
+static void test_half_conversions() {
+    int bad16 = 0, badb = 0, badr = 0, n_mid = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        const float f = fp16_to_float((uint16_t)h), g = bf16_to_float((uint16_t)h);
+        const uint16_t back = float_to_fp16(f), backb = float_to_bf16(g);
+        bad16 += std::isnan(f) ? !(((back >> 10) & 0x1f) == 0x1f && (back & 0x3ff)) : back != h;
+        badb += std::isnan(g) ? !std::isnan(bf16_to_float(backb)) : backb != h;
+    }
+    for (uint32_t h = 0; h < 0x7bff; h++) {  // every pair of finite positive fp16 neighbours
+        const double lo = fp16_to_float((uint16_t)h), hi = fp16_to_float((uint16_t)(h + 1));
+        const uint16_t even = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
+        badr += float_to_fp16((float)((lo + hi) / 2)) != even;
+        badr += float_to_fp16((float)(lo + (hi - lo) * 0.3)) != h;
+        badr += float_to_fp16((float)-(lo + (hi - lo) * 0.7)) != (uint16_t)(0x8000 | (h + 1));
+        n_mid++;
+    }
+    const bool edges = float_to_fp16(65504.0f) == 0x7bff && float_to_fp16(65520.0f) == 0x7c00 &&
+                       float_to_fp16(1e-8f) == 0 && fp16_to_float(1) == std::ldexp(1.0f, -24) && float_to_bf16(1.0f) == 0x3f80;
+    check("half_conversions", bad16 == 0 && badb == 0 && badr == 0 && n_mid == 0x7bff && edges,
+          "65536 fp16 and bf16 patterns round-trip (%d, %d bad), %d fp16 neighbour pairs round to nearest even (%d bad), edges %s",
+          bad16, badb, n_mid, badr, edges ? "ok" : "WRONG");
+}
+
 int main(int argc, char** argv) {
     if (argc == 9 && std::string(argv[1]) == "order") return run_order(argv);
     g_dir = argc > 1 ? argv[1] : "dev/test/tmp/io";
@@ -458,5 +485,6 @@ int main(int argc, char** argv) {
     test_embedding_file();
     test_untied_checkpoint();
     test_outlier_detector();
+    test_half_conversions();
     return test_exit_code();
 }
