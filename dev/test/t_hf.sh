@@ -4,7 +4,7 @@
 #   and vocab, trained weights, bf16 version 5 through BF16);
 # - dev/hf_ref.py (its own safetensors parser, GPT2LMHeadModel's forward by name, Conv1D (in, out)
 #   weights) loads our export and gives the same logits as dev/gpt2_ref.py on the .bin, and the
-#   loss our trainer prints for the same batch;
+#   loss our trainer (and the emulated CUDA trainer) prints for the same batch;
 # - files written by dev/hf_ref.py in HF layout (F32, BF16, F16; with and without the
 #   "transformer." prefix; with the old mask buffers) load in our trainer with its loss;
 # - malformed files: one error line naming the file, exit 1.
@@ -113,6 +113,14 @@ ours=$(loss_of custom_v "$TMP/st_custom/model.safetensors" "$TMP/v_train_*.bin")
 ours_bin=$(loss_of custom_v_bin "$TMP/custom.bin" "$TMP/v_train_*.bin")
 if [ -n "$ours" ] && [ "$ours" = "$ours_bin" ]; then pass custom_vocab_from_safetensors "V=600 L=3 C=48: loss $ours, as from the .bin"
 else fail custom_vocab_from_safetensors "'$ours' vs '$ours_bin': $(tail -n 1 "$TMP/custom_v.err")"; fi
+
+# the CUDA trainer loads through the same code: its emulated FP32 build (no GPU needed)
+if make -s build/emu/train_gpt2cu_fp32 > "$TMP/make_emu.log" 2>&1; then
+    ref=$("$PY" dev/hf_ref.py --write "$TMP/hf_emu" --shard "$TMP/s_train_000000.bin" --dtype BF16 --untied 1 --prefix 0 --buffers 1 2>&1 | sed -n 's/^loss //p')
+    ours=$(OMP_NUM_THREADS=2 timeout $((300 * SAN_TIME)) build/emu/train_gpt2cu_fp32 -e "$TMP/hf_emu/model.safetensors" -i "$TMP/s_train_*.bin" "${EVAL[@]}" 2> "$TMP/emu.err" \
+        | sed -n 's/^step *1\/1 | loss \([0-9.]*\) .*/\1/p')
+    close cuda_trainer_loads_safetensors "$ours" "${ref:-nan}" 1e-5
+else fail cuda_trainer_loads_safetensors "build/emu/train_gpt2cu_fp32 did not build: $(grep -m1 error "$TMP/make_emu.log")"; fi
 
 # --- malformed files: exit 1, one "error:" line naming the file ----------------------------------
 G=$TMP/st_tied
