@@ -4,9 +4,10 @@
 #   and vocab, trained weights, bf16 version 5 through BF16);
 # - dev/hf_ref.py (its own safetensors parser, GPT2LMHeadModel's forward by name, Conv1D (in, out)
 #   weights) loads our export and gives the same logits as dev/gpt2_ref.py on the .bin, and the
-#   loss our trainer (and the emulated CUDA trainer) prints for the same batch;
+#   loss our trainer prints for the same batch;
 # - files written by dev/hf_ref.py in HF layout (F32, BF16, F16; with and without the
-#   "transformer." prefix; with the old mask buffers) load in our trainer with its loss;
+#   "transformer." prefix; with the old mask buffers) load in our trainer, and in the emulated
+#   CUDA trainer, with the reference's loss;
 # - malformed files: one error line naming the file, exit 1.
 # One line per check: "PASS name ..." or "FAIL name ..."; exits non-zero if any check failed.
 set -u
