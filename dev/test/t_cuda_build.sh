@@ -67,4 +67,5 @@ if [ -x "$out/test_gpt2cu" ] && "$PY" -c "import torch" 2>/dev/null; then
         [ "${PIPESTATUS[0]}" -eq 0 ] || fail=1
     done
 fi
-exit $fail
+failed=$fail
+test_end
