@@ -21,6 +21,10 @@ Command lines (always Debian's python, which has torch):
       batches in order, as the C++ dataloader with -shuffle 0 reads them); constant lr 1e-3,
       wd 0.1, betas 0.9/0.95, clip 1.0; prints
       "step i ms X" per step and "bench: median_ms=.. tok_per_s=.. peak_rss_mb=.. threads=.. blas=.."
+  /usr/bin/python3 dev/gpt2_ref.py --generate N --load MODEL.bin [--prompt-ids 50256,15496,11]
+      greedy decoding (argmax, the lowest id among equal maxima) of N tokens after the prompt ids
+      (default: <|endoftext|> alone), one full forward over the whole prefix per token; prints the
+      prompt and generated ids on one line, space-separated, as ./sample_gpt2 -temp 0 -ids 1 does
   /usr/bin/python3 dev/gpt2_ref.py --selfcheck
       prints PASS/FAIL lines for the checkpoint round trip (v3 and v5), attention vs a per-row
       masked-softmax reference, and the tied-gradient decomposition; exits 1 on any FAIL.
@@ -130,14 +134,52 @@ def num_params_padded(V, maxT, L, C, untied=False):
 # init
 
 INIT_SCHEMES = ("nanogpt", "pytorch", "xavier-uniform", "xavier-normal", "kaiming-uniform",
-                "kaiming-normal", "uniform:A", "normal:STD")
+                "kaiming-normal", "uniform:A", "normal:STD", "small-init", "neox", "megatron",
+                "olmo-mitchell", "fan-in-trunc", "zero-out")
 
 
-def init_linear(w, scheme, resid, L):
-    """Draw one Linear-like (out, in) weight with torch.nn.init, as the scheme says."""
+def trunc(w, std, k):
+    """N(0, std) truncated at +-k std, as the codebases that use it call torch."""
+    torch.nn.init.trunc_normal_(w, mean=0.0, std=std, a=-k * std, b=k * std)
+
+
+def init_embedding(w, scheme, C):
+    """wte / wpe: nn.Embedding's N(0, 1) for "pytorch", the scheme's own for the LLM schemes,
+    N(0, 0.02) otherwise."""
+    if scheme == "pytorch":
+        w.normal_(0.0, 1.0)
+    elif scheme in ("small-init", "neox"):
+        w.normal_(0.0, math.sqrt(2 / (5 * C)))
+    elif scheme == "megatron":
+        trunc(w, 0.02, 3)
+    elif scheme == "olmo-mitchell":
+        trunc(w, 1 / math.sqrt(C), 3)
+    else:
+        w.normal_(0.0, 0.02)
+
+
+def init_linear(w, scheme, resid, L, l=0, C=None):
+    """Draw one Linear-like (out, in) weight with torch.nn.init, as the scheme says (l: its
+    layer, C: the model width, for the schemes that use them)."""
     nn_init = torch.nn.init
-    if scheme == "nanogpt":
+    fan_in = w.shape[1]
+    C = C or fan_in
+    if scheme in ("nanogpt", "zero-out"):
         w.normal_(0.0, 0.02 / math.sqrt(2 * L) if resid else 0.02)
+        if scheme == "zero-out" and resid:
+            w.zero_()  # drawn first, so the rest of the stream is nanogpt's
+    elif scheme == "small-init":
+        w.normal_(0.0, math.sqrt(2 / (5 * C)))
+    elif scheme == "neox":
+        w.normal_(0.0, 2 / (L * math.sqrt(C)) if resid else math.sqrt(2 / (5 * C)))
+    elif scheme == "megatron":
+        trunc(w, 0.02 / math.sqrt(2 * L) if resid else 0.02, 3)
+    elif scheme == "olmo-mitchell":
+        trunc(w, 1 / math.sqrt(2 * fan_in * (l + 1)) if resid else 1 / math.sqrt(C), 3)
+    elif scheme == "fan-in-trunc":
+        # variance_scaling(1.0, "fan_in", "truncated_normal"): cut at +-2 of a normal whose std is
+        # sqrt(1/fan_in) / 0.8796..., the std of a unit normal truncated at +-2
+        trunc(w, math.sqrt(1.0 / fan_in) / .87962566103423978, 2)
     elif scheme == "pytorch":
         nn_init.kaiming_uniform_(w, a=math.sqrt(5))      # nn.Linear.reset_parameters
     elif scheme == "xavier-uniform":
@@ -160,21 +202,19 @@ def init_linear(w, scheme, resid, L):
 def gpt2_init(V, maxT, L, C, seed, untied=False, scheme="nanogpt"):
     """Seeded init in the C++ trainer's draw order (llmc/model/model.h): wte, [lm_head], wpe, then per
     layer qkvw, [qkvb], attprojw, [attprojb], fcw, [fcb], fcprojw, [fcprojb]; biases drawn only by
-    "pytorch" (nn.Linear's bias init, right after its weight). Embeddings: N(0, 1) for "pytorch"
-    (nn.Embedding), N(0, 0.02) otherwise."""
+    "pytorch" (nn.Linear's bias init, right after its weight). Embeddings: see init_embedding."""
     torch.manual_seed(seed)
     p = {k: torch.zeros(s, dtype=torch.float32) for k, s in param_shapes(V, maxT, L, C, untied).items()}
-    emb_std = 1.0 if scheme == "pytorch" else 0.02
-    p["wte"].normal_(0.0, emb_std)
+    init_embedding(p["wte"], scheme, C)
     if untied:
-        init_linear(p["lm_head"], scheme, False, L)
-    p["wpe"].normal_(0.0, emb_std)
+        init_linear(p["lm_head"], scheme, False, L, 0, C)
+    init_embedding(p["wpe"], scheme, C)
     for l in range(L):
         # each per-layer slice of a stacked tensor is contiguous, so this is one draw over a
         # contiguous (3C, C) etc. tensor, exactly as a separate per-layer tensor would be drawn
         for w, b, resid in (("qkvw", "qkvb", False), ("attprojw", "attprojb", True),
                             ("fcw", "fcb", False), ("fcprojw", "fcprojb", True)):
-            init_linear(p[w][l], scheme, resid, L)
+            init_linear(p[w][l], scheme, resid, L, l, C)
             if scheme == "pytorch":
                 bound = 1 / math.sqrt(p[w][l].shape[1])
                 torch.nn.init.uniform_(p[b][l], -bound, bound)
@@ -497,6 +537,25 @@ def mode_bench(a):
     print(f"bench: median_ms={med:.1f} tok_per_s={B * T / (med / 1e3):.1f} peak_rss_mb={rss:.0f} "
           f"threads={torch.get_num_threads()} blas={blas_word()}")
 
+def mode_generate(a):
+    """Greedy tokens for sample_gpt2's test (dev/test/t_sample.sh): the full forward over the
+    prefix for every new token (no cache), argmax of the last row."""
+    set_deterministic()
+    p, cfg = read_model(a.load)
+    try:
+        ids = [int(x) for x in a.prompt_ids.split(",")]
+    except ValueError:
+        sys.exit(f"--prompt-ids {a.prompt_ids}: want comma-separated integers")
+    if a.generate < 1 or min(ids) < 0 or max(ids) >= cfg["V"]:
+        sys.exit(f"--generate must be positive and --prompt-ids in [0, {cfg['V']})")
+    if len(ids) + a.generate > cfg["maxT"]:
+        sys.exit(f"--generate {a.generate}: prompt ({len(ids)}) + generated exceed maxT={cfg['maxT']}")
+    with torch.no_grad():
+        for _ in range(a.generate):
+            logits = gpt2_forward(p, torch.tensor([ids], dtype=torch.int64), cfg["NH"])
+            ids.append(int(torch.argmax(logits[0, -1])))  # the first maximal index
+    print(" ".join(str(i) for i in ids))
+
 # ----------------------------------------------------------------------------
 # self-checks
 
@@ -598,6 +657,9 @@ def main():
     ap.add_argument("--bench", type=int, default=0, metavar="N", help="time N+2 d12 training steps")
     ap.add_argument("--threads", type=int, default=0, help="torch threads for --bench (0: default)")
     ap.add_argument("--selfcheck", action="store_true")
+    ap.add_argument("--generate", type=int, default=0, metavar="N",
+                    help="greedy-decode N tokens from --load's checkpoint after --prompt-ids")
+    ap.add_argument("--prompt-ids", default="50256", help="comma-separated prompt ids for --generate")
     a = ap.parse_args()
     for k in ("L", "C", "NH", "maxT", "B", "T"):
         if getattr(a, k) <= 0:
@@ -606,6 +668,10 @@ def main():
         ap.error("--C must be a multiple of --NH")
     if a.selfcheck:
         mode_selfcheck(a)
+    elif a.generate:
+        if not a.load:
+            ap.error("--generate needs --load MODEL.bin")
+        mode_generate(a)
     elif a.bench:
         mode_bench(a)
     elif a.init_only:

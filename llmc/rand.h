@@ -153,3 +153,44 @@ static inline void uniform_fill(float* data, size_t n, float lo, float hi, Mt199
     const double width = (double)(hi - lo);  // the difference itself is taken in float
     for (size_t i = 0; i < n; i++) data[i] = (float)((double)rng.uniform_f32() * width + (double)lo);
 }
+
+// erfinv in float, by the algorithm PyTorch's CPU erfinv_ uses (a rational approximation from
+// G. L. Pavlis' MATLAB erfinv, central range |y| <= 0.7, then two Newton steps on erf), so the
+// truncated normal below follows torch.nn.init.trunc_normal_ to float rounding. Contraction into
+// FMAs is off: it would change the rounding of the polynomial against PyTorch's build.
+__attribute__((optimize("fp-contract=off"))) static inline float erfinv_f32(float y) {
+    const float a[4] = {0.886226899f, -1.645349621f, 0.914624893f, -0.140543331f};
+    const float b[4] = {-2.118377725f, 1.442710462f, -0.329097515f, 0.012229801f};
+    const float c[4] = {-1.970840454f, -1.624906493f, 3.429567803f, 1.641345311f};
+    const float d[2] = {3.543889200f, 1.637067800f};
+    const float y_abs = fabsf(y);
+    if (y_abs > 1.0f) return NAN;
+    if (y_abs == 1.0f) return copysignf(INFINITY, y);
+    float x;
+    if (y_abs <= 0.7f) {
+        const float z = y * y;
+        const float num = ((a[3] * z + a[2]) * z + a[1]) * z + a[0];
+        const float dem = (((b[3] * z + b[2]) * z + b[1]) * z + b[0]) * z + 1.0f;
+        x = y * num / dem;
+    } else {
+        const float z = sqrtf(-logf((1.0f - y_abs) / 2.0f));
+        const float num = ((c[3] * z + c[2]) * z + c[1]) * z + c[0];
+        const float dem = (d[1] * z + d[0]) * z + 1.0f;
+        x = copysignf(num, y) / dem;
+    }
+    const float two_over_sqrt_pi = 2.0f / (float)sqrt(M_PI);
+    x = x - (erff(x) - y) / (two_over_sqrt_pi * expf(-x * x));
+    x = x - (erff(x) - y) / (two_over_sqrt_pi * expf(-x * x));
+    return x;
+}
+
+// torch.nn.init.trunc_normal_(t, 0, std, a, b) over n contiguous floats (inverse CDF): uniforms
+// on [2 Phi(a/std) - 1, 2 Phi(b/std) - 1] (Phi in double, as PyTorch's Python), erfinv, times
+// std * sqrt(2) (rounded to float, as a scalar multiplier of a float tensor is), clamped to [a, b].
+static inline void trunc_normal_fill(float* data, size_t n, double std, double a, double b, Mt19937& rng) {
+    auto cdf = [](double x) { return (1.0 + erf(x / sqrt(2.0))) / 2.0; };
+    const double l = cdf(a / std), u = cdf(b / std);
+    uniform_fill(data, n, (float)(2.0 * l - 1.0), (float)(2.0 * u - 1.0), rng);
+    const float mul = (float)(std * sqrt(2.0)), lo = (float)a, hi = (float)b;
+    for (size_t i = 0; i < n; i++) data[i] = fminf(fmaxf(erfinv_f32(data[i]) * mul, lo), hi);
+}

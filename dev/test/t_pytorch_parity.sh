@@ -53,16 +53,18 @@ else
 fi
 
 schemes=nanogpt,pytorch,xavier-uniform,xavier-normal,kaiming-uniform,kaiming-normal,uniform:0.05,normal:0.01
+schemes+=,small-init,neox,megatron,olmo-mitchell,fan-in-trunc,zero-out  # the LLM codebases' schemes
 "$PY" dev/gpt2_ref.py --out "$tmp/init" --init-only --init "$schemes" --seeds 42,7 > "$tmp/init.log" 2>&1 \
     || { cat "$tmp/init.log"; echo "FAIL reference_init_generation"; exit 1; }
-"$PY" dev/gpt2_ref.py --out "$tmp/init_untied" --init-only --init nanogpt,pytorch,xavier-uniform --seeds 3 --untied 1 \
+untied_schemes="nanogpt pytorch xavier-uniform megatron olmo-mitchell fan-in-trunc neox"
+"$PY" dev/gpt2_ref.py --out "$tmp/init_untied" --init-only --init "${untied_schemes// /,}" --seeds 3 --untied 1 \
     > "$tmp/init_untied.log" 2>&1 || { cat "$tmp/init_untied.log"; echo "FAIL reference_init_generation_untied"; exit 1; }
 for scheme in ${schemes//,/ }; do
     for seed in 42 7; do
         "$BIN"/test_gpt2 --init "$tmp/init/init_${scheme/:/_}_$seed.bin" "$scheme" $seed || failed=1
     done
 done
-for scheme in nanogpt pytorch xavier-uniform; do
+for scheme in $untied_schemes; do
     "$BIN"/test_gpt2 --init "$tmp/init_untied/init_${scheme}_3.bin" "$scheme" 3 || failed=1
 done
 test_end

@@ -268,7 +268,8 @@ static void test_init_determinism() {
 static void test_init_schemes() {
     GPT2Config c;
     c.max_seq_len = 64; c.vocab_size = 1000; c.padded_vocab_size = 1024; c.num_layers = 2; c.num_heads = 4; c.channels = 64;
-    const char* names[] = {"nanogpt", "pytorch", "xavier-uniform", "xavier-normal", "kaiming-uniform", "kaiming-normal", "uniform:0.1", "normal:0.3"};
+    const char* names[] = {"nanogpt", "pytorch", "xavier-uniform", "xavier-normal", "kaiming-uniform", "kaiming-normal", "uniform:0.1", "normal:0.3",
+                           "small-init", "neox", "megatron", "olmo-mitchell", "fan-in-trunc", "zero-out"};
     for (int tied = 1; tied >= 0; tied--) {
         c.tied = tied;
         size_t sizes[NUM_PARAMETER_TENSORS];
@@ -303,10 +304,29 @@ static void test_init_schemes() {
                     ok = false;
                     snprintf(detail, sizeof detail, "%s std %.6f vs intended %.6f (tol %.1e)", PARAM_TABLE[k].name, sd, want[k], tol);
                 }
-                const Dist d = k == WTE || k == WPE ? embedding_dist(scheme, InitSpec{})
+                // the mean: within 6 standard errors of 0
+                if (fabs(s1 / n) > 6.0 * want[k] / sqrt((double)n)) {
+                    ok = false;
+                    snprintf(detail, sizeof detail, "%s mean %.2e vs 0 (std %.6f, n %zu)", PARAM_TABLE[k].name, s1 / n, want[k], n);
+                }
+                const Dist d = k == WTE || k == WPE ? embedding_dist(scheme, InitSpec{}, c.channels)
                                : Dist{scheme.kind == InitKind::PyTorch || scheme.kind == InitKind::XavierUniform ||
                                           scheme.kind == InitKind::KaimingUniform || scheme.kind == InitKind::Uniform,
-                                      0.0f};
+                                      0.0};
+                // truncated normals: nothing beyond the cut (of layer 0's scale, the largest), and
+                // for large n values close to it (P(|x| < 0.97 cut) per draw is < 0.9995 at cuts 2, 3)
+                const bool stacked = PARAM_TABLE[k].shape[0] == Dim::L;
+                const Dist t = k == WTE || k == WPE ? d
+                               : linear_dist(scheme, {k == FCPROJW ? 4 * (size_t)c.channels : (size_t)c.channels, 1,
+                                                      k == ATTPROJW || k == FCPROJW, 0, c.num_layers, (size_t)c.channels});
+                if (t.cut > 0) {
+                    const double edge = t.cut * t.scale;
+                    const bool reach = n < 20000 || stacked || (hi >= 0.97 * edge && lo <= -0.97 * edge);
+                    if (lo < -edge * (1 + 1e-6) || hi > edge * (1 + 1e-6) || !reach) {
+                        ok = false;
+                        snprintf(detail, sizeof detail, "%s range [%g, %g] vs the cut +-%g", PARAM_TABLE[k].name, lo, hi, edge);
+                    }
+                }
                 if (d.uniform && k != 0 && k != 1) {
                     const float b = want[k] * sqrtf(3.0f);
                     // inside the bounds always; reaching past 0.99 b is near-certain only for large n
@@ -320,7 +340,7 @@ static void test_init_schemes() {
             }
             char label[96];
             snprintf(label, sizeof label, "init_scheme_stats_%s_%s", name, tied ? "tied" : "untied");
-            check(label, ok, "%s", ok ? "every tensor's std within sampling error; uniform bounds exact; constants exact" : detail);
+            check(label, ok, "%s", ok ? "every tensor's mean and std within sampling error; uniform bounds and truncation cuts exact; constants exact" : detail);
         }
     }
     // the residual projections get nanoGPT's 1/sqrt(2L) scaling, the others not

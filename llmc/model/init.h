@@ -30,12 +30,31 @@
 //   kaiming-normal      N(0, sqrt(2 / fan_in))
 //   uniform:A           U(-A, A)
 //   normal:STD          N(0, STD)
-// The last six keep nanoGPT's N(0, 0.02) embeddings. -init-emb replaces the embedding init of
+// The last six keep nanoGPT's N(0, 0.02) embeddings.
+// Schemes of production LLM codebases (d = C the model width, L layers, l = 0..L-1 the layer,
+// d_ff = 4C; "resid" = attprojw and fcprojw, the projections into the residual stream;
+// TN(s, k) = a normal of std s truncated at +-k s, drawn as torch.nn.init.trunc_normal_):
+//   small-init          N(0, sqrt(2 / (5 d))) for every weight, embeddings included
+//                       (Nguyen & Salazar 2019, "Transformers without Tears"; GPT-NeoX small_init)
+//   neox                small-init, but resid N(0, 2 / (L sqrt(d))) (GPT-NeoX's wang_init pairing)
+//   megatron            TN(0.02, 3) for every weight, embeddings included; resid TN(0.02 / sqrt(2L), 3)
+//                       (Megatron-LM's init_method_normal / scaled_init_method_normal; OLMo's
+//                       "full_megatron" with its +-3 sigma cut)
+//   olmo-mitchell       TN(1/sqrt(d), 3) for embeddings, qkvw, fcw and an untied lm_head;
+//                       attprojw[l] TN(1/sqrt(2 d (l+1)), 3), fcprojw[l] TN(1/sqrt(2 d_ff (l+1)), 3)
+//                       (OLMo's "mitchell" init)
+//   fan-in-trunc        variance_scaling(1, fan_in, truncated_normal) for every Linear weight
+//                       (MaxText / T5X default): std sqrt(1 / fan_in) after a cut at +-2 sigma of
+//                       the underlying normal, whose std is therefore sqrt(1/fan_in) / 0.8796256610
+//                       (the std of a unit normal truncated at +-2); embeddings N(0, 0.02)
+//   zero-out            nanogpt, then attprojw and fcprojw set to exactly 0 (modded-nanogpt); the
+//                       draws are made as nanogpt's, so every other tensor equals nanogpt's -init-emb replaces the embedding init of
 // wte and wpe: uniform:A, normal:STD, or file:PATH, which loads wte's (V, C) rows (wpe keeps
 // the scheme's init) from a .npy file (float32, C order, shape (V, C) or (Vp, C)) or a raw file
 // of exactly V*C or Vp*C little-endian float32.
 
-enum class InitKind { NanoGPT, PyTorch, XavierUniform, XavierNormal, KaimingUniform, KaimingNormal, Uniform, Normal, File };
+enum class InitKind { NanoGPT, PyTorch, XavierUniform, XavierNormal, KaimingUniform, KaimingNormal, Uniform, Normal, File,
+                      SmallInit, NeoX, Megatron, OlmoMitchell, FanInTrunc, ZeroOut };
 
 struct InitSpec {
     InitKind kind = InitKind::NanoGPT;
@@ -51,7 +70,10 @@ inline bool parse_init_spec(const char* text, bool embedding, InitSpec* out) {
     };
     static const Name names[] = {{"nanogpt", InitKind::NanoGPT}, {"pytorch", InitKind::PyTorch},
                                  {"xavier-uniform", InitKind::XavierUniform}, {"xavier-normal", InitKind::XavierNormal},
-                                 {"kaiming-uniform", InitKind::KaimingUniform}, {"kaiming-normal", InitKind::KaimingNormal}};
+                                 {"kaiming-uniform", InitKind::KaimingUniform}, {"kaiming-normal", InitKind::KaimingNormal},
+                                 {"small-init", InitKind::SmallInit}, {"neox", InitKind::NeoX}, {"megatron", InitKind::Megatron},
+                                 {"olmo-mitchell", InitKind::OlmoMitchell}, {"fan-in-trunc", InitKind::FanInTrunc},
+                                 {"zero-out", InitKind::ZeroOut}};
     *out = InitSpec{};
     if (!embedding) {
         for (const Name& n : names) {
@@ -79,42 +101,76 @@ inline bool parse_init_spec(const char* text, bool embedding, InitSpec* out) {
     return true;
 }
 
-// What one tensor is drawn from: a normal of std `scale`, or a uniform on [-scale, scale).
+// What one tensor is drawn from: a normal of std `scale` (truncated at +-cut * scale when cut > 0),
+// or a uniform on [-scale, scale). Scales are doubles, as in torch.nn.init's Python.
 struct Dist {
     bool uniform;
-    float scale;
-    float std() const { return uniform ? scale / sqrtf(3.0f) : scale; }
+    double scale;
+    double cut = 0.0;
+    // the std of the values drawn
+    double std() const {
+        if (uniform) return scale / sqrt(3.0);
+        if (cut <= 0.0) return scale;
+        // a unit normal truncated at +-k: variance 1 - 2 k phi(k) / (2 Phi(k) - 1)
+        const double k = cut, phi = exp(-k * k / 2) / sqrt(2 * M_PI), mass = erf(k / sqrt(2.0));
+        return scale * sqrt(1.0 - 2.0 * k * phi / mass);
+    }
 };
 
-// A scheme's distribution for a Linear-like weight; resid marks the two residual projections.
-// Scales are computed in double exactly as torch.nn.init's Python does, then rounded to float,
-// so uniform draws come out bit-identical to PyTorch's.
-inline Dist linear_dist(const InitSpec& s, size_t fan_in, size_t fan_out, bool resid, int L) {
-    const double fi = (double)fan_in, fo = (double)fan_out;
+// Where a Linear-like weight sits: (out, in) with fan_in = in, fan_out = out; resid marks the two
+// projections into the residual stream; layer l of L; d = C, the model width.
+struct LinearSite {
+    size_t fan_in, fan_out;
+    bool resid;
+    int layer, L;
+    size_t d;
+};
+
+constexpr double TRUNC_2SIGMA_STD = 0.87962566103423978;  // std of a unit normal truncated at +-2
+
+// A scheme's distribution for a Linear-like weight. Scales are computed in double exactly as
+// torch.nn.init's Python does (uniform bounds are then rounded to float, so uniform draws come
+// out bit-identical to PyTorch's).
+inline Dist linear_dist(const InitSpec& s, const LinearSite& w) {
+    const double fi = (double)w.fan_in, fo = (double)w.fan_out, d = (double)w.d, L = (double)w.L;
     switch (s.kind) {
-        case InitKind::NanoGPT: return {false, (float)(resid ? 0.02 / sqrt(2.0 * L) : 0.02)};
-        case InitKind::PyTorch: return {true, (float)(sqrt(3.0) * (sqrt(2.0 / (1.0 + 5.0)) / sqrt(fi)))};  // a = sqrt(5)
-        case InitKind::XavierUniform: return {true, (float)(sqrt(3.0) * sqrt(2.0 / (fi + fo)))};
-        case InitKind::XavierNormal: return {false, (float)sqrt(2.0 / (fi + fo))};
-        case InitKind::KaimingUniform: return {true, (float)(sqrt(3.0) * (sqrt(2.0) / sqrt(fi)))};
-        case InitKind::KaimingNormal: return {false, (float)(sqrt(2.0) / sqrt(fi))};
-        case InitKind::Uniform: return {true, s.value};
-        case InitKind::Normal: return {false, s.value};
+        case InitKind::NanoGPT:
+        case InitKind::ZeroOut: return {false, w.resid ? 0.02 / sqrt(2.0 * L) : 0.02};
+        case InitKind::PyTorch: return {true, (double)(float)(sqrt(3.0) * (sqrt(2.0 / (1.0 + 5.0)) / sqrt(fi)))};  // a = sqrt(5)
+        case InitKind::XavierUniform: return {true, (double)(float)(sqrt(3.0) * sqrt(2.0 / (fi + fo)))};
+        case InitKind::XavierNormal: return {false, sqrt(2.0 / (fi + fo))};
+        case InitKind::KaimingUniform: return {true, (double)(float)(sqrt(3.0) * (sqrt(2.0) / sqrt(fi)))};
+        case InitKind::KaimingNormal: return {false, sqrt(2.0) / sqrt(fi)};
+        case InitKind::Uniform: return {true, (double)s.value};
+        case InitKind::Normal: return {false, (double)s.value};
+        case InitKind::SmallInit: return {false, sqrt(2.0 / (5.0 * d))};
+        case InitKind::NeoX: return {false, w.resid ? 2.0 / (L * sqrt(d)) : sqrt(2.0 / (5.0 * d))};
+        case InitKind::Megatron: return {false, w.resid ? 0.02 / sqrt(2.0 * L) : 0.02, 3.0};
+        case InitKind::OlmoMitchell: return {false, w.resid ? 1.0 / sqrt(2.0 * fi * (w.layer + 1)) : 1.0 / sqrt(d), 3.0};
+        case InitKind::FanInTrunc: return {false, sqrt(1.0 / fi) / TRUNC_2SIGMA_STD, 2.0};
         case InitKind::File: break;
     }
     die("linear_dist: not a weight scheme");
 }
 
 // wte's and wpe's distribution: the override when given, else the scheme's embedding default.
-inline Dist embedding_dist(const InitSpec& scheme, const InitSpec& emb) {
-    if (emb.kind == InitKind::Uniform) return {true, emb.value};
-    if (emb.kind == InitKind::Normal) return {false, emb.value};
-    return {false, scheme.kind == InitKind::PyTorch ? 1.0f : 0.02f};
+inline Dist embedding_dist(const InitSpec& scheme, const InitSpec& emb, size_t d) {
+    if (emb.kind == InitKind::Uniform) return {true, (double)emb.value};
+    if (emb.kind == InitKind::Normal) return {false, (double)emb.value};
+    switch (scheme.kind) {
+        case InitKind::PyTorch: return {false, 1.0};  // nn.Embedding
+        case InitKind::SmallInit:
+        case InitKind::NeoX: return {false, sqrt(2.0 / (5.0 * (double)d))};
+        case InitKind::Megatron: return {false, 0.02, 3.0};
+        case InitKind::OlmoMitchell: return {false, 1.0 / sqrt((double)d), 3.0};
+        default: return {false, 0.02};
+    }
 }
 
 inline void draw(float* x, size_t n, Dist d, Mt19937& rng) {
-    if (d.uniform) uniform_fill(x, n, -d.scale, d.scale, rng);
-    else normal_fill(x, n, 0.0f, d.scale, rng);
+    if (d.uniform) uniform_fill(x, n, (float)-d.scale, (float)d.scale, rng);
+    else if (d.cut > 0.0) trunc_normal_fill(x, n, d.scale, -d.cut * d.scale, d.cut * d.scale, rng);
+    else normal_fill(x, n, 0.0f, (float)d.scale, rng);
 }
 
 // Reads a (V, C) or (Vp, C) float32 matrix (.npy or raw) into wte's first V rows.
@@ -172,9 +228,9 @@ inline void gpt2_init(float* params, const GPT2Config& c, const InitSpec& scheme
     const InitSpec wpe_emb = emb.kind == InitKind::File ? InitSpec{} : emb;
     Mt19937 rng(seed);
     if (emb.kind == InitKind::File) load_embedding_file(p.wte, c, emb.path);
-    else draw(p.wte, V * C, embedding_dist(scheme, emb), rng);
-    if (!c.tied) draw(p.lm_head, V * C, linear_dist(scheme, C, V, false, (int)L), rng);
-    draw(p.wpe, (size_t)c.max_seq_len * C, embedding_dist(scheme, wpe_emb), rng);
+    else draw(p.wte, V * C, embedding_dist(scheme, emb, C), rng);
+    if (!c.tied) draw(p.lm_head, V * C, linear_dist(scheme, {C, V, false, 0, (int)L, C}), rng);
+    draw(p.wpe, (size_t)c.max_seq_len * C, embedding_dist(scheme, wpe_emb, C), rng);
     struct Linear {
         float* w;
         float* b;
@@ -187,7 +243,8 @@ inline void gpt2_init(float* params, const GPT2Config& c, const InitSpec& scheme
                                   {p.fcw + l * 4 * C * C, p.fcb + l * 4 * C, C, 4 * C, false},
                                   {p.fcprojw + l * 4 * C * C, p.fcprojb + l * C, 4 * C, C, true}};
         for (const Linear& lin : layers) {
-            draw(lin.w, lin.in * lin.out, linear_dist(scheme, lin.in, lin.out, lin.resid, (int)L), rng);
+            draw(lin.w, lin.in * lin.out, linear_dist(scheme, {lin.in, lin.out, lin.resid, (int)l, (int)L, C}), rng);
+            if (scheme.kind == InitKind::ZeroOut && lin.resid) memset(lin.w, 0, lin.in * lin.out * sizeof(float));
             if (scheme.kind == InitKind::PyTorch) {  // nn.Linear's bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
                 const float bound = (float)(1.0 / sqrt((double)lin.in));
                 uniform_fill(lin.b, lin.out, -bound, bound, rng);
@@ -203,24 +260,44 @@ inline void gpt2_init_nanogpt(float* params, const GPT2Config& c, uint32_t seed)
     gpt2_init(params, c, InitSpec{}, InitSpec{}, seed);
 }
 
-// The std each tensor was meant to be drawn with (-1: a constant tensor, -2: loaded from a file).
-inline void intended_stds(float out[NUM_PARAMETER_TENSORS], const GPT2Config& c, const InitSpec& scheme, const InitSpec& emb) {
+// The std tensor k (layer l of the stacked ones) was meant to be drawn with: -1 for a constant
+// tensor (LayerNorm, biases but "pytorch"'s, zero-out's residual projections), -2 for one loaded
+// from a file.
+inline double intended_std(int k, int l, const GPT2Config& c, const InitSpec& scheme, const InitSpec& emb) {
     const size_t C = c.channels, V = c.vocab_size;
     const int L = c.num_layers;
-    const bool torch_biases = scheme.kind == InitKind::PyTorch;
-    auto bias_std = [&](size_t fan_in) { return torch_biases ? 1.0f / sqrtf(3.0f * (float)fan_in) : -1.0f; };
-    out[WTE] = emb.kind == InitKind::File ? -2.0f : embedding_dist(scheme, emb).std();
-    out[WPE] = embedding_dist(scheme, emb.kind == InitKind::File ? InitSpec{} : emb).std();
-    out[LN1W] = out[LN1B] = out[LN2W] = out[LN2B] = out[LNFW] = out[LNFB] = -1.0f;
-    out[QKVW] = linear_dist(scheme, C, 3 * C, false, L).std();
-    out[QKVB] = bias_std(C);
-    out[ATTPROJW] = linear_dist(scheme, C, C, true, L).std();
-    out[ATTPROJB] = bias_std(C);
-    out[FCW] = linear_dist(scheme, C, 4 * C, false, L).std();
-    out[FCB] = bias_std(C);
-    out[FCPROJW] = linear_dist(scheme, 4 * C, C, true, L).std();
-    out[FCPROJB] = bias_std(4 * C);
-    out[LM_HEAD] = c.tied ? -1.0f : linear_dist(scheme, C, V, false, L).std();
+    auto bias = [&](size_t fan_in) { return scheme.kind == InitKind::PyTorch ? 1.0 / sqrt(3.0 * (double)fan_in) : -1.0; };
+    auto weight = [&](size_t in, size_t out, bool resid) {
+        if (resid && scheme.kind == InitKind::ZeroOut) return -1.0;
+        return linear_dist(scheme, {in, out, resid, l, L, C}).std();
+    };
+    switch (k) {
+        case WTE: return emb.kind == InitKind::File ? -2.0 : embedding_dist(scheme, emb, C).std();
+        case WPE: return embedding_dist(scheme, emb.kind == InitKind::File ? InitSpec{} : emb, C).std();
+        case QKVW: return weight(C, 3 * C, false);
+        case QKVB: return bias(C);
+        case ATTPROJW: return weight(C, C, true);
+        case ATTPROJB: return bias(C);
+        case FCW: return weight(C, 4 * C, false);
+        case FCB: return bias(C);
+        case FCPROJW: return weight(4 * C, C, true);
+        case FCPROJB: return bias(4 * C);
+        case LM_HEAD: return c.tied ? -1.0 : linear_dist(scheme, {C, V, false, 0, L, C}).std();
+        default: return -1.0;  // LayerNorm weights 1, biases 0
+    }
+}
+
+// Per tensor: the std of the whole tensor as intended. A stacked tensor whose std depends on the
+// layer (olmo-mitchell) is a mixture of L equal-sized zero-mean parts: sqrt(mean of the variances).
+inline void intended_stds(float out[NUM_PARAMETER_TENSORS], const GPT2Config& c, const InitSpec& scheme, const InitSpec& emb) {
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        const bool stacked = PARAM_TABLE[k].shape[0] == Dim::L;
+        const double s0 = intended_std(k, 0, c, scheme, emb);
+        if (!stacked || s0 < 0) { out[k] = (float)s0; continue; }
+        double var = 0.0;
+        for (int l = 0; l < c.num_layers; l++) var += intended_std(k, l, c, scheme, emb) * intended_std(k, l, c, scheme, emb);
+        out[k] = (float)sqrt(var / c.num_layers);
+    }
 }
 
 // -init-report: per tensor shape, mean, std, min, max, and the std the scheme intended (scheme

@@ -88,7 +88,7 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-shuffle", &c.shuffle, "train data order: 0 file order, 1 llm.c's shuffle (seeded 42 + rank), 2 our -seed shuffle", Trainer::Both},
         {"-e", &c.init, "from scratch: dN (d6..d48), gpt2[-medium|-large|-xl] or a shape L8:C512:NH8[:T256][:V50257]; or a checkpoint .bin", Trainer::Both},
         {"-seed", &c.seed, "RNG seed for init, shuffling and sampling", Trainer::Both},
-        {"-init", &c.init_scheme, "init: nanogpt|pytorch|xavier-{uniform,normal}|kaiming-{uniform,normal}|uniform:A|normal:STD", Trainer::Both},
+        {"-init", &c.init_scheme, "init: nanogpt|pytorch|xavier-{uniform,normal}|kaiming-{uniform,normal}|uniform:A|normal:STD|small-init|neox|megatron|olmo-mitchell|fan-in-trunc|zero-out (formulas: README)", Trainer::Both},
         {"-init-emb", &c.init_emb, "wte/wpe init override: uniform:A|normal:STD|file:PATH (.npy or raw (V, C) float32)", Trainer::Both},
         {"-tie", &c.tie, "tie the lm_head to wte (1) or give it its own weights (0)", Trainer::Both},
         {"-init-report", &c.init_report, "print per-tensor init statistics (and write -o DIR/model_00000000.bin), exit", Trainer::Both},
@@ -234,7 +234,7 @@ inline void validate_config(const TrainConfig& c) {
     if (c.rms_every < 0) die("-rms must be >= 0 (got %d)", c.rms_every);
     InitSpec spec;
     if (!parse_init_spec(c.init_scheme.c_str(), false, &spec))
-        die("-init: unknown scheme '%s' (nanogpt | pytorch | xavier-uniform | xavier-normal | kaiming-uniform | kaiming-normal | uniform:A | normal:STD, A and STD > 0)", c.init_scheme.c_str());
+        die("-init: unknown scheme '%s' (nanogpt | pytorch | xavier-uniform | xavier-normal | kaiming-uniform | kaiming-normal | uniform:A | normal:STD, A and STD > 0 | small-init | neox | megatron | olmo-mitchell | fan-in-trunc | zero-out)", c.init_scheme.c_str());
     if (!c.init_emb.empty() && !parse_init_spec(c.init_emb.c_str(), true, &spec))
         die("-init-emb: unknown embedding init '%s' (uniform:A | normal:STD | file:PATH)", c.init_emb.c_str());
     if (!bool01(c.tie) || !bool01(c.init_report)) die("flags -tie and -init-report take 0 or 1");
