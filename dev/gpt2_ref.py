@@ -25,6 +25,10 @@ Command lines (always Debian's python, which has torch):
       greedy decoding (argmax, the lowest id among equal maxima) of N tokens after the prompt ids
       (default: <|endoftext|> alone), one full forward over the whole prefix per token; prints the
       prompt and generated ids on one line, space-separated, as ./sample_gpt2 -temp 0 -ids 1 does
+  /usr/bin/python3 dev/gpt2_ref.py --probe --load MODEL.bin --shard SHARD.bin [--B --T --probe-lr LR
+        --probe-wd WD --probe-clip CLIP]
+      -init-probe's statistics (llmc/train/init_probe.h) for those weights and the shard's first
+      batch, as init_probe.tsv lines on stdout
   /usr/bin/python3 dev/gpt2_ref.py --selfcheck
       prints PASS/FAIL lines for the checkpoint round trip (v3 and v5), attention vs a per-row
       masked-softmax reference, and the tied-gradient decomposition; exits 1 on any FAIL.
@@ -636,6 +640,72 @@ def mode_selfcheck(a):
 
 # ----------------------------------------------------------------------------
 
+def mode_probe(a):
+    """-init-probe's statistics (llmc/train/init_probe.h) for --load's weights on the shard's first
+    batch. The functional forward keeps every intermediate it computes (what forward hooks capture
+    on a module), and autograd gives the gradients. Prints init_probe.tsv's lines."""
+    p, cfg = read_model(a.load)
+    NH, L, V, C = cfg["NH"], cfg["L"], cfg["V"], cfg["C"]
+    x, y = read_shard_batch(a.shard, a.B, a.T)
+    B, T = x.shape
+    hs = C // NH
+    for t in p.values():
+        t.requires_grad_(True)
+    rows = []
+    rms = lambda t: t.detach().double().pow(2).mean().sqrt().item()  # noqa: E731
+    h = F.embedding(x, p["wte"]) + p["wpe"][:T]
+    rows.append(("block", "emb", "resid_rms", rms(h)))
+    mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+    for l in range(L):
+        a1 = F.layer_norm(h, (C,), p["ln1w"][l], p["ln1b"][l], 1e-5)
+        qkv = a1 @ p["qkvw"][l].t() + p["qkvb"][l]
+        q, k, v = (t.view(B, T, NH, hs).transpose(1, 2) for t in qkv.split(C, dim=2))
+        s = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
+        causal = s.detach().double()[..., ~mask]                      # (B, NH, T(T+1)/2)
+        pr = torch.softmax(s.masked_fill(mask, float("-inf")), dim=-1)
+        pd = pr.detach().double()
+        ent = -(pd * torch.where(pd > 0, pd.log(), torch.zeros_like(pd))).sum(-1)
+        att = (pr @ v).transpose(1, 2).reshape(B, T, C)
+        attn_out = att @ p["attprojw"][l].t() + p["attprojb"][l]
+        h = h + attn_out
+        a2 = F.layer_norm(h, (C,), p["ln2w"][l], p["ln2b"][l], 1e-5)
+        pre = a2 @ p["fcw"][l].t() + p["fcb"][l]
+        mlp_out = F.gelu(pre, approximate="tanh") @ p["fcprojw"][l].t() + p["fcprojb"][l]
+        h = h + mlp_out
+        pre_d = pre.detach()
+        rows += [("block", str(l), "resid_rms", rms(h)), ("block", str(l), "attn_rms", rms(attn_out)),
+                 ("block", str(l), "mlp_rms", rms(mlp_out)),
+                 ("block", str(l), "att_logit_std", causal.std(unbiased=False).item()),
+                 ("block", str(l), "att_entropy", ent.mean().item()),
+                 ("block", str(l), "att_entropy_max", math.fsum(math.log(t + 1) for t in range(T)) / T),
+                 ("block", str(l), "mlp_pre_rms", rms(pre_d)),
+                 ("block", str(l), "gelu_below_-3", (pre_d < -3).double().mean().item())]
+    hf = F.layer_norm(h, (C,), p["lnfw"], p["lnfb"], 1e-5)
+    logits = hf @ (p["lm_head"] if "lm_head" in p else p["wte"]).t()
+    loss = gpt2_loss(logits, y)
+    loss.backward()
+    names = names_of(p)
+    gnorm = math.sqrt(sum(p[k].grad.double().pow(2).sum().item() for k in names))
+    rows = [("model", "-", "loss", loss.item()), ("model", "-", "ln_V", math.log(V)),
+            ("model", "-", "logits_std", logits.detach().double().std(unbiased=False).item()),
+            ("model", "-", "grad_norm", gnorm)] + rows
+    for l in range(L):  # grad RMS of the layer's 12 tensors together
+        g = torch.cat([p[k].grad[l].reshape(-1).double() for k in names if p[k].dim() >= 2 and p[k].shape[0] == L
+                       and k not in ("wte", "wpe", "lm_head")])
+        rows.append(("block", str(l), "grad_rms", g.pow(2).mean().sqrt().item()))
+    lr, wd, eps, clip = a.probe_lr, a.probe_wd, 1e-8, a.probe_clip
+    scale = min(1.0, clip / (gnorm + 1e-6)) if clip > 0 else 1.0
+    for k in names:
+        g, w = p[k].grad.double() * scale, p[k].detach().double()
+        u = lr * (g / (g.abs() + eps) + (wd * w if k in DECAYED else 0.0))
+        wn = w.norm().item()
+        rows.append(("tensor", k, "grad_rms", p[k].grad.double().pow(2).mean().sqrt().item()))
+        rows.append(("tensor", k, "update_ratio", u.norm().item() / wn if wn > 0 else float("inf")))
+    print("kind\tindex\tmetric\tvalue")
+    for r in rows:
+        print(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]:.9g}")
+
+
 def main():
     ap = argparse.ArgumentParser(description="PyTorch GPT-2 reference for the C++ trainer's tests")
     ap.add_argument("--out", help="output directory (debug state / init-only)")
@@ -660,6 +730,10 @@ def main():
     ap.add_argument("--generate", type=int, default=0, metavar="N",
                     help="greedy-decode N tokens from --load's checkpoint after --prompt-ids")
     ap.add_argument("--prompt-ids", default="50256", help="comma-separated prompt ids for --generate")
+    ap.add_argument("--probe", action="store_true", help="-init-probe's statistics for --load on --shard's first batch")
+    ap.add_argument("--probe-lr", type=float, default=0.0, help="--probe: the learning rate of the update ratio")
+    ap.add_argument("--probe-wd", type=float, default=0.0, help="--probe: weight decay")
+    ap.add_argument("--probe-clip", type=float, default=1.0, help="--probe: gradient clip")
     a = ap.parse_args()
     for k in ("L", "C", "NH", "maxT", "B", "T"):
         if getattr(a, k) <= 0:
@@ -668,6 +742,10 @@ def main():
         ap.error("--C must be a multiple of --NH")
     if a.selfcheck:
         mode_selfcheck(a)
+    elif a.probe:
+        if not (a.load and a.shard):
+            ap.error("--probe needs --load MODEL.bin and --shard SHARD.bin")
+        mode_probe(a)
     elif a.generate:
         if not a.load:
             ap.error("--generate needs --load MODEL.bin")

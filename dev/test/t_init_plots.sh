@@ -26,7 +26,7 @@ then pass plot_losses_table
 else fail plot_losses_table "$(tail -n 3 "$TMP/tab/results.md" "$TMP/tab.out" 2>/dev/null | tr '\n' '|')"; fi
 
 if ! $PY -c 'import matplotlib, numpy' 2>/dev/null; then
-    for c in plot_losses_png init_hist_single init_hist_overlay init_hist_truncated; do
+    for c in plot_losses_png init_hist_single init_hist_overlay init_hist_truncated init_probe_plot; do
         echo "SKIP $c (python3-matplotlib or python3-numpy missing)"; done
     test_end
 fi
@@ -60,4 +60,17 @@ head -c 5000 "$TMP/tiny.bin" > "$TMP/trunc.bin"
 if ! $PY scripts/init_hist.py "$TMP/trunc.bin" -o "$TMP/trunc.png" > "$TMP/trunc.out" 2>&1 &&
    grep -q "init_hist: .*trunc.bin: size" "$TMP/trunc.out" && [ ! -e "$TMP/trunc.png" ]
 then pass init_hist_truncated; else fail init_hist_truncated "$(tail -n 2 "$TMP/trunc.out" | tr '\n' '|')"; fi
+
+# scripts/init_probe_plot.py on the -init-probe runs of two schemes (L=2 C=32 from scratch): the
+# table's numbers come from the files, and the PNG is written
+$PY dev/test/make_fixtures.py shard "$TMP/pr_train_000000.bin" 600 --seed 4 || fail fixtures
+for s in nanogpt megatron; do
+    OMP_NUM_THREADS=1 ./train_gpt2 -e L2:C32:NH2:T32 -init $s -i "$TMP/pr_train_*.bin" -b 2 -t 32 -init-probe 1 -o "$TMP/probe_$s" \
+        > "$TMP/probe_$s.out" 2>&1 || fail "init_probe_run_$s" "$(tail -n 1 "$TMP/probe_$s.out")"
+done
+loss=$(awk -F'\t' '$3 == "loss" { printf "%.4f", $4 }' "$TMP/probe_nanogpt/init_probe.tsv")
+if $PY scripts/init_probe_plot.py "$TMP"/probe_{nanogpt,megatron}/init_probe.tsv --labels a b -o "$TMP/probe.png" > "$TMP/probe_plot.out" 2>&1 &&
+   is_png "$TMP/probe.png" && [ -n "$loss" ] && grep -q "^| a | $loss | " "$TMP/probe_plot.out" && grep -q '^| b | ' "$TMP/probe_plot.out"
+then pass init_probe_plot "table row 'a' has the file's loss $loss; PNG written"
+else fail init_probe_plot "$(tail -n 3 "$TMP/probe_plot.out" | tr '\n' '|')"; fi
 test_end

@@ -52,6 +52,55 @@ else
     echo "FAIL checkpoint_loads_in_pytorch: a run failed (see $x/*.log)"; failed=1
 fi
 
+# -init-probe (llmc/train/init_probe.h) against dev/gpt2_ref.py --probe (hooks + autograd) on the same
+# weights and batch: tied and untied reference models, and an olmo-mitchell d4 from scratch (its
+# std changes with depth). Also the probe's own forward loss against the trainer's.
+# Tolerances (relative to the reference value):
+#   1e-5  RMS, std, entropy, loss, grad norm: fp32 values, sums in double on both sides
+#   1e-3  update_ratio: g / (|g| + eps) amplifies the fp32 differences of gradients near eps
+#   1e-4  absolute, gelu_below_-3: a pre-activation within rounding of -3 may flip
+probe_case() {  # probe_case NAME MODEL
+    local name=$1 model=$2 d=$tmp/probe_$1
+    mkdir -p "$d"
+    if ! "$BIN"/train_gpt2 -e "$model" -init-probe 1 -i "$x/p_train_*.bin" -shuffle 0 -b 4 -t 64 -l 3e-4 -u 0 -q 0.1 -o "$d/run" \
+            > "$d/ours.log" 2>&1 ||
+       ! "$PY" dev/gpt2_ref.py --probe --load "$model" --shard "$x/p_train_000000.bin" --B 4 --T 64 --probe-lr 3e-4 --probe-wd 0.1 \
+            > "$d/ref.tsv" 2> "$d/ref.err"; then
+        echo "FAIL init_probe_$name: a run failed: $(tail -n 1 "$d/ours.log" "$d/ref.err" | tr '\n' '|')"; failed=1; return
+    fi
+    r=$("$PY" - "$d/run/init_probe.tsv" "$d/ref.tsv" "$d/ours.log" <<'PYEOF'
+import math, re, sys
+rd = lambda f: {tuple(l.split("\t")[:3]): float(l.split("\t")[3]) for l in open(f).read().splitlines()[1:]}
+ours, ref = rd(sys.argv[1]), rd(sys.argv[2])
+bad, worst = [], (0.0, None)
+if set(ours) != set(ref) or len(ref) < 20:
+    bad.append(f"rows differ: {sorted(set(ours) ^ set(ref))[:4]} ({len(ours)} vs {len(ref)} rows)")
+for k in set(ours) & set(ref):
+    a, b = ours[k], ref[k]
+    if k[2] == "gelu_below_-3":
+        ok, err = abs(a - b) <= 1e-4, abs(a - b)
+    else:
+        tol = 1e-3 if k[2] == "update_ratio" else 1e-5
+        err = 0.0 if a == b else abs(a - b) / abs(b) if b != 0 and math.isfinite(b) else math.inf
+        ok = err <= tol
+        if ok and err > worst[0]: worst = (err, "/".join(k))
+    if not ok: bad.append(f"{'/'.join(k)} ours {a:.9g} torch {b:.9g}")
+m = re.search(r"trainer loss on the batch ([\d.]+) \(probe ([\d.]+)\)", open(sys.argv[3]).read())
+if not m or abs(float(m.group(1)) - float(m.group(2))) > 1e-5 * float(m.group(1)):
+    bad.append(f"probe loss vs trainer loss: {m.groups() if m else 'no line'}")
+nb = sum(1 for k in ref if k[0] == "block")
+print(("bad " + "; ".join(bad[:3])) if bad else
+      f"ok {len(ref)} values ({nb} per-block) match torch; worst {worst[0]:.1e} relative ({worst[1]}); loss {ref[('model', '-', 'loss')]:.6f} = trainer's")
+PYEOF
+)
+    case "$r" in ok*) echo "PASS init_probe_$name ${r#ok }";; *) echo "FAIL init_probe_$name $r"; failed=1;; esac
+}
+probe_case tied "$tmp/tied/ref_model.bin"
+probe_case untied "$tmp/untied/ref_model.bin"
+"$BIN"/train_gpt2 -e L4:C128:NH2:T64 -init olmo-mitchell -seed 3 -init-report 1 -o "$tmp/probe_olmo_init" > /dev/null 2>&1 \
+    && probe_case olmo_mitchell_d4 "$tmp/probe_olmo_init/model_00000000.bin" \
+    || { echo "FAIL init_probe_olmo_mitchell_d4: no init checkpoint"; failed=1; }
+
 schemes=nanogpt,pytorch,xavier-uniform,xavier-normal,kaiming-uniform,kaiming-normal,uniform:0.05,normal:0.01
 schemes+=,small-init,neox,megatron,olmo-mitchell,fan-in-trunc,zero-out  # the LLM codebases' schemes
 "$PY" dev/gpt2_ref.py --out "$tmp/init" --init-only --init "$schemes" --seeds 42,7 > "$tmp/init.log" 2>&1 \

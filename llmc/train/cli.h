@@ -34,6 +34,7 @@ struct TrainConfig {
     std::string init_emb = "";       // "" = the scheme's embedding init
     int tie = 1;
     int init_report = 0;
+    int init_probe = 0;
     int rms_every = 0;
     // output
     std::string output_dir = "";     // "" = no log, no checkpoints
@@ -71,7 +72,7 @@ struct TrainConfig {
     int recompute = 1;
 };
 
-enum class Trainer { Both, Cuda };
+enum class Trainer { Both, Cuda, Cpu };
 
 struct Flag {
     const char* name;
@@ -92,6 +93,7 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-init-emb", &c.init_emb, "wte/wpe init override: uniform:A|normal:STD|file:PATH (.npy or raw (V, C) float32)", Trainer::Both},
         {"-tie", &c.tie, "tie the lm_head to wte (1) or give it its own weights (0)", Trainer::Both},
         {"-init-report", &c.init_report, "print per-tensor init statistics (and write -o DIR/model_00000000.bin), exit", Trainer::Both},
+        {"-init-probe", &c.init_probe, "one forward+backward on the first train batch: per-block signal and per-tensor gradient statistics (and -o DIR/init_probe.tsv), exit", Trainer::Cpu},
         {"-rms", &c.rms_every, "log per-tensor weight and grad RMS every N steps (0: never)", Trainer::Both},
         {"-o", &c.output_dir, "output dir for the log and checkpoints (empty: none)", Trainer::Both},
         {"-n", &c.checkpoint_every, "write a checkpoint every N steps (0: only at the end)", Trainer::Both},
@@ -133,6 +135,8 @@ inline std::string flag_value_str(const Flag& f) {
     return buf;
 }
 
+inline bool flag_applies(const Flag& f, bool cuda) { return f.who == Trainer::Both || (f.who == Trainer::Cuda) == cuda; }
+
 // Column widths that fit every row of the table this trainer shows.
 struct TableWidths {
     int name = 0, help = 0, value = 0;
@@ -140,7 +144,7 @@ struct TableWidths {
 inline TableWidths table_widths(TrainConfig& c, bool cuda) {
     TableWidths w;
     for (const Flag& f : flag_table(c)) {
-        if (f.who == Trainer::Cuda && !cuda) continue;
+        if (!flag_applies(f, cuda)) continue;
         w.name = std::max(w.name, (int)strlen(f.name));
         w.help = std::max(w.help, (int)strlen(f.help));
         w.value = std::max(w.value, (int)flag_value_str(f).size());
@@ -153,7 +157,7 @@ inline void print_usage(const char* prog, bool cuda) {
     const TableWidths w = table_widths(defaults, cuda);
     printf("usage: %s [-flag value ...]\n", prog);
     for (const Flag& f : flag_table(defaults)) {
-        if (f.who == Trainer::Cuda && !cuda) continue;
+        if (!flag_applies(f, cuda)) continue;
         printf("  %-*s %-*s (default %s)\n", w.name, f.name, w.help, f.help, flag_value_str(f).c_str());
     }
 }
@@ -192,7 +196,7 @@ inline void parse_args(int argc, char** argv, TrainConfig* cfg, bool cuda) {
             if (!strcmp(f.name, name)) flag = &f;
         }
         if (!flag) die("unknown flag %s (run with -h for the list)", name);
-        if (flag->who == Trainer::Cuda && !cuda) die("flag %s applies to the CUDA trainer only", name);
+        if (!flag_applies(*flag, cuda)) die("flag %s applies to the %s trainer only", name, cuda ? "CPU" : "CUDA");
         if (i + 1 >= argc) die("flag %s needs a value", name);
         const char* val = argv[++i];
         if (auto p = std::get_if<int*>(&flag->value)) {
@@ -238,6 +242,7 @@ inline void validate_config(const TrainConfig& c) {
     if (!c.init_emb.empty() && !parse_init_spec(c.init_emb.c_str(), true, &spec))
         die("-init-emb: unknown embedding init '%s' (uniform:A | normal:STD | file:PATH)", c.init_emb.c_str());
     if (!bool01(c.tie) || !bool01(c.init_report)) die("flags -tie and -init-report take 0 or 1");
+    if (!bool01(c.init_probe)) die("-init-probe takes 0 or 1");
     if (c.shuffle < 0 || c.shuffle > 2) die("-shuffle must be 0, 1 or 2 (got %d)", c.shuffle);
     if (!bool01(c.resume) || !bool01(c.overfit_single_batch) || !bool01(c.tf32) ||
         !bool01(c.master_weights) || !bool01(c.recompute))
@@ -254,7 +259,7 @@ inline void print_config(TrainConfig& c, bool cuda) {
                              std::string(w.value + 2, '-') + "+";
     printf("%s\n", rule.c_str());
     for (const Flag& f : flag_table(c)) {
-        if (f.who == Trainer::Cuda && !cuda) continue;
+        if (!flag_applies(f, cuda)) continue;
         printf("| %-*s | %-*s | %-*s |\n", w.name, f.name, w.help, f.help, w.value, flag_value_str(f).c_str());
     }
     printf("%s\n", rule.c_str());
