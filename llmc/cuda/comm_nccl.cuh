@@ -28,11 +28,11 @@ inline void nccl_allreduce_sum(float* x, size_t n) {
 // ZeRO-1 (llmc/train/comm.h optimizer_shard): P shards of ceil(n / P) elements; x holds P times
 // that (the trainer pads its arenas), so NCCL's in-place equal-count forms apply.
 inline void nccl_reduce_scatter_sum(float* x, size_t n) {
-    const size_t each = (n + g_comm.size - 1) / g_comm.size;
+    const size_t each = optimizer_shard_size(n, g_comm.size);
     ncclCheck(ncclReduceScatter(x, x + (size_t)g_comm.rank * each, each, ncclFloat, ncclSum, g_nccl.comm, g_nccl.stream));
 }
 inline void nccl_allgather(void* data, size_t n, size_t elem_bytes) {
-    const size_t each = (n + g_comm.size - 1) / g_comm.size * elem_bytes;  // in bytes
+    const size_t each = optimizer_shard_size(n, g_comm.size) * elem_bytes;  // in bytes
     char* base = (char*)data;
     ncclCheck(ncclAllGather(base + (size_t)g_comm.rank * each, base, each, ncclUint8, g_nccl.comm, g_nccl.stream));
 }

@@ -104,8 +104,13 @@ inline bool comm_root() { return g_comm.rank == 0; }
 struct Shard {
     size_t lo, n;
 };
+// ceil(n / P): every process's shard size (the last may hold fewer real elements; device arenas
+// are padded to P times this, so the collectives' equal-count forms apply)
+inline size_t optimizer_shard_size(size_t num_parameters, int processes) {
+    return (num_parameters + (size_t)processes - 1) / (size_t)processes;
+}
 inline Shard optimizer_shard(size_t num_parameters, int processes, int rank) {
-    const size_t each = (num_parameters + (size_t)processes - 1) / (size_t)processes;
+    const size_t each = optimizer_shard_size(num_parameters, processes);
     const size_t lo = std::min(num_parameters, (size_t)rank * each);
     return Shard{lo, std::min(each, num_parameters - lo)};
 }
