@@ -257,13 +257,19 @@ build/train_gpt2cu_fp32: train_gpt2.cu $(CUDA_HEADERS)
 # one benchmark per kernel, each validating its versions against a CPU reference first
 dev-cuda: $(DEV_CUDA_BINS)
 
-build/dev_cuda/%: dev/cuda/%.cu dev/cuda/common.cuh $(CUDA_HEADERS)
+build/dev_cuda/%: dev/cuda/%.cu dev/cuda/common.cuh $(CUDA_HEADERS) $(TEST_HEADERS)
 	@mkdir -p build/dev_cuda
 	$(NVCC) $(NVCC_FLAGS) $(NVCC_PRECISION) $< $(NVCC_LDLIBS) -o $@
 
 clean-cuda:
 	rm -f train_gpt2cu test_gpt2cu
 	rm -rf build/dev_cuda
+
+# the roofline model of one d12 B=64 T=1024 BF16 training step, both attention variants, H100 and
+# H200 ceilings (dev/cuda/roofline.py, standard library only; README "CUDA"). No GPU or nvcc needed.
+.PHONY: roofline
+roofline:
+	$(PYTHON) dev/cuda/roofline.py
 
 # ---------------------------------------------------------------------------
 # CUDA emulation: the same CUDA sources built with g++ against llmc/cuda/emu/ (no nvcc, no GPU,
@@ -312,9 +318,9 @@ build/emu/test_emu_runtime_asan: dev/test/test_emu_runtime.cu $(EMU_HEADERS) $(T
 build/emu/test_emu_blas: dev/test/test_emu_blas.cpp $(EMU_HEADERS) $(TEST_HEADERS)
 	@mkdir -p $(@D)
 	$(CXX) $(EMU_OPT) $(EMU_FLAGS) $< -o $@
-build/emu/dev_cuda/%: dev/cuda/%.cu dev/cuda/common.cuh $(EMU_HEADERS)
+build/emu/dev_cuda/%: dev/cuda/%.cu dev/cuda/common.cuh $(EMU_HEADERS) $(TEST_HEADERS)
 	@mkdir -p $(@D)
 	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -x c++ $< -o $@
-build/emu/dev_cuda_fp32/%: dev/cuda/%.cu dev/cuda/common.cuh $(EMU_HEADERS)
+build/emu/dev_cuda_fp32/%: dev/cuda/%.cu dev/cuda/common.cuh $(EMU_HEADERS) $(TEST_HEADERS)
 	@mkdir -p $(@D)
 	$(CXX) $(EMU_OPT) $(EMU_FLAGS) -DENABLE_FP32 -x c++ $< -o $@

@@ -3,7 +3,8 @@
 // steps (losses, grad norms, lrs, final weights); with the GELU epilogue fused and unfused;
 // bitwise run-to-run determinism; and a save / resume / replay check (bit-exact continuation
 // from a checkpoint). Tied or untied follows DIR (dev/gpt2_ref.py --untied 0|1).
-// Usage: ./test_gpt2cu DIR   (DIR holds ref_model.bin and ref_debug_state.bin)
+// Usage: ./test_gpt2cu DIR [-fa 0|1]   (DIR holds ref_model.bin and ref_debug_state.bin; -fa: the
+//        attention path, fused or unfused, as the trainer's flag; default the trainer's default)
 //        ./test_gpt2cu --init FILE SCHEME SEED   (host only, no GPU: see dev/test/init_check.h)
 // Build with PRECISION=FP32 for the tight table, PRECISION=BF16 for the bf16 one. TF32 is off.
 // Without a GPU: make cuda-emu builds both as build/emu/test_gpt2cu{,_fp32} on the CPU emulator.
@@ -115,7 +116,12 @@ static void train_step(GPT2* model, const DebugState& ref, const Hyper& hp, int 
 
 int main(int argc, char** argv) {
     if (argc == 5 && !strcmp(argv[1], "--init")) return check_init_file(argv[2], argv[3], argv[4], tol("init").atol);
-    if (argc != 2) die("usage: %s DIR (DIR has ref_model.bin and ref_debug_state.bin from dev/gpt2_ref.py) | --init FILE SCHEME SEED", argv[0]);
+    if (argc == 4 && !strcmp(argv[2], "-fa") && (!strcmp(argv[3], "0") || !strcmp(argv[3], "1"))) {
+        g_flash_attention = argv[3][0] == '1';
+    } else if (argc != 2) {
+        die("usage: %s DIR [-fa 0|1] (DIR has ref_model.bin and ref_debug_state.bin from dev/gpt2_ref.py) | --init FILE SCHEME SEED",
+            argv[0]);
+    }
     int device_count = 0;
     if (cudaGetDeviceCount(&device_count) != cudaSuccess || device_count == 0) die("no CUDA device: test_gpt2cu needs a GPU");
     cudaDeviceProp prop;
@@ -139,9 +145,12 @@ int main(int argc, char** argv) {
     GPT2 model;
     gpt2_build(&model, mc, opts);
     gpt2_load_weights(&model, model_path.c_str());
-    printf("device %s | precision %s | config: L=%d C=%d NH=%d V=%d Vp=%d B=%d T=%d, %s lm_head, %zu params, %d steps\n",
+    printf("device %s | precision %s | config: L=%d C=%d NH=%d V=%d Vp=%d B=%d T=%d, %s lm_head, %zu params, %d steps%s\n",
            prop.name, PRECISION_NAME, mc.num_layers, mc.channels, mc.num_heads, V, Vp, B, T, mc.tied ? "tied" : "untied",
-           model.num_parameters, steps);
+           model.num_parameters, steps, gpt2_describe(&model).c_str());
+    // the path asked for is the path under test (a head size without fused kernels would fall back)
+    check("cuda_attention_path", model.flash_attention == g_flash_attention, "%s attention (-fa %d)",
+          model.flash_attention ? "fused" : "unfused", (int)g_flash_attention);
 
     // forward and backward, with the GELU epilogue fused (when cuBLASLt offers it) and unfused
     std::vector<float> grads_first;
@@ -173,12 +182,12 @@ int main(int argc, char** argv) {
             compare(name, "grads", grads.data() + off, ref.grads.data() + off, sizes[k]);
             off += sizes[k];
         }
-        if (fused) {
+        if (!fused) {  // the default path, which the determinism check below repeats
             grads_first = grads;
             loss_first = model.mean_loss;
         }
     }
-    model.blas.gelu_fusion = true;
+    model.blas.gelu_fusion = false;  // the trainer's default (-ge 0) for everything below
 
     double ref_sq = 0.0;
     for (float g : ref.grads) ref_sq += (double)g * g;

@@ -53,10 +53,12 @@ No reduction uses atomics: given the same inputs and GPU, every step is bitwise 
 #include "llmc/cuda/comm_nccl.cuh"
 #include "llmc/cuda/common.cuh"
 #include "llmc/cuda/encoder.cuh"
+#include "llmc/cuda/flash_attention.cuh"
 #include "llmc/cuda/gelu.cuh"
 #include "llmc/cuda/global_norm.cuh"
 #include "llmc/cuda/layernorm.cuh"
 #include "llmc/cuda/matmul.cuh"
+#include "llmc/cuda/profile.cuh"
 
 // ----------------------------------------------------------------------------
 // GPT-2 model on the device
@@ -69,7 +71,8 @@ struct ActivationTensors {
     float* ln1_rstd;    // (L, B, T)
     floatX* qkv;        // (L, B, T, 3C)
     floatX* atty;       // (L, B, T, C)
-    floatX* att;        // (L, B, NH, T, T)
+    floatX* att;        // (L, B, NH, T, T) with -fa 0; empty with -fa 1
+    float* att_lse;     // (L, B, NH, T) with -fa 1: each attention row's log-sum-exp; empty with -fa 0
     floatX* residual2;  // (L, B, T, C)
     floatX* ln2;        // (L, B, T, C)
     float* ln2_mean;    // (L, B, T)
@@ -93,7 +96,8 @@ struct GradScratch {
     floatX* datty;      // (B, T, C)
     floatX* dqkv;       // (B, T, 3C)
     floatX* dfch;       // (B, T, 4C): d(fch_gelu), then d(fch) in place
-    AttentionScratch attn;
+    AttentionScratch attn;  // -fa 0 only (empty with -fa 1)
+    float* att_delta;   // (B, NH, T) -fa 1 only: rowsum(dout * out) of the attention backward
     float* colsum;      // partial column sums for bias / layernorm weight grads
     double* norm_partial;  // (NORM_BLOCKS)
     float* norm;        // (1)
@@ -109,6 +113,7 @@ struct GPT2 {
     size_t alloc_n = 0;                  // params/grads elements allocated: >= n, padded for NCCL's
                                          // equal-count reduce-scatter / all-gather under ZeRO-1
     bool recompute_gelu = false;         // -r 1: fch_gelu recomputed in backward
+    bool flash_attention = false;        // -fa 1 and a head size it supports: flash_attention.cuh
     // host: fp32 weights for init/load/save, m and v for the state file
     Arena<float> host_params, host_m, host_v;
     // device arenas
@@ -116,7 +121,7 @@ struct GPT2 {
     DeviceArena<float> master_memory;    // fp32 master (BF16 with -w 1 only)
     DeviceArena<float> grads_memory, m_memory, v_memory;
     DeviceArena<char> acts_memory, scratch_memory;
-    DeviceArena<int> io_memory;          // inputs, targets, encoder buckets
+    DeviceArena<int> io_memory;          // inputs, targets, the wte backward's presence masks
     ParameterTensors host_view;          // into host_params
     struct {                             // floatX views into params_memory, one per tensor
         floatX* p[NUM_PARAMETER_TENSORS];  // p[LM_HEAD] == p[WTE] when tied
@@ -126,20 +131,26 @@ struct GPT2 {
     GradScratch scratch;
     int* d_inputs = nullptr;
     int* d_targets = nullptr;
-    int *d_bucket_tokens = nullptr, *d_bucket_offsets = nullptr, *d_bucket_positions = nullptr;
-    EncoderBuckets buckets;
-    std::vector<int> bucket_counts;      // (V) scratch for the bucketing
-    std::vector<float> host_losses;      // (max_B * max_T)
+    unsigned* d_wte_mask = nullptr;      // (V, words) token presence per chunk (encoder.cuh)
+    // pinned host staging, so the batch uploads and the loss download are asynchronous copies
+    int* h_io = nullptr;                 // (2, max_B * max_T) inputs, targets
+    float* h_losses = nullptr;           // (max_B * max_T)
+    cudaEvent_t io_copied = nullptr;     // the last upload from h_io has finished reading it
     std::vector<floatX> row_raw;         // (V) one logits row, for gpt2_logits_row
     std::vector<float> row_f32;          // (V)
     size_t device_bytes = 0;             // everything this struct allocated on the device
     int max_B = 0, max_T = 0;
     int B = 0, T = 0;                    // of the last forward
-    const int* inputs = nullptr;         // of the last forward (host), for the embedding backward
+    const int* inputs = nullptr;         // of the last forward (host)
     bool logits_have_targets = false;    // the last forward had targets and its logits are intact
     float mean_loss = -1.0f;
     double peak_flops = 0.0;             // bf16 dense peak of the device (0: unknown, no MFU)
     double peak_mib = 0.0;               // device memory in use, the most seen after a step
+    size_t predicted_bytes = 0;          // gpt2_memory_needed's device bytes for this build
+    int steps_seen = 0;                  // step lines printed (gpt2_step_extra)
+    double used_mib_step1 = 0.0;         // device memory in use after step 1
+    long long mallocs_step1 = -1;        // device allocations made by then (emulator only: -1)
+    KernelProfiler prof;                 // -prof N
     Blas blas;
     cudaStream_t stream = nullptr;
 };
@@ -149,7 +160,8 @@ struct GPT2 {
 constexpr size_t DEVICE_ALIGN = 256;
 
 // Lays out activations and scratch for (B, T); with base = nullptr only measures.
-static size_t carve_activations(ActivationTensors* a, char* base, const GPT2Config& c, size_t B, size_t T, bool recompute) {
+static size_t carve_activations(ActivationTensors* a, char* base, const GPT2Config& c, size_t B, size_t T, bool recompute,
+                                bool flash) {
     const size_t C = c.channels, L = c.num_layers, NH = c.num_heads, Vp = c.padded_vocab_size, BT = B * T;
     ArenaCarver k{base, DEVICE_ALIGN};
     a->encoded = k.take<floatX>(BT * C);
@@ -158,7 +170,8 @@ static size_t carve_activations(ActivationTensors* a, char* base, const GPT2Conf
     a->ln1_rstd = k.take<float>(L * BT);
     a->qkv = k.take<floatX>(L * BT * 3 * C);
     a->atty = k.take<floatX>(L * BT * C);
-    a->att = k.take<floatX>(L * B * NH * T * T);
+    a->att = k.take<floatX>(flash ? 0 : L * B * NH * T * T);
+    a->att_lse = k.take<float>(flash ? L * B * NH * T : 0);
     a->residual2 = k.take<floatX>(L * BT * C);
     a->ln2 = k.take<floatX>(L * BT * C);
     a->ln2_mean = k.take<float>(L * BT);
@@ -176,28 +189,56 @@ static size_t carve_activations(ActivationTensors* a, char* base, const GPT2Conf
     return k.offset;
 }
 
-static size_t carve_scratch(GradScratch* s, char* base, const GPT2Config& c, size_t B, size_t T) {
-    const size_t C = c.channels, NH = c.num_heads, BT = B * T;
+static size_t carve_scratch(GradScratch* s, char* base, const GPT2Config& c, size_t B, size_t T, bool flash) {
+    const size_t C = c.channels, NH = c.num_heads, BT = B * T, QC = flash ? 0 : BT * C;
     ArenaCarver k{base, DEVICE_ALIGN};
     s->dresidual = k.take<floatX>(BT * C);
     s->dln = k.take<floatX>(BT * C);
     s->datty = k.take<floatX>(BT * C);
     s->dqkv = k.take<floatX>(BT * 3 * C);
     s->dfch = k.take<floatX>(BT * 4 * C);
-    s->attn.q = k.take<floatX>(BT * C);
-    s->attn.k = k.take<floatX>(BT * C);
-    s->attn.v = k.take<floatX>(BT * C);
-    s->attn.y = k.take<floatX>(BT * C);
-    s->attn.dq = k.take<floatX>(BT * C);
-    s->attn.dk = k.take<floatX>(BT * C);
-    s->attn.dv = k.take<floatX>(BT * C);
-    s->attn.tt = k.take<floatX>(B * NH * T * T);
+    s->attn.q = k.take<floatX>(QC);
+    s->attn.k = k.take<floatX>(QC);
+    s->attn.v = k.take<floatX>(QC);
+    s->attn.y = k.take<floatX>(QC);
+    s->attn.dq = k.take<floatX>(QC);
+    s->attn.dk = k.take<floatX>(QC);
+    s->attn.dv = k.take<floatX>(QC);
+    s->attn.tt = k.take<floatX>(flash ? 0 : B * NH * T * T);
+    s->att_delta = k.take<float>(flash ? B * NH * T : 0);
     s->colsum = k.take<float>(colsum_scratch_floats((int)BT, 4 * (int)C));
     s->norm_partial = k.take<double>(NORM_BLOCKS);
     s->norm = k.take<float>(1);
     s->sum_sq = k.take<double>(2 * NUM_PARAMETER_TENSORS);
     return k.offset;
 }
+
+// Device ints besides the arenas: inputs and targets (B*T each), then the wte backward's presence
+// masks (encoder.cuh; its fp32 partial sums borrow scratch.dfch, free by then).
+static size_t io_ints(const GPT2Config& c, size_t B, size_t T) {
+    return 2 * B * T + wte_mask_ints((int)(B * T), c.vocab_size);
+}
+
+// CUDA-only settings from the command line (gpt2_backend_init); tests that build a model
+// directly get these defaults.
+static bool g_gelu_fusion = false;  // -ge
+static int g_prof_step = 0;         // -prof
+static bool g_flash_attention = TrainConfig{}.flash_attention != 0;  // -fa (test_gpt2cu: its -fa argument)
+
+// -fa 1 runs the fused attention (llmc/cuda/flash_attention.cuh) when it has kernels for the head
+// size and the device offers their shared memory per block; otherwise the unfused path, which the
+// model line then names. Decides the activation layout (no att with the fused path).
+static bool use_flash_attention(const GPT2Config& c) {
+    const int hs = c.channels / c.num_heads;
+    if (!g_flash_attention || !flash_attention_supported(hs)) return false;
+    int device = 0;
+    cudaDeviceProp prop;
+    cudaCheck(cudaGetDevice(&device));
+    cudaCheck(cudaGetDeviceProperties(&prop, device));
+    return flash_attention_smem_bytes(hs) <= prop.sharedMemPerBlockOptin;
+}
+
+MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts);
 
 // Allocates every arena once (host and device); nothing is allocated in the training loop.
 void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts) {
@@ -217,6 +258,7 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     model->alloc_n = on < n ? shard_max * g_comm.size : n;
     model->use_master = master_weights && !FLOATX_IS_FP32;
     model->recompute_gelu = recompute;
+    model->flash_attention = use_flash_attention(config);
     model->max_B = B;
     model->max_T = T;
 
@@ -248,22 +290,22 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     if (model->param_sizes[LM_HEAD] == 0) model->params.p[LM_HEAD] = model->params.p[WTE];
     model->grads = point_parameters(model->grads_memory.get(), model->param_sizes);
 
-    const size_t act_bytes = carve_activations(&model->acts, nullptr, config, B, T, recompute);
+    const bool flash = model->flash_attention;
+    const size_t act_bytes = carve_activations(&model->acts, nullptr, config, B, T, recompute, flash);
     model->acts_memory = device_alloc<char>(act_bytes, "activations");
-    carve_activations(&model->acts, model->acts_memory.get(), config, B, T, recompute);
-    const size_t scratch_bytes = carve_scratch(&model->scratch, nullptr, config, B, T);
+    carve_activations(&model->acts, model->acts_memory.get(), config, B, T, recompute, flash);
+    const size_t scratch_bytes = carve_scratch(&model->scratch, nullptr, config, B, T, flash);
     model->scratch_memory = device_alloc<char>(scratch_bytes, "backward scratch");
-    carve_scratch(&model->scratch, model->scratch_memory.get(), config, B, T);
+    carve_scratch(&model->scratch, model->scratch_memory.get(), config, B, T, flash);
     const size_t BT = (size_t)B * T;
-    model->io_memory = device_alloc<int>(5 * BT + 2, "inputs and targets");
+    model->io_memory = device_alloc<int>(io_ints(config, B, T), "inputs, targets, wte masks");
     model->d_inputs = model->io_memory.get();
     model->d_targets = model->d_inputs + BT;
-    model->d_bucket_tokens = model->d_targets + BT;
-    model->d_bucket_offsets = model->d_bucket_tokens + BT + 1;
-    model->d_bucket_positions = model->d_bucket_offsets + BT + 1;
-    model->device_bytes += act_bytes + scratch_bytes + (5 * BT + 2) * sizeof(int);
-    model->bucket_counts.assign(config.vocab_size, 0);
-    model->host_losses.resize(BT);
+    model->d_wte_mask = reinterpret_cast<unsigned*>(model->d_targets + BT);
+    model->device_bytes += act_bytes + scratch_bytes + io_ints(config, B, T) * sizeof(int);
+    cudaCheck(cudaMallocHost(&model->h_io, 2 * BT * sizeof(int)));
+    cudaCheck(cudaMallocHost(&model->h_losses, BT * sizeof(float)));
+    cudaCheck(cudaEventCreateWithFlags(&model->io_copied, cudaEventDisableTiming));
     model->row_raw.resize(config.vocab_size);
     model->row_f32.resize(config.vocab_size);
     cudaDeviceProp prop;
@@ -273,7 +315,12 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     cudaCheck(cudaStreamCreate(&model->stream));
     nccl_set_stream(model->stream);  // data parallel: gradients are summed on this stream
     blas_init(&model->blas, tf32);
+    model->blas.gelu_fusion = g_gelu_fusion;
+    model->blas.prof = &model->prof;
     cublasCheck(cublasSetStream(model->blas.handle, model->stream));
+    model->device_bytes += model->blas.workspace_size;
+    model->predicted_bytes = gpt2_memory_needed(config, opts).device_bytes;
+    model->prof.step = g_prof_step;
 }
 
 // What gpt2_build will allocate: the device arenas (the same carving), the cuBLASLt workspace, and
@@ -282,16 +329,17 @@ MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts
     size_t sizes[NUM_PARAMETER_TENSORS];
     fill_param_sizes(sizes, config);
     const size_t n = count_params(sizes), BT = (size_t)opts.B * opts.T;
-    const bool master = opts.master_weights && !FLOATX_IS_FP32;
+    const bool master = opts.master_weights && !FLOATX_IS_FP32, flash = use_flash_attention(config);
     const size_t on = opts.opt_n ? opts.opt_n : n;  // the optimizer shard (ZeRO-1)
     const size_t an = on < n ? (n + g_comm.size - 1) / g_comm.size * g_comm.size : n;
     ActivationTensors a;
     GradScratch s;
     MemoryNeed m;
     m.device_bytes = an * (sizeof(floatX) + sizeof(float)) + on * (2 + (master ? 1 : 0)) * sizeof(float) +
-                     carve_activations(&a, nullptr, config, opts.B, opts.T, opts.recompute) +
-                     carve_scratch(&s, nullptr, config, opts.B, opts.T) + (5 * BT + 2) * sizeof(int) + Blas{}.workspace_size;
-    m.host_bytes = (n + 2 * on) * sizeof(float);
+                     carve_activations(&a, nullptr, config, opts.B, opts.T, opts.recompute, flash) +
+                     carve_scratch(&s, nullptr, config, opts.B, opts.T, flash) + io_ints(config, opts.B, opts.T) * sizeof(int) +
+                     Blas{}.workspace_size;
+    m.host_bytes = (n + 2 * on) * sizeof(float) + 3 * BT * sizeof(int);  // + the pinned batch and loss staging
     m.optimizer_bytes = on * (2 + (master ? 1 : 0)) * sizeof(float);  // device m, v (+ fp32 master weights)
     size_t free_b = 0, total_b = 0;
     cudaCheck(cudaMemGetInfo(&free_b, &total_b));
@@ -301,6 +349,13 @@ MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts
 
 void gpt2_free(GPT2* model) {
     blas_free(&model->blas);
+    prof_free(&model->prof);
+    if (model->io_copied) cudaCheck(cudaEventDestroy(model->io_copied));
+    if (model->h_io) cudaCheck(cudaFreeHost(model->h_io));
+    if (model->h_losses) cudaCheck(cudaFreeHost(model->h_losses));
+    model->io_copied = nullptr;
+    model->h_io = nullptr;
+    model->h_losses = nullptr;
     if (model->stream) cudaCheck(cudaStreamDestroy(model->stream));
     model->stream = nullptr;
 }
@@ -359,31 +414,53 @@ float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, in
     Blas* bl = &model->blas;
     floatX* const* p = model->params.p;
     ActivationTensors& a = model->acts;
+    KernelProfiler* pf = &model->prof;  // -prof: a mark before each kernel / matmul (profile.cuh)
 
-    cudaCheck(cudaMemcpyAsync(model->d_inputs, inputs, N * sizeof(int), cudaMemcpyHostToDevice, st));
-    if (targets) cudaCheck(cudaMemcpyAsync(model->d_targets, targets, N * sizeof(int), cudaMemcpyHostToDevice, st));
+    // the batch goes through pinned staging (once the previous upload has read it, which it has
+    // by the time the host gets here in a training loop), so the copies are asynchronous
+    prof_mark(pf, nullptr);
+    cudaCheck(cudaEventSynchronize(model->io_copied));
+    const size_t max_BT = (size_t)model->max_B * model->max_T;
+    memcpy(model->h_io, inputs, N * sizeof(int));
+    cudaCheck(cudaMemcpyAsync(model->d_inputs, model->h_io, N * sizeof(int), cudaMemcpyHostToDevice, st));
+    if (targets) {
+        memcpy(model->h_io + max_BT, targets, N * sizeof(int));
+        cudaCheck(cudaMemcpyAsync(model->d_targets, model->h_io + max_BT, N * sizeof(int), cudaMemcpyHostToDevice, st));
+    }
+    cudaCheck(cudaEventRecord(model->io_copied, st));
 
+    prof_mark(pf, "encoder_fwd");
     encoder_forward(a.encoded, model->d_inputs, p[WTE], p[WPE], B, T, C, st);
+    prof_mark(pf, "layernorm_fwd");
     layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.encoded, p[LN1W], p[LN1B], N, C, st);
     for (int l = 0; l < L; l++) {
         const floatX* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTC;
         floatX* l_ln1 = a.ln1 + l * BTC;
         floatX* l_qkv = a.qkv + l * 3 * BTC;
         floatX* l_atty = a.atty + l * BTC;
-        floatX* l_att = a.att + (size_t)l * B * NH * T * T;
+        floatX* l_att = model->flash_attention ? nullptr : a.att + (size_t)l * B * NH * T * T;
+        float* l_att_lse = model->flash_attention ? a.att_lse + (size_t)l * B * NH * T : nullptr;
         floatX* l_residual2 = a.residual2 + l * BTC;
         floatX* l_ln2 = a.ln2 + l * BTC;
         floatX* l_fch = a.fch + l * 4 * BTC;
         floatX* l_fch_gelu = a.fch_gelu + (model->recompute_gelu ? 0 : l * 4 * BTC);
         floatX* l_residual3 = a.residual3 + l * BTC;
+        prof_mark(pf, "matmul_qkv_fwd");
         matmul_forward(bl, l_qkv, l_ln1, p[QKVW] + (size_t)l * 3 * C * C, p[QKVB] + l * 3 * C, N, C, 3 * C, st);
-        attention_forward(bl, l_atty, l_att, l_qkv, model->scratch.attn, B, T, C, NH, st);
+        prof_mark(pf, "attention_fwd");
+        if (model->flash_attention) flash_attention_forward(l_atty, l_att_lse, l_qkv, B, T, C, NH, st);
+        else attention_forward(bl, l_atty, l_att, l_qkv, model->scratch.attn, B, T, C, NH, st);
+        prof_mark(pf, "matmul_attproj_fwd");
         matmul_forward(bl, a.proj, l_atty, p[ATTPROJW] + (size_t)l * C * C, p[ATTPROJB] + l * C, N, C, C, st);
+        prof_mark(pf, "residual_layernorm_fwd");
         residual_layernorm_forward(l_residual2, l_ln2, a.ln2_mean + l * N, a.ln2_rstd + l * N, residual, a.proj,
                                    p[LN2W] + l * C, p[LN2B] + l * C, N, C, st);
+        prof_mark(pf, "matmul_fc_fwd");  // (the GELU kernel after it, unfused, marks itself gelu_fwd)
         matmul_forward_gelu(bl, l_fch_gelu, l_fch, l_ln2, p[FCW] + (size_t)l * 4 * C * C, p[FCB] + l * 4 * C, N, C, 4 * C, st);
+        prof_mark(pf, "matmul_fcproj_fwd");
         matmul_forward(bl, a.proj, l_fch_gelu, p[FCPROJW] + (size_t)l * 4 * C * C, p[FCPROJB] + l * C, N, 4 * C, C, st);
         // the residual add that ends this layer feeds the next layernorm (ln1 of l+1, or lnf)
+        prof_mark(pf, "residual_layernorm_fwd");
         if (l + 1 < L) {
             residual_layernorm_forward(l_residual3, a.ln1 + (l + 1) * BTC, a.ln1_mean + (l + 1) * N, a.ln1_rstd + (l + 1) * N,
                                        l_residual2, a.proj, p[LN1W] + (l + 1) * C, p[LN1B] + (l + 1) * C, N, C, st);
@@ -391,13 +468,17 @@ float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, in
             residual_layernorm_forward(l_residual3, a.lnf, a.lnf_mean, a.lnf_rstd, l_residual2, a.proj, p[LNFW], p[LNFB], N, C, st);
         }
     }
+    prof_mark(pf, "matmul_lmhead_fwd");
     matmul_forward(bl, a.logits, a.lnf, p[LM_HEAD], nullptr, N, C, Vp, st);  // lm_head is wte when tied
     if (targets) {
+        prof_mark(pf, "classifier_fwd");
         classifier_forward(a.logits, a.losses, a.lse, model->d_targets, N, V, Vp, st);
-        cudaCheck(cudaMemcpyAsync(model->host_losses.data(), a.losses, N * sizeof(float), cudaMemcpyDeviceToHost, st));
+        prof_mark(pf, nullptr);
+        // the mean loss is this function's result: one sync per forward with targets
+        cudaCheck(cudaMemcpyAsync(model->h_losses, a.losses, N * sizeof(float), cudaMemcpyDeviceToHost, st));
         cudaCheck(cudaStreamSynchronize(st));
         double sum = 0.0;  // in order, on the host: the same bits every run
-        for (int i = 0; i < N; i++) sum += model->host_losses[i];
+        for (int i = 0; i < N; i++) sum += model->h_losses[i];
         model->mean_loss = (float)(sum / N);
     } else {
         model->mean_loss = -1.0f;
@@ -405,7 +486,10 @@ float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, in
     return model->mean_loss;
 }
 
+// The start of every training step in the driver: -prof's step counter.
 void gpt2_zero_grad(GPT2* model) {
+    prof_step_begin(&model->prof, model->stream);
+    prof_mark(&model->prof, "zero_grad");
     cudaCheck(cudaMemsetAsync(model->grads_memory.get(), 0, model->num_parameters * sizeof(float), model->stream));
 }
 
@@ -423,16 +507,17 @@ void gpt2_backward(GPT2* model, float loss_scale) {
     ParameterTensors& g = model->grads;
     ActivationTensors& a = model->acts;
     GradScratch& s = model->scratch;
+    KernelProfiler* pf = &model->prof;
 
-    // dlogits in place of the logits; then the embedding backward's token buckets are built on
-    // the host while the device works through the layers
+    // dlogits in place of the logits
+    prof_mark(pf, "classifier_bwd");
     classifier_backward(a.logits, a.lse, model->d_targets, loss_scale / N, N, V, Vp, st);
     model->logits_have_targets = false;
-    encoder_buckets_build(&model->buckets, model->bucket_counts, model->inputs, N);
-    encoder_buckets_upload(model->buckets, model->d_bucket_tokens, model->d_bucket_offsets, model->d_bucket_positions, st);
     const floatX* dlogits = a.logits;
     // dweight accumulates (beta = 1): into dwte when tied, which encoder_backward then adds to
+    prof_mark(pf, "matmul_lmhead_bwd");
     matmul_backward(bl, s.dln, g.lm_head, nullptr, s.colsum, dlogits, a.lnf, p[LM_HEAD], N, C, Vp, st);
+    prof_mark(pf, "layernorm_bwd");
     cudaCheck(cudaMemsetAsync(s.dresidual, 0, BTC * sizeof(floatX), st));
     layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.colsum, s.dln, a.residual3 + (L - 1) * BTC, p[LNFW], a.lnf_mean,
                        a.lnf_rstd, N, C, st);
@@ -441,35 +526,57 @@ void gpt2_backward(GPT2* model, float loss_scale) {
         const floatX* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * BTC;
         const floatX* l_fch = a.fch + l * 4 * BTC;
         floatX* l_fch_gelu = a.fch_gelu + (model->recompute_gelu ? 0 : l * 4 * BTC);
-        if (model->recompute_gelu) gelu_forward(l_fch_gelu, l_fch, 4 * BTC, st);
+        if (model->recompute_gelu) {
+            prof_mark(pf, "gelu_recompute");
+            gelu_forward(l_fch_gelu, l_fch, 4 * BTC, st);
+        }
         // residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))))
+        prof_mark(pf, "matmul_fcproj_bwd");
         matmul_backward(bl, s.dfch, g.fcprojw + (size_t)l * 4 * C * C, g.fcprojb + l * C, s.colsum, s.dresidual,
                         l_fch_gelu, p[FCPROJW] + (size_t)l * 4 * C * C, N, 4 * C, C, st);
+        prof_mark(pf, "gelu_bwd");
         gelu_backward(s.dfch, l_fch, s.dfch, 4 * BTC, st);  // in place: elementwise
+        prof_mark(pf, "matmul_fc_bwd");
         matmul_backward(bl, s.dln, g.fcw + (size_t)l * 4 * C * C, g.fcb + l * 4 * C, s.colsum, s.dfch, a.ln2 + l * BTC,
                         p[FCW] + (size_t)l * 4 * C * C, N, C, 4 * C, st);
+        prof_mark(pf, "layernorm_bwd");
         layernorm_backward(s.dresidual, g.ln2w + l * C, g.ln2b + l * C, s.colsum, s.dln, a.residual2 + l * BTC,
                            p[LN2W] + l * C, a.ln2_mean + l * N, a.ln2_rstd + l * N, N, C, st);
         // residual2 = residual + attproj(attention(qkv(ln1(residual))))
+        prof_mark(pf, "matmul_attproj_bwd");
         matmul_backward(bl, s.datty, g.attprojw + (size_t)l * C * C, g.attprojb + l * C, s.colsum, s.dresidual,
                         a.atty + l * BTC, p[ATTPROJW] + (size_t)l * C * C, N, C, C, st);
-        attention_backward(bl, s.dqkv, s.datty, a.qkv + l * 3 * BTC, a.att + (size_t)l * B * NH * T * T, s.attn, B, T, C,
-                           NH, st);
+        prof_mark(pf, "attention_bwd");
+        if (model->flash_attention) {
+            flash_attention_backward(s.dqkv, s.att_delta, s.datty, a.atty + l * BTC, a.qkv + l * 3 * BTC,
+                                     a.att_lse + (size_t)l * B * NH * T, B, T, C, NH, st);
+        } else {
+            attention_backward(bl, s.dqkv, s.datty, a.qkv + l * 3 * BTC, a.att + (size_t)l * B * NH * T * T, s.attn, B, T, C,
+                               NH, st);
+        }
+        prof_mark(pf, "matmul_qkv_bwd");
         matmul_backward(bl, s.dln, g.qkvw + (size_t)l * 3 * C * C, g.qkvb + l * 3 * C, s.colsum, s.dqkv, a.ln1 + l * BTC,
                         p[QKVW] + (size_t)l * 3 * C * C, N, C, 3 * C, st);
+        prof_mark(pf, "layernorm_bwd");
         layernorm_backward(s.dresidual, g.ln1w + l * C, g.ln1b + l * C, s.colsum, s.dln, residual, p[LN1W] + l * C,
                            a.ln1_mean + l * N, a.ln1_rstd + l * N, N, C, st);
     }
-    encoder_backward(g.wte, g.wpe, s.dresidual, model->buckets.num_unique, model->d_bucket_tokens,
-                     model->d_bucket_offsets, model->d_bucket_positions, B, T, C, st);
+    // wte / wpe on the device from the batch already there (encoder.cuh: sort-free, deterministic);
+    // its fp32 partial sums borrow dfch, whose last reader (layer 0's fc backward) is done
+    prof_mark(pf, "encoder_bwd");
+    encoder_backward(g.wte, g.wpe, reinterpret_cast<float*>(s.dfch), model->d_wte_mask, s.dresidual, model->d_inputs, B, T, C,
+                     V, 0, st);
+    prof_mark(pf, nullptr);  // what follows before the norm (data-parallel reductions) is not the model's
 }
 
 // L2 norm of the optimizer shard's fp32 gradients (all of them unless ZeRO-1); synchronizes: the
 // host needs it for the clip factor.
 float gpt2_grad_norm(GPT2* model) {
+    prof_mark(&model->prof, "grad_norm");
     global_grad_norm(model->scratch.norm, model->scratch.norm_partial, model->grads_memory.get() + model->opt_lo, model->opt_n,
                      model->stream);
     float norm;
+    prof_mark(&model->prof, nullptr);
     cudaCheck(cudaMemcpyAsync(&norm, model->scratch.norm, sizeof(float), cudaMemcpyDeviceToHost, model->stream));
     cudaCheck(cudaStreamSynchronize(model->stream));
     return norm;
@@ -478,7 +585,9 @@ float gpt2_grad_norm(GPT2* model) {
 // The double sum of squares behind gpt2_grad_norm: ZeRO-1 adds the ranks' exactly (synchronizes).
 double gpt2_grad_sumsq(GPT2* model) {
     double* out = model->scratch.sum_sq;  // the -rms slots: free again once gpt2_log_rms has read them
+    prof_mark(&model->prof, "grad_norm");
     sum_squares(out, model->scratch.norm_partial, model->grads_memory.get() + model->opt_lo, model->opt_n, model->stream);
+    prof_mark(&model->prof, nullptr);
     double sq;
     cudaCheck(cudaMemcpyAsync(&sq, out, sizeof(double), cudaMemcpyDeviceToHost, model->stream));
     cudaCheck(cudaStreamSynchronize(model->stream));
@@ -495,6 +604,7 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
     // each tensor's part inside the optimizer shard [lo, hi): m, v and master are indexed from lo
     const size_t lo = model->opt_lo, hi = model->opt_lo + model->opt_n;
     size_t tensor_start = 0;
+    prof_mark(&model->prof, "adamw");
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         const size_t begin = std::max(tensor_start, lo), end = std::min(tensor_start + model->param_sizes[k], hi);
         tensor_start += model->param_sizes[k];
@@ -507,6 +617,7 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
                      model->m_memory.get() + (offset - lo), model->v_memory.get() + (offset - lo), n, lr, beta1, beta2,
                      t, eps, wd, grad_scale, sr_seed, model->stream);
     }
+    prof_mark(&model->prof, nullptr);  // (a ZeRO-1 all-gather may follow: not the model's)
 }
 
 // -rms: per-tensor RMS of the weights (the fp32 master when kept, else the floatX weights the
@@ -514,6 +625,7 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
 // per tensor and one 2 x 17 double read-back, vs copying 2 x P floats to the host. Same line as
 // the CPU trainer's (llmc/train/rms_log.h). Synchronizes; call after backward, before the update.
 void gpt2_log_rms(GPT2* model, int step, FILE* log) {
+    prof_mark(&model->prof, nullptr);  // diagnostics: not timed by -prof
     GradScratch& s = model->scratch;
     size_t off = 0;
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
@@ -594,6 +706,9 @@ void gpt2_backend_init(const TrainConfig& cfg) {
     cudaCheck(cudaGetDeviceProperties(&prop, device));
     cudaCheck(cudaSetDevice(device));
     nccl_init();
+    g_gelu_fusion = cfg.gelu_fusion != 0;
+    g_prof_step = cfg.prof_step;
+    g_flash_attention = cfg.flash_attention != 0;
     const double peak = gpu_bf16_peak(prop.name);
     printf("device: %s, %d SMs, %.1f GiB, sm_%d%d | precision %s%s | bf16 peak %s\n", prop.name,
            prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0, prop.major, prop.minor, PRECISION_NAME,
@@ -602,9 +717,16 @@ void gpt2_backend_init(const TrainConfig& cfg) {
 }
 
 std::string gpt2_describe(const GPT2* model) {
-    char buf[128];
-    snprintf(buf, sizeof buf, " | device arenas %.1f MiB%s%s", model->device_bytes / 1048576.0,
-             model->use_master ? " | fp32 master weights" : "", model->recompute_gelu ? " | GELU recomputed" : "");
+    char attn[128];
+    const int hs = model->config.channels / model->config.num_heads;
+    if (model->flash_attention) snprintf(attn, sizeof attn, " | fused attention (-fa 1)");
+    else if (!g_flash_attention) snprintf(attn, sizeof attn, " | unfused attention (-fa 0)");
+    else if (!flash_attention_supported(hs)) snprintf(attn, sizeof attn, " | unfused attention (no fused kernel for head size %d)", hs);
+    else snprintf(attn, sizeof attn, " | unfused attention (the fused one needs %zu bytes of shared memory per block)",
+                  flash_attention_smem_bytes(hs));
+    char buf[320];
+    snprintf(buf, sizeof buf, " | device arenas %.1f MiB%s%s%s", model->device_bytes / 1048576.0,
+             model->use_master ? " | fp32 master weights" : "", model->recompute_gelu ? " | GELU recomputed" : "", attn);
     return buf;
 }
 
@@ -621,7 +743,13 @@ std::string gpt2_step_extra(GPT2* model, double ms, int tokens, bool for_log) {
         snprintf(buf, sizeof buf, " mfu:%.2f", mfu);
         return buf;
     }
-    model->peak_mib = std::max(model->peak_mib, device_used_mib());
+    prof_step_end(&model->prof);  // -prof: the table of the step just done
+    const double used = device_used_mib();
+    if (++model->steps_seen == 1) {  // what the step loop should never add to
+        model->used_mib_step1 = used;
+        model->mallocs_step1 = device_malloc_calls();
+    }
+    model->peak_mib = std::max(model->peak_mib, used);
     char mfu_str[32];
     if (mfu >= 0) snprintf(mfu_str, sizeof mfu_str, "%.1f%%", mfu);
     else snprintf(mfu_str, sizeof mfu_str, "n/a");
@@ -629,10 +757,20 @@ std::string gpt2_step_extra(GPT2* model, double ms, int tokens, bool for_log) {
     return buf;
 }
 
+// Peak device memory measured (cudaMemGetInfo after each step: the CUDA context, cuBLAS and any
+// other process count too) next to what the trainer allocated and what gpt2_memory_needed
+// predicted before allocating; and whether the step loop allocated anything after step 1.
 std::string gpt2_summary_extra(GPT2* model) {
-    char buf[128];
-    snprintf(buf, sizeof buf, " | peak device memory %.1f MiB (cudaMemGetInfo) | arenas %.1f MiB", model->peak_mib,
-             model->device_bytes / 1048576.0);
+    const long long mallocs = device_malloc_calls();
+    char allocs[64];
+    if (mallocs >= 0) snprintf(allocs, sizeof allocs, "%lld device allocations", mallocs - model->mallocs_step1);
+    else snprintf(allocs, sizeof allocs, "device allocations not counted on a GPU");
+    char buf[320];
+    snprintf(buf, sizeof buf,
+             " | device memory: peak in use %.1f MiB (cudaMemGetInfo), allocated %.1f MiB, predicted %.1f MiB | after step 1: "
+             "%+.1f MiB in use, %s",
+             model->peak_mib, model->device_bytes / 1048576.0, model->predicted_bytes / 1048576.0,
+             device_used_mib() - model->used_mib_step1, allocs);
     return buf;
 }
 

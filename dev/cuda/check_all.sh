@@ -3,8 +3,9 @@
 # against the PyTorch debug state, and in FP32 against the untied-lm_head one (--untied 1);
 # checks the host-side init (-init-report, test_gpt2cu --init) against the CPU trainer and
 # PyTorch; runs each dev/cuda kernel check + benchmark; runs compute-sanitizer memcheck on the
-# FP32 test; benchmarks d12 at B=64 T=1024 (BF16); compares against the CPU trainer
-# (scripts/compare_cpu_gpu.sh) and an untied -rms run's step-0 RMS line; prints a summary.
+# FP32 test; benchmarks d12 at B=64 T=1024 (BF16, fused and unfused attention); times each kernel
+# of one such step (-prof) against dev/cuda/roofline.py; compares against the CPU trainer (scripts/compare_cpu_gpu.sh) and an untied -rms run's step-0 RMS line; prints a
+# summary.
 # Logs in OUT.
 # Needs: nvcc + a GPU; for the parity tests either dev/test/tmp/ref/ and dev/test/tmp/ref_untied/
 # (ref_model.bin, ref_debug_state.bin) or $PYTHON (default: the python3 on PATH, which on the
@@ -65,6 +66,8 @@ fi
 if [ -f "$REF/ref_debug_state.bin" ]; then
     run test_gpt2cu_fp32 "$OUT/test_fp32.log" ./build/test_gpt2cu_fp32 "$REF"
     run test_gpt2cu_bf16 "$OUT/test_bf16.log" ./test_gpt2cu "$REF"
+    # the unfused attention path (-fa 0) too; the two runs above use the fused one (-fa 1)
+    run test_gpt2cu_bf16_fa0 "$OUT/test_bf16_fa0.log" ./test_gpt2cu "$REF" -fa 0
     if [ "${SKIP_SANITIZER:-0}" != 1 ]; then
         SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
         if [ -x "$SAN" ]; then
@@ -118,6 +121,24 @@ if ls data/mobydick/mobydick_train_*.bin >/dev/null 2>&1; then
     else
         failed=1; note "FAIL bench d12 -> $OUT/bench_d12.log"; tail -n 5 "$OUT/bench_d12.log"
     fi
+    # the same with the unfused attention (-fa 0; the run above is the fused one, -fa 1)
+    if ./train_gpt2cu -e d12 -b 64 -t 1024 -x "$BENCH_STEPS" -v 0 -s 0 -l 6e-4 -u 10 -fa 0 > "$OUT/bench_d12_fa0.log" 2>&1; then
+        note "BENCH d12 B=64 T=1024 BF16 -fa 0: $(grep '^median step' "$OUT/bench_d12_fa0.log")"
+    else
+        failed=1; note "FAIL bench d12 -fa 0 -> $OUT/bench_d12_fa0.log"; tail -n 5 "$OUT/bench_d12_fa0.log"
+    fi
+    # per-kernel times of step 3 (-prof: CUDA events around every kernel and matmul) against the
+    # roofline model (dev/cuda/roofline.py, this GPU's ceilings), both attention variants; and the
+    # device memory measured (cudaMemGetInfo) next to gpt2_memory_needed's prediction
+    for fa in 1 0; do
+        if ./train_gpt2cu -e d12 -b 64 -t 1024 -x 4 -prof 3 -fa $fa -v 0 -s 0 -l 6e-4 -u 10 > "$OUT/prof_d12_fa$fa.log" 2>&1 &&
+           "$PYTHON" dev/cuda/roofline.py --fa $fa --measured "$OUT/prof_d12_fa$fa.log" > "$OUT/roofline_fa$fa.txt" 2>&1; then
+            grep -v '^  \. ' "$OUT/roofline_fa$fa.txt" | sed -n '/^== /,$p'
+            note "ROOFLINE d12 -fa $fa: $(grep '^predicted step' "$OUT/roofline_fa$fa.txt" | awk '{print "predicted " $(NF-2) " ms, measured " $(NF-1) " ms (sum of -prof rows), x" $NF}') | $(grep '^median step' "$OUT/prof_d12_fa$fa.log" | sed 's/.*| device memory/device memory/')"
+        else
+            failed=1; note "FAIL prof/roofline d12 -fa $fa -> $OUT/prof_d12_fa$fa.log $OUT/roofline_fa$fa.txt"; tail -n 5 "$OUT/prof_d12_fa$fa.log"
+        fi
+    done
     OUT="$OUT/compare" bash scripts/compare_cpu_gpu.sh 10 > "$OUT/compare.log" 2>&1
     note "COMPARE $(grep -E '^(max relative|GPU speedup)' "$OUT/compare.log" | tr '\n' ' ')"
     # untied lm_head + -rms on both trainers (exact fp32 on the GPU): identical initial weights,

@@ -79,6 +79,7 @@ expect_reject shape_zero_layers -e -e L0:C64:NH2
 expect_reject depth_unsupported -e -e d7
 expect_reject cuda_only_f -f -f 1
 expect_reject cuda_only_w -w -w 0
+expect_reject cuda_only_fa -fa -fa 1
 # B*T = 2^32 wraps to 0 in int: "-d % (B*T)" must not divide by zero (SIGFPE, exit 136, in
 # llmc/train/cli.h validate_config as of 76d98b3). Naming any of -b, -t, -d is fine.
 expect_reject range_bt_overflow '(-b|-t|-d)' -b 65536 -t 65536 -d 256

@@ -5,11 +5,15 @@
 #    rejects must stop the program with one error line naming the kernel, block and thread;
 #    cuBLAS/cuBLASLt against naive loops; an out-of-bounds write caught by the ASan build
 #  - test_gpt2.cu against the PyTorch debug state: FP32 and BF16, tied and untied (each with its
-#    tolerance table, save/resume/replay bit-exact); FP32 tied again under ASan + UBSan
+#    tolerance table, save/resume/replay bit-exact), with the fused attention (-fa 1); tied again
+#    with the unfused one (-fa 0); FP32 tied again under ASan + UBSan
 #  - checkpoint interchange both ways: the CPU trainer resumes from the emulated CUDA trainer's
 #    checkpoint + state and prints the uninterrupted CUDA run's losses, and the reverse
 #  - scripts/compare_cpu_gpu.sh through the emulator: FP32 losses agree to 1e-5
 #  - every dev/cuda kernel check, BF16 and FP32 (validation only: benchmarks are skipped)
+#  - fused vs unfused attention in training (-fa 1 vs -fa 0, head size 64, T = 100: two tiles,
+#    the second partial): the same losses within the step_losses rows; and the trainer's memory
+#    line at d12 B=64 T=1024 drops by the (B, NH, T, T) buffers with -fa 1
 # Needs no CUDA toolkit. One line per check: "PASS name ..." or "FAIL name ..."
 set -u
 source "$(dirname "$0")/lib.sh"
@@ -51,6 +55,8 @@ fault warp_vs_barrier "$E/test_emu_runtime" "${K}warp_vs_barrier_kernel block .*
 fault mask_past_block "$E/test_emu_runtime" "${K}warp_lane_exited_kernel .*names lanes past the end of the block"
 fault host_pointer "$E/test_emu_runtime" "${K}launch of noop_kernel .*argument 0 .* is not device memory"
 fault memcpy_kind "$E/test_emu_runtime" "${K}cudaMemcpy: destination .* is not inside one device allocation"
+fault wmma_misaligned "$E/test_emu_runtime" "${K}wmma_misaligned_kernel block \(0,0,0\) thread \(0,0,0\): wmma::load_matrix_sync: pointer .* is not 256-bit \(32-byte\) aligned"
+fault wmma_divergent "$E/test_emu_runtime" "${K}wmma_divergent_kernel block \(0,0,0\) thread \(16,0,0\): exited while lane 0 waits at __syncwarp"
 # out of bounds: the ASan build of the emulation reports the write and the kernel's frame
 "$E/test_emu_runtime_asan" --fault write_past_end > "$TMP/oob.out" 2> "$TMP/oob.err"
 rc=$?
@@ -76,13 +82,16 @@ for tie in tied untied; do
     if ! "$PY" dev/gpt2_ref.py --out "$dir" --seed 1337 --untied "$([ $tie = untied ] && echo 1 || echo 0)" > "$TMP/gen_$tie.log" 2>&1; then
         fail "reference_generation_$tie" "$(tail -n 1 "$TMP/gen_$tie.log")"; continue
     fi
-    for prec in fp32 bf16; do
+    # fused attention (-fa 1, the default) on both; the unfused path (-fa 0) on the tied one
+    for run in fp32 bf16 $([ $tie = tied ] && echo fp32_fa0 bf16_fa0); do
+        prec=${run%_fa0}; fa=$([ "$run" = "$prec" ] && echo 1 || echo 0)
         bin=$E/test_gpt2cu$([ $prec = fp32 ] && echo _fp32)
-        "$bin" "$dir" > "$TMP/parity_${prec}_$tie.log" 2>&1
+        tag=${prec}_${tie}$([ $fa = 0 ] && echo _fa0)
+        "$bin" "$dir" -fa $fa > "$TMP/parity_$tag.log" 2>&1
         rc=$?
-        sed -n "s/^\(PASS\|FAIL\) /\1 emu_${prec}_${tie}_/p" "$TMP/parity_${prec}_$tie.log"
-        if [ $rc -ne 0 ] && ! grep -q '^FAIL' "$TMP/parity_${prec}_$tie.log"; then
-            fail "emu_${prec}_${tie}_exit" "rc $rc: $(tail -n 1 "$TMP/parity_${prec}_$tie.log")"
+        sed -n "s/^\(PASS\|FAIL\) /\1 emu_${tag}_/p" "$TMP/parity_$tag.log"
+        if [ $rc -ne 0 ] && ! grep -q '^FAIL' "$TMP/parity_$tag.log"; then
+            fail "emu_${tag}_exit" "rc $rc: $(tail -n 1 "$TMP/parity_$tag.log")"
         fi
     done
 done
@@ -214,4 +223,42 @@ g=$(sed -n 's/^step *3\/3 | loss \([0-9.]*\).*/\1/p' "$TMP/shape_gpu.out"); c=$(
 if [ -n "$g" ] && [ -n "$c" ] && $PY -c "import sys; sys.exit(0 if abs($g - $c) <= 1e-5 * abs($c) else 1)"; then
     pass emu_custom_shape_matches_cpu "step-3 loss $g (CUDA FP32) vs $c (CPU)"
 else fail emu_custom_shape_matches_cpu "CUDA '$g' CPU '$c': $(head -c 200 "$TMP/shape_gpu.err")"; fi
+
+# --- fused vs unfused attention in training: head size 64 (C128:NH2), T = 100 (a full 64-row tile
+# and a partial one), 5 steps from the same init and data; every train loss of -fa 1 within the
+# step_losses row of dev/test/tolerances.h of -fa 0's (FP32 1e-5, BF16 5e-4)
+FA=(-e L2:C128:NH2:T128:V600 -tie 0 -i "$TMP/v_train_*.bin" -v 0 -s 0 -b 2 -t 100 -x 5)
+for prec in fp32 bf16; do
+    bin=$E/train_gpt2cu$([ $prec = fp32 ] && echo _fp32); extra=(); [ $prec = fp32 ] && extra=(-f 0)
+    for fa in 0 1; do
+        timeout 300 "$bin" "${FA[@]}" "${extra[@]}" -fa $fa -o "$TMP/fa${fa}_$prec" > "$TMP/fa${fa}_$prec.out" 2> "$TMP/fa${fa}_$prec.err"
+    done
+    bound=$([ $prec = fp32 ] && echo 1e-5 || echo 5e-4)
+    worst=$(paste -d' ' <(sed -n 's/^s:\([0-9]*\) trl:\([^ ]*\).*/\1 \2/p' "$TMP/fa0_$prec/main.log" 2>/dev/null) \
+                        <(sed -n 's/^s:\([0-9]*\) trl:\([^ ]*\).*/\1 \2/p' "$TMP/fa1_$prec/main.log" 2>/dev/null) |
+            awk '{ if ($1 != $3) { print "mismatch"; exit } d = $2 - $4; if (d < 0) d = -d; r = d / $2; if (r > m) m = r }
+                 END { if (NR == 5) printf "%.2e", m; else print "rows " NR }')
+    if grep -q "fused attention (-fa 1)" "$TMP/fa1_$prec.out" && grep -q "unfused attention (-fa 0)" "$TMP/fa0_$prec.out" &&
+       awk -v w="$worst" -v b="$bound" 'BEGIN { exit !(w + 0 == w && w <= b + 0) }' 2>/dev/null; then
+        pass "emu_fused_attention_training_$prec" "5 train losses, -fa 1 vs -fa 0, max relative difference $worst (bound $bound)"
+    else
+        fail "emu_fused_attention_training_$prec" "'$worst' (bound $bound): $(head -c 200 "$TMP/fa1_$prec.err")"
+    fi
+done
+
+# --- memory: d12 at B=64 T=1024 (BF16), the trainer's estimate before it allocates (the run then
+# stops: more than this machine has, or ulimit -v). -fa 1 must drop att (L, B, NH, T, T), the
+# preatt scratch (B, NH, T, T) and the permuted q, k, v, y, dq, dk, dv (B, T, C each), and add
+# the saved log-sum-exp (L, B, NH, T) and the delta scratch (B, NH, T), fp32
+for fa in 0 1; do
+    (ulimit -v 6000000; timeout 120 "$E/train_gpt2cu" -e d12 -b 64 -t 1024 -x 1 -fa $fa > "$TMP/mem_fa$fa.out" 2> "$TMP/mem_fa$fa.err")
+done
+g0=$(sed -n 's/^memory: .* | \([0-9.]*\) GiB device .*/\1/p' "$TMP/mem_fa0.out"); g1=$(sed -n 's/^memory: .* | \([0-9.]*\) GiB device .*/\1/p' "$TMP/mem_fa1.out")
+want=$(awk 'BEGIN { L = 12; B = 64; NH = 12; T = 1024; C = 768
+    printf "%.3f", ((L + 1) * B * NH * T * T * 2 + 7 * B * T * C * 2 - (L + 1) * B * NH * T * 4) / 1073741824 }')
+if [ -n "$g0" ] && [ -n "$g1" ] && awk -v a="$g0" -v b="$g1" -v w="$want" 'BEGIN { d = a - b - w; exit !(d <= 0.011 && d >= -0.011) }'; then
+    pass emu_fused_attention_memory "d12 B=64 T=1024 BF16 device need: $g0 GiB (-fa 0) vs $g1 GiB (-fa 1), $want GiB less expected"
+else
+    fail emu_fused_attention_memory "-fa 0 '$g0' GiB, -fa 1 '$g1' GiB, want $want GiB less: $(head -n 1 "$TMP/mem_fa1.err")"
+fi
 test_end

@@ -6,6 +6,8 @@
 //        test_emu_runtime --fault F  runs one faulty program that a GPU or compute-sanitizer
 //                                    rejects; the emulator must exit 1 with one error line
 //                                    (dev/test/t_cuda_emu.sh checks the line)
+#include <mma.h>
+
 #include <string>
 #include <vector>
 
@@ -64,6 +66,36 @@ __global__ void read_dynamic_smem_kernel(float* out) { out[threadIdx.x] = dynami
 
 __global__ void copy_kernel(float* out, const float* in) { out[threadIdx.x] = in[threadIdx.x]; }
 
+// One warp, WMMA (llmc/cuda/emu/mma.h): slot s = 2 * (A column-major) + (B column-major) gets
+// D = A' B' + C stored row-major with ldm 20, where A' is a (16 x 16, ldm 24) read row- or
+// column-major (A or A^T), B' likewise from b (ldm 16); slot 4: A B + C with C loaded and D
+// stored column-major.
+__global__ void wmma_kernel(float* out, const __nv_bfloat16* a, const __nv_bfloat16* b, const float* c) {
+    using namespace nvcuda;
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> ar;
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::col_major> ac;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> br;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> bc;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    wmma::load_matrix_sync(ar, a, 24);
+    wmma::load_matrix_sync(ac, a, 24);
+    wmma::load_matrix_sync(br, b, 16);
+    wmma::load_matrix_sync(bc, b, 16);
+    for (int s = 0; s < 4; s++) {
+        wmma::load_matrix_sync(acc, c, 16, wmma::mem_row_major);
+        if (s == 0) wmma::mma_sync(acc, ar, br, acc);
+        if (s == 1) wmma::mma_sync(acc, ar, bc, acc);
+        if (s == 2) wmma::mma_sync(acc, ac, br, acc);
+        if (s == 3) wmma::mma_sync(acc, ac, bc, acc);
+        wmma::store_matrix_sync(out + s * 320, acc, 20, wmma::mem_row_major);
+    }
+    wmma::load_matrix_sync(acc, c, 16, wmma::mem_col_major);  // C^T
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> d;
+    wmma::fill_fragment(d, 0.0f);
+    wmma::mma_sync(d, ar, br, acc);
+    wmma::store_matrix_sync(out + 4 * 320, d, 16, wmma::mem_col_major);
+}
+
 // ----------------------------------------------------------------------------
 // faulty kernels
 
@@ -87,6 +119,15 @@ __global__ void warp_vs_barrier_kernel(float* out) {
     __syncthreads();
 }
 __global__ void write_past_end_kernel(float* out, int n) { out[n + threadIdx.x] = 1.0f; }
+__global__ void wmma_misaligned_kernel(float* out, const __nv_bfloat16* a) {
+    nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, __nv_bfloat16, nvcuda::wmma::row_major> f;
+    nvcuda::wmma::load_matrix_sync(f, a + 8, 16);  // 16 bytes past a 256-byte boundary
+}
+__global__ void wmma_divergent_kernel(float* out) {  // half a warp at a warp-collective call
+    nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> acc;
+    nvcuda::wmma::fill_fragment(acc, 1.0f);
+    if (threadIdx.x < 16) nvcuda::wmma::store_matrix_sync(out, acc, 16, nvcuda::wmma::mem_row_major);
+}
 
 static int run_fault(const std::string& f) {
     float* d;
@@ -107,6 +148,8 @@ static int run_fault(const std::string& f) {
     else if (f == "host_pointer") launch_kernel(noop_kernel, 1, 32, 0, 0, host);
     else if (f == "memcpy_kind") cudaCheck(cudaMemcpy(host, d, sizeof host, cudaMemcpyHostToDevice));
     else if (f == "write_past_end") launch_kernel(write_past_end_kernel, 1, 32, 0, 0, d, 1024);
+    else if (f == "wmma_misaligned") launch_kernel(wmma_misaligned_kernel, 1, 32, 0, 0, d, (const __nv_bfloat16*)d);
+    else if (f == "wmma_divergent") launch_kernel(wmma_divergent_kernel, 1, 32, 0, 0, d);
     else die("unknown fault %s", f.c_str());
     cudaCheck(cudaDeviceSynchronize());
     printf("fault %s: no error raised\n", f.c_str());
@@ -121,6 +164,9 @@ static std::vector<T> download(const T* d, size_t n) {
     cudaCheck(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
     return h;
 }
+
+// Every thread sets its bit of its block's word; block b's word ends up (1 << blockDim.x) - 1.
+__global__ void atomic_or_kernel(unsigned* words) { atomicOr(&words[blockIdx.x % 4], 1u << threadIdx.x); }
 
 int main(int argc, char** argv) {
     if (argc == 3 && !strcmp(argv[1], "--fault")) return run_fault(argv[2]);
@@ -250,6 +296,40 @@ int main(int argc, char** argv) {
         cudaCheck(cudaFree(b));
         cudaCheck(cudaFree(h));
     }
+    {  // WMMA: every layout against a loop; small integers, so every sum is exact
+        std::vector<__nv_bfloat16> a(16 * 24), b(16 * 16);
+        std::vector<float> af(16 * 24), bf(16 * 16), c(16 * 16);
+        for (int i = 0; i < 16 * 24; i++) a[i] = __float2bfloat16_rn(af[i] = (float)((i * 7) % 9 - 4));
+        for (int i = 0; i < 16 * 16; i++) b[i] = __float2bfloat16_rn(bf[i] = (float)((i * 5) % 7 - 3));
+        for (int i = 0; i < 16 * 16; i++) c[i] = (float)(i % 11 - 5);
+        __nv_bfloat16 *d_a, *d_b;
+        float *d_c, *d_out;
+        cudaCheck(cudaMalloc(&d_a, a.size() * sizeof(__nv_bfloat16)));
+        cudaCheck(cudaMalloc(&d_b, b.size() * sizeof(__nv_bfloat16)));
+        cudaCheck(cudaMalloc(&d_c, c.size() * sizeof(float)));
+        cudaCheck(cudaMalloc(&d_out, 5 * 320 * sizeof(float)));
+        cudaCheck(cudaMemcpy(d_a, a.data(), a.size() * sizeof(__nv_bfloat16), cudaMemcpyHostToDevice));
+        cudaCheck(cudaMemcpy(d_b, b.data(), b.size() * sizeof(__nv_bfloat16), cudaMemcpyHostToDevice));
+        cudaCheck(cudaMemcpy(d_c, c.data(), c.size() * sizeof(float), cudaMemcpyHostToDevice));
+        launch_kernel(wmma_kernel, 1, 32, 0, 0, d_out, d_a, d_b, d_c);
+        std::vector<float> o = download(d_out, 5 * 320);
+        int bad = 0;
+        for (int s = 0; s < 5; s++) {
+            const bool at = s == 2 || s == 3, bt = s == 1 || s == 3;
+            for (int i = 0; i < 16; i++) {
+                for (int j = 0; j < 16; j++) {
+                    float want = s == 4 ? c[j * 16 + i] : c[i * 16 + j];
+                    for (int k = 0; k < 16; k++) want += (at ? af[k * 24 + i] : af[i * 24 + k]) * (bt ? bf[j * 16 + k] : bf[k * 16 + j]);
+                    bad += (s == 4 ? o[4 * 320 + j * 16 + i] : o[s * 320 + i * 20 + j]) != want;
+                }
+            }
+        }
+        check("emu_wmma_layouts", bad == 0, "%d of 1280 elements wrong (row/col-major A and B, accumulator load/store both ways)", bad);
+        cudaCheck(cudaFree(d_a));
+        cudaCheck(cudaFree(d_b));
+        cudaCheck(cudaFree(d_c));
+        cudaCheck(cudaFree(d_out));
+    }
     {  // bf16 round to nearest even, as cvt.rn.bf16.f32
         struct Case {
             uint32_t in;
@@ -271,6 +351,59 @@ int main(int argc, char** argv) {
             bad += __bfloat16_as_ushort(__float2bfloat16_rn(f)) != c.out;
         }
         check("emu_bf16_round_nearest_even", bad == 0, "%d of %zu cases wrong", bad, sizeof cases / sizeof cases[0]);
+    }
+    {  // pinned host memory, asynchronous copies on a stream, events, and the allocation counts
+        const cuda_emu::ApiCounts& c = cuda_emu::api_counts();
+        const long long hosts0 = c.host_alloc_calls, frees0 = c.host_free_calls, mallocs0 = c.malloc_calls;
+        int *pinned = nullptr, *back = nullptr, *dev = nullptr;
+        cudaCheck(cudaMallocHost(&pinned, 1000 * sizeof(int)));
+        cudaCheck(cudaHostAlloc((void**)&back, 1000 * sizeof(int), cudaHostAllocDefault));
+        cudaCheck(cudaMalloc(&dev, 1000 * sizeof(int)));
+        for (int i = 0; i < 1000; i++) pinned[i] = 3 * i + 1;
+        cudaStream_t st;
+        cudaEvent_t copied, t0, t1;
+        cudaCheck(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+        cudaCheck(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
+        cudaCheck(cudaEventCreate(&t0));
+        cudaCheck(cudaEventCreate(&t1));
+        cudaCheck(cudaEventRecord(t0, st));
+        cudaCheck(cudaMemcpyAsync(dev, pinned, 1000 * sizeof(int), cudaMemcpyHostToDevice, st));
+        cudaCheck(cudaEventRecord(copied, st));
+        cudaCheck(cudaStreamWaitEvent(nullptr, copied, 0));
+        cudaCheck(cudaMemcpyAsync(back, dev, 1000 * sizeof(int), cudaMemcpyDeviceToHost, st));
+        cudaCheck(cudaEventRecord(t1, st));
+        cudaCheck(cudaEventSynchronize(t1));
+        int bad = 0;
+        for (int i = 0; i < 1000; i++) bad += back[i] != 3 * i + 1;
+        float ms = -1.0f;
+        const bool timed = cudaEventElapsedTime(&ms, t0, t1) == cudaSuccess && ms >= 0.0f;
+        const bool untimed = cudaEventElapsedTime(&ms, t0, copied) == cudaErrorInvalidResourceHandle;  // as a GPU
+        const bool query = cudaEventQuery(copied) == cudaSuccess;
+        const bool refuses = cudaFreeHost(dev) == cudaErrorInvalidValue;  // not pinned memory
+        cudaCheck(cudaFreeHost(pinned));
+        cudaCheck(cudaFreeHost(back));
+        check("emu_pinned_async_copies", bad == 0 && query, "%d of 1000 values wrong after pinned -> device -> pinned", bad);
+        check("emu_events_timing_flags", timed && untimed, "elapsed between timed events %s, with a DisableTiming event %s",
+              timed ? "ok" : "failed", untimed ? "refused" : "not refused");
+        check("emu_pinned_counted", c.host_alloc_calls - hosts0 == 2 && c.host_free_calls - frees0 == 2 && refuses &&
+              c.malloc_calls - mallocs0 == 1 && c.peak_device_bytes >= 1000 * sizeof(int),
+              "pinned allocs %lld frees %lld, device mallocs %lld, cudaFreeHost of device memory %s",
+              c.host_alloc_calls - hosts0, c.host_free_calls - frees0, c.malloc_calls - mallocs0, refuses ? "refused" : "accepted");
+        cudaCheck(cudaEventDestroy(copied));
+        cudaCheck(cudaEventDestroy(t0));
+        cudaCheck(cudaEventDestroy(t1));
+        cudaCheck(cudaStreamDestroy(st));
+        cudaCheck(cudaFree(dev));
+    }
+    {  // atomicOr across blocks running on several threads
+        unsigned* words;
+        cudaCheck(cudaMalloc(&words, 4 * sizeof(unsigned)));
+        cudaCheck(cudaMemset(words, 0, 4 * sizeof(unsigned)));
+        launch_kernel(atomic_or_kernel, 64, 32, 0, 0, words);
+        std::vector<unsigned> w = download(words, 4);
+        check("emu_atomic_or", w[0] == 0xffffffffu && w[1] == 0xffffffffu && w[2] == 0xffffffffu && w[3] == 0xffffffffu,
+              "words %08x %08x %08x %08x", w[0], w[1], w[2], w[3]);
+        cudaCheck(cudaFree(words));
     }
     return test_exit_code();
 }

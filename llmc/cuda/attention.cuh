@@ -1,5 +1,5 @@
-// Causal self-attention as softmax over cuBLAS strided-batched products (the (T, T) attention
-// matrix is materialized; a fused flash-style kernel is the next step).
+// Causal self-attention as softmax over cuBLAS strided-batched products, the (T, T) attention
+// matrix materialized: the trainer's -fa 0 path (-fa 1, the default, is flash_attention.cuh).
 // qkv (B, T, 3C) is laid out [q | k | v] with heads contiguous: (B, T, 3, NH, hs). The batched
 // products want (B, NH, T, hs) per tensor, so we permute first and unpermute the result.
 // Cost per layer: 4*B*NH*T*T*hs FLOPs forward (QK^T and AV), twice that backward, plus

@@ -1,10 +1,19 @@
-// Token + position embedding, forward and backward, without atomics.
-// Backward is deterministic: the host groups the B*T positions by token id (the inputs live on
-// the host anyway), and one block sums each token's rows in position order.
+// Token + position embedding, forward and backward, deterministic and without float atomics.
+// The wte backward is sort-free and never serializes on a frequent token: the B*T positions are
+// cut into chunks of `chunk` consecutive positions (256 by default), and
+//   1. wte_chunk_sums_kernel, one block per (chunk, channel block): within its chunk, each
+//      token's first position (its chunk head) sums the token's rows in position order into an
+//      fp32 partial row; the block also sets the chunk's bit in the token's presence mask;
+//   2. wte_combine_kernel, one warp per (position, channel block): the warp of a token's first
+//      position in the whole batch adds the token's chunk partials in chunk order and adds the
+//      total into dwte (one writer per element).
+// Every sum runs in a fixed order (positions within a chunk, then chunks), so the result is the
+// same bits every run. The only atomics are integer ORs into the presence masks, whose result
+// does not depend on their order. The serial work of any one (token, channel) is bounded by
+// chunk + B*T / chunk additions (old kernel: every occurrence, e.g. 40k rows for a token that is
+// 60% of a 64k-token batch). Scratch: an fp32 (B*T, C) partial buffer (the trainer lends it the
+// MLP gradient buffer, free by then) and V * words presence masks, zeroed per call.
 #pragma once
-#include <algorithm>
-#include <vector>
-
 #include "common.cuh"
 
 // out (B,T,C) = wte[inp[b,t]] + wpe[t]; one thread per 16-byte pack of C. C % x128::size == 0.
@@ -38,62 +47,142 @@ __global__ void wpe_backward_kernel(float* dwpe, const floatX* dout, int B, int 
     dwpe[idx] += s;
 }
 
-// dwte[token] += sum of dout rows at that token's positions. Block u handles unique token
-// tokens[u], whose positions are positions[offsets[u] .. offsets[u+1]), ascending.
-// Threads stride over C, so each dwte element has one writer.
-__global__ void wte_backward_kernel(float* dwte, const floatX* dout, const int* tokens, const int* offsets,
-                                    const int* positions, int C) {
-    const int u = blockIdx.x;
-    float* row = dwte + (size_t)tokens[u] * C;
-    for (int c = threadIdx.x; c < C; c += blockDim.x) {
-        float s = 0.0f;
-        for (int i = offsets[u]; i < offsets[u + 1]; i++) s += to_float(dout[(size_t)positions[i] * C + c]);
-        row[c] += s;
+// ----------------------------------------------------------------------------
+// wte backward
+
+constexpr int WTE_MAX_CHUNK = 1024;
+
+// Positions per chunk for a batch of N positions: 256, or 1024 past 256k positions (fewer chunks,
+// shorter masks). A multiple of 32 and at most WTE_MAX_CHUNK, as encoder_backward requires.
+inline int wte_chunk_rows(int N) { return N <= 256 * 1024 ? 256 : WTE_MAX_CHUNK; }
+// 32-bit presence words per token.
+inline int wte_mask_words(int N, int chunk) { return ceil_div(ceil_div(N, chunk), 32); }
+// Scratch encoder_backward needs for batches up to N positions, vocabulary V, channels C (the
+// default chunk size): the partial buffer and the masks.
+inline size_t wte_partial_floats(int N, int C) { return (size_t)N * C; }
+inline size_t wte_mask_ints(int N, int V) { return (size_t)V * wte_mask_words(N, wte_chunk_rows(N)); }
+
+// The first position p in [p0, p0 + n) with inp[p] == t, or -1. Called by a whole warp.
+__device__ inline int chunk_first(const int* inp, int p0, int n, int t, int lane) {
+    for (int base = 0; base < n; base += 32) {
+        const int i = base + lane;
+        const unsigned hit = __ballot_sync(0xffffffffu, i < n && inp[p0 + i] == t);
+        if (hit) return p0 + base + __ffs((int)hit) - 1;
+    }
+    return -1;
+}
+
+// grid (chunks, channel blocks of 32 * x128::size), block a multiple of 32; dynamic shared memory
+// 3 * chunk ints. partial[head row] = the chunk's rows of that token summed in position order.
+__global__ void wte_chunk_sums_kernel(float* partial, unsigned* mask, const floatX* dout, const int* inp, int N, int C,
+                                      int chunk, int words) {
+    int* tok = dynamic_shared<int>();
+    int* next = tok + chunk;     // next position of the same token in the chunk, or -1
+    int* is_head = next + chunk; // first position of its token in the chunk
+    const int k = blockIdx.x, p0 = k * chunk, n = min(chunk, N - p0);
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        tok[i] = inp[p0 + i];
+        is_head[i] = 1;
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        int j = i + 1;
+        while (j < n && tok[j] != tok[i]) j++;
+        next[i] = j < n ? j : -1;
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        if (next[i] >= 0) is_head[next[i]] = 0;  // next is one-to-one: one writer per slot
+    }
+    __syncthreads();
+    if (blockIdx.y == 0) {
+        for (int i = threadIdx.x; i < n; i += blockDim.x) {
+            if (is_head[i]) atomicOr(&mask[(size_t)tok[i] * words + k / 32], 1u << (k % 32));
+        }
+    }
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, nwarps = blockDim.x / 32;
+    const int c = (blockIdx.y * 32 + lane) * x128::size;
+    if (c >= C) return;  // no barrier below
+    for (int i = warp; i < n; i += nwarps) {
+        if (!is_head[i]) continue;
+        float acc[x128::size];
+        for (int q = 0; q < x128::size; q++) acc[q] = 0.0f;
+        for (int j = i; j >= 0; j = next[j]) {
+            const x128 d = load128(dout + (size_t)(p0 + j) * C + c);
+            for (int q = 0; q < x128::size; q++) acc[q] += to_float(d[q]);
+        }
+        float* dst = partial + (size_t)(p0 + i) * C + c;
+        for (int q = 0; q < x128::size; q += f128::size) {
+            f128 v;
+            for (int r = 0; r < f128::size; r++) v[r] = acc[q + r];
+            store128(dst + q, v);
+        }
     }
 }
 
-// Host-side bucketing of positions by token for wte_backward_kernel. Buffers sized B*T (+1).
-struct EncoderBuckets {
-    std::vector<int> tokens, offsets, positions;  // host staging
-    int num_unique = 0;
-};
-
-// Counting sort by token id: O(B*T + unique) with a vocab-sized count array reused across calls.
-inline void encoder_buckets_build(EncoderBuckets* eb, std::vector<int>& counts, const int* inp, int N) {
-    eb->tokens.clear();
-    eb->offsets.clear();
-    eb->positions.assign(N, 0);
-    for (int i = 0; i < N; i++) {
-        if (counts[inp[i]]++ == 0) eb->tokens.push_back(inp[i]);
+// grid (ceil(N / warps per block), channel blocks), one warp per position. The warp of each token's
+// first position in the batch adds the token's chunk partials, chunk by chunk, into dwte.
+__global__ void wte_combine_kernel(float* dwte, const float* partial, const unsigned* mask, const int* inp, int N, int C,
+                                   int chunk, int words) {
+    const int p = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (p >= N) return;  // the whole warp
+    const int t = inp[p], k = p / chunk;
+    const unsigned* m = mask + (size_t)t * words;
+    for (int w = 0; w < k / 32; w++) {
+        if (m[w]) return;  // an earlier chunk holds t
     }
-    std::sort(eb->tokens.begin(), eb->tokens.end());
-    int off = 0;
-    for (int tok : eb->tokens) {
-        eb->offsets.push_back(off);
-        int n = counts[tok];
-        counts[tok] = off;  // becomes the write cursor
-        off += n;
+    if (m[k / 32] & ((1u << (k % 32)) - 1u)) return;
+    if (chunk_first(inp, k * chunk, min(chunk, N - k * chunk), t, lane) != p) return;
+    const int c = (blockIdx.y * 32 + lane) * x128::size;
+    const bool active = c < C;  // every lane stays for the ballots in chunk_first
+    float acc[x128::size];
+    for (int q = 0; q < x128::size; q++) acc[q] = 0.0f;
+    if (active) {
+        for (int q = 0; q < x128::size; q += f128::size) {
+            const f128 v = load128(partial + (size_t)p * C + c + q);
+            for (int r = 0; r < f128::size; r++) acc[q + r] = v[r];
+        }
     }
-    eb->offsets.push_back(off);
-    for (int i = 0; i < N; i++) eb->positions[counts[inp[i]]++] = i;  // ascending i per token
-    for (int tok : eb->tokens) counts[tok] = 0;
-    eb->num_unique = (int)eb->tokens.size();
+    for (int w = k / 32; w < words; w++) {
+        unsigned bits = m[w];
+        if (w == k / 32) bits &= ~((2u << (k % 32)) - 1u);  // chunks after k only
+        while (bits) {
+            const int k2 = w * 32 + __ffs((int)bits) - 1;
+            bits &= bits - 1;
+            const int h = chunk_first(inp, k2 * chunk, min(chunk, N - k2 * chunk), t, lane);
+            if (!active) continue;
+            for (int q = 0; q < x128::size; q += f128::size) {
+                const f128 v = load128(partial + (size_t)h * C + c + q);
+                for (int r = 0; r < f128::size; r++) acc[q + r] += v[r];
+            }
+        }
+    }
+    if (!active) return;
+    float* row = dwte + (size_t)t * C + c;
+    for (int q = 0; q < x128::size; q += f128::size) {
+        f128 v = load128(row + q);
+        for (int r = 0; r < f128::size; r++) v[r] += acc[q + r];
+        store128(row + q, v);
+    }
 }
 
-// Copies the buckets to device buffers of at least N+1 ints. Pageable-memory copies return once
-// the host data is staged, so eb may be rebuilt right after.
-inline void encoder_buckets_upload(const EncoderBuckets& eb, int* d_tokens, int* d_offsets, int* d_positions,
-                                   cudaStream_t stream) {
-    const size_t N = eb.positions.size();
-    cudaCheck(cudaMemcpyAsync(d_tokens, eb.tokens.data(), eb.num_unique * sizeof(int), cudaMemcpyHostToDevice, stream));
-    cudaCheck(cudaMemcpyAsync(d_offsets, eb.offsets.data(), (eb.num_unique + 1) * sizeof(int), cudaMemcpyHostToDevice, stream));
-    cudaCheck(cudaMemcpyAsync(d_positions, eb.positions.data(), N * sizeof(int), cudaMemcpyHostToDevice, stream));
-}
-
-inline void encoder_backward(float* dwte, float* dwpe, const floatX* dout, int num_unique, const int* d_tokens,
-                             const int* d_offsets, const int* d_positions, int B, int T, int C, cudaStream_t stream) {
+// dwte (V, C) += and dwpe (T, C) += the embedding gradients of dout (B, T, C); inp: the device
+// copy of the batch's token ids. partial: wte_partial_floats(B*T, C) fp32 scratch; mask:
+// wte_mask_ints(B*T, V) scratch. chunk: positions per chunk, a multiple of 32 up to
+// WTE_MAX_CHUNK, 0 = wte_chunk_rows(B*T) (tests pass small ones to get many chunks).
+inline void encoder_backward(float* dwte, float* dwpe, float* partial, unsigned* mask, const floatX* dout, const int* inp,
+                             int B, int T, int C, int V, int chunk, cudaStream_t stream) {
+    const int N = B * T;
+    if (chunk == 0) chunk = wte_chunk_rows(N);
+    if (chunk < 32 || chunk > WTE_MAX_CHUNK || chunk % 32 != 0) die("encoder_backward: chunk %d is not a multiple of 32 in [32, %d]", chunk, WTE_MAX_CHUNK);
+    const int chunks = ceil_div(N, chunk), words = ceil_div(chunks, 32), cblocks = ceil_div(C, 32 * x128::size);
     launch_kernel(wpe_backward_kernel, ceil_div((size_t)T * C, 256), 256, 0, stream, dwpe, dout, B, T, C);
     cudaCheck(cudaGetLastError());
-    launch_kernel(wte_backward_kernel, num_unique, 256, 0, stream, dwte, dout, d_tokens, d_offsets, d_positions, C);
+    cudaCheck(cudaMemsetAsync(mask, 0, (size_t)V * words * sizeof(unsigned), stream));
+    launch_kernel(wte_chunk_sums_kernel, dim3(chunks, cblocks), 256, 3 * chunk * sizeof(int), stream, partial, mask, dout,
+                  inp, N, C, chunk, words);
+    cudaCheck(cudaGetLastError());
+    launch_kernel(wte_combine_kernel, dim3(ceil_div(N, 256 / 32), cblocks), 256, 0, stream, dwte, (const float*)partial,
+                  (const unsigned*)mask, inp, N, C, chunk, words);
     cudaCheck(cudaGetLastError());
 }

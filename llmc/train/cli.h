@@ -70,6 +70,9 @@ struct TrainConfig {
     int tf32 = 1;
     int master_weights = 1;
     int recompute = 1;
+    int flash_attention = 1;         // fused attention (llmc/cuda/flash_attention.cuh); 0: cuBLAS + softmax
+    int gelu_fusion = 0;             // off until a real GPU validates cuBLASLt's GELU epilogue
+    int prof_step = 0;               // 0: no per-kernel timing
 };
 
 enum class Trainer { Both, Cuda, Cpu };
@@ -124,6 +127,9 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-f", &c.tf32, "TF32 matmuls (0|1)", Trainer::Cuda},
         {"-w", &c.master_weights, "keep fp32 master weights (0|1)", Trainer::Cuda},
         {"-r", &c.recompute, "recompute GELU in backward (0|1)", Trainer::Cuda},
+        {"-fa", &c.flash_attention, "fused causal attention, no (B,NH,T,T) buffers (0|1: 0 is cuBLAS + softmax); head size 16/32/64, others run unfused; not yet timed on a GPU", Trainer::Cuda},
+        {"-ge", &c.gelu_fusion, "GELU fused into the cuBLASLt epilogue (0|1); off until a real GPU shows it within the FP32 table", Trainer::Cuda},
+        {"-prof", &c.prof_step, "time each kernel and matmul of step N with CUDA events, print a table (0: off)", Trainer::Cuda},
     };
 }
 
@@ -245,8 +251,9 @@ inline void validate_config(const TrainConfig& c) {
     if (!bool01(c.init_probe)) die("-init-probe takes 0 or 1");
     if (c.shuffle < 0 || c.shuffle > 2) die("-shuffle must be 0, 1 or 2 (got %d)", c.shuffle);
     if (!bool01(c.resume) || !bool01(c.overfit_single_batch) || !bool01(c.tf32) ||
-        !bool01(c.master_weights) || !bool01(c.recompute))
-        die("flags -y -a -f -w -r take 0 or 1");
+        !bool01(c.master_weights) || !bool01(c.recompute) || !bool01(c.gelu_fusion) || !bool01(c.flash_attention))
+        die("flags -y -a -f -w -r -ge -fa take 0 or 1");
+    if (c.prof_step < 0) die("-prof must be >= 0 (got %d)", c.prof_step);
     if (c.resume && c.output_dir.empty()) die("-y 1 needs an output dir (-o) to resume from");
     const char* k = c.lr_scheduler.c_str();
     if (strcmp(k, "cosine") && strcmp(k, "linear") && strcmp(k, "constant") && strcmp(k, "wsd"))

@@ -16,6 +16,8 @@
 // (A, B, C not matching D's m x n and A's k, ld < rows, unequal batch counts, C == D with
 // different layouts, missing bias/aux pointers) return CUBLAS_STATUS_INVALID_VALUE.
 // Work runs synchronously on the calling thread; the stream, workspace and algo are not used.
+// cuda_emu::lt_counts() counts the descriptor creations, heuristic queries and matmuls, so a test
+// can check that a caller caches its plans (llmc/cuda/matmul.cuh).
 #pragma once
 #include <climits>
 #include <cstddef>
@@ -140,6 +142,16 @@ typedef enum {
 
 namespace cuda_emu {
 
+// Calls so far (relaxed atomic increments: host API calls may come from several threads).
+struct LtCounts {
+    long long desc_creates = 0, layout_creates = 0, pref_creates = 0, heuristic_calls = 0, matmuls = 0;
+};
+inline LtCounts& lt_counts() {
+    static LtCounts c;
+    return c;
+}
+inline void lt_count(long long* field) { __atomic_fetch_add(field, 1, __ATOMIC_RELAXED); }
+
 // Attribute values by id, as raw bytes of the documented size (at most 8).
 template <int N>
 struct LtAttrs {
@@ -262,6 +274,7 @@ inline const char* cublasLtGetStatusName(cublasStatus_t status) { return cublasG
 inline cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t* layout, cudaDataType type, uint64_t rows,
                                                  uint64_t cols, int64_t ld) {
     if (!layout) return CUBLAS_STATUS_INVALID_VALUE;
+    cuda_emu::lt_count(&cuda_emu::lt_counts().layout_creates);
     cublasLtMatrixLayout_t l = new cublasLtMatrixLayoutOpaque_t();
     l->attrs.put<uint32_t>(CUBLASLT_MATRIX_LAYOUT_TYPE, (uint32_t)type);
     l->attrs.put<int32_t>(CUBLASLT_MATRIX_LAYOUT_ORDER, CUBLASLT_ORDER_COL);
@@ -296,6 +309,7 @@ inline cublasStatus_t cublasLtMatrixLayoutGetAttribute(cublasLtMatrixLayout_t la
 inline cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t* desc, cublasComputeType_t computeType,
                                                cudaDataType_t scaleType) {
     if (!desc) return CUBLAS_STATUS_INVALID_VALUE;
+    cuda_emu::lt_count(&cuda_emu::lt_counts().desc_creates);
     cublasLtMatmulDesc_t d = new cublasLtMatmulDescOpaque_t();
     d->attrs.put<int32_t>(CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, computeType);
     d->attrs.put<int32_t>(CUBLASLT_MATMUL_DESC_SCALE_TYPE, scaleType);
@@ -327,6 +341,7 @@ inline cublasStatus_t cublasLtMatmulDescGetAttribute(cublasLtMatmulDesc_t desc, 
 
 inline cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t* pref) {
     if (!pref) return CUBLAS_STATUS_INVALID_VALUE;
+    cuda_emu::lt_count(&cuda_emu::lt_counts().pref_creates);
     cublasLtMatmulPreference_t p = new cublasLtMatmulPreferenceOpaque_t();
     p->attrs.put<uint32_t>(CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, CUBLASLT_REDUCTION_SCHEME_MASK);
     for (int id = CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES; id <= CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES; id++)
@@ -501,6 +516,7 @@ inline cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t lightHandl
     if (!lightHandle) return CUBLAS_STATUS_NOT_INITIALIZED;
     if (requestedAlgoCount <= 0 || !heuristicResultsArray || !returnAlgoCount || !preference)
         return CUBLAS_STATUS_INVALID_VALUE;
+    cuda_emu::lt_count(&cuda_emu::lt_counts().heuristic_calls);
     *returnAlgoCount = 0;
     cuda_emu::GemmProblem p;
     const cublasStatus_t st = cuda_emu::lt_plan(operationDesc, Adesc, Bdesc, Cdesc, Ddesc, false, &p);
@@ -524,6 +540,7 @@ inline cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle, cublasLtMatmu
                                      const cublasLtMatmulAlgo_t* algo, void* workspace, size_t workspaceSizeInBytes,
                                      cudaStream_t stream) {
     if (!lightHandle) return CUBLAS_STATUS_NOT_INITIALIZED;
+    cuda_emu::lt_count(&cuda_emu::lt_counts().matmuls);
     cuda_emu::GemmProblem p;
     const cublasStatus_t st = cuda_emu::lt_plan(computeDesc, Adesc, Bdesc, Cdesc, Ddesc, true, &p);
     if (st != CUBLAS_STATUS_SUCCESS) return st;

@@ -72,6 +72,7 @@ struct CUevent_st {
     uint32_t magic;
     double ms;
     bool recorded;
+    bool timing;  // false: created with cudaEventDisableTiming (no elapsed time)
 };
 typedef CUstream_st* cudaStream_t;
 typedef CUevent_st* cudaEvent_t;
@@ -124,6 +125,19 @@ inline double host_ms() {
 }
 
 inline size_t host_memory_bytes() { return (size_t)sysconf(_SC_PHYS_PAGES) * (size_t)sysconf(_SC_PAGESIZE); }
+
+// Counts of the allocation calls, for tests that a program allocates nothing after its setup
+// (read with cuda_emu::api_counts()): device allocations (cudaMalloc), their high-water mark in
+// bytes, and pinned host allocations (cudaMallocHost / cudaHostAlloc), live in `pinned`.
+struct ApiCounts {
+    long long malloc_calls = 0, free_calls = 0, host_alloc_calls = 0, host_free_calls = 0;
+    size_t peak_device_bytes = 0;
+    std::vector<std::pair<uintptr_t, size_t>> pinned;  // live pinned host blocks (unsorted)
+};
+inline ApiCounts& api_counts() {
+    static ApiCounts* c = new ApiCounts();  // never destroyed, as allocations(); guarded by allocations().mu
+    return *c;
+}
 
 // Misuse that a GPU would only report as an error code (a copy from a host pointer named as
 // device memory, a freed stream) stops here with the call and the problem, like a cudaCheck.
@@ -276,6 +290,9 @@ inline cudaError_t cudaMalloc(void** p, size_t n) {
     auto it = std::lower_bound(a.live.begin(), a.live.end(), std::make_pair((uintptr_t)m, (size_t)0));
     a.live.insert(it, {(uintptr_t)m, n});
     a.bytes += n;
+    cuda_emu::ApiCounts& c = cuda_emu::api_counts();
+    c.malloc_calls++;
+    if (a.bytes > c.peak_device_bytes) c.peak_device_bytes = a.bytes;
     *p = m;
     return cudaSuccess;
 }
@@ -292,6 +309,47 @@ inline cudaError_t cudaFree(void* p) {
         if (it == a.live.end() || it->first != (uintptr_t)p) return cudaErrorInvalidValue;
         a.bytes -= it->second;
         a.live.erase(it);
+        cuda_emu::api_counts().free_calls++;
+    }
+    free(p);
+    return cudaSuccess;
+}
+
+// Pinned (page-locked) host memory: plain host memory here, listed so cudaFreeHost can reject a
+// pointer it did not hand out, and counted (cuda_emu::api_counts()). Copies from and to it are
+// host-side copies like any other; on a GPU they are what lets cudaMemcpyAsync return at once.
+enum { cudaHostAllocDefault = 0, cudaHostAllocPortable = 1, cudaHostAllocMapped = 2, cudaHostAllocWriteCombined = 4 };
+inline cudaError_t cudaHostAlloc(void** p, size_t n, unsigned int flags) {
+    if (!p) return cudaErrorInvalidValue;
+    if (flags & ~7u) return cudaErrorInvalidValue;
+    void* m = aligned_alloc(256, (n + 255) / 256 * 256 + (n == 0 ? 256 : 0));
+    if (!m) {
+        *p = nullptr;
+        return cudaErrorMemoryAllocation;
+    }
+    cuda_emu::Allocations& a = cuda_emu::allocations();
+    std::lock_guard<std::mutex> lock(a.mu);
+    cuda_emu::ApiCounts& c = cuda_emu::api_counts();
+    c.host_alloc_calls++;
+    c.pinned.push_back({(uintptr_t)m, n});
+    *p = m;
+    return cudaSuccess;
+}
+inline cudaError_t cudaMallocHost(void** p, size_t n) { return cudaHostAlloc(p, n, cudaHostAllocDefault); }
+template <typename T>
+inline cudaError_t cudaMallocHost(T** p, size_t n) {
+    return cudaHostAlloc(reinterpret_cast<void**>(p), n, cudaHostAllocDefault);
+}
+inline cudaError_t cudaFreeHost(void* p) {
+    if (!p) return cudaSuccess;
+    cuda_emu::Allocations& a = cuda_emu::allocations();
+    {
+        std::lock_guard<std::mutex> lock(a.mu);
+        cuda_emu::ApiCounts& c = cuda_emu::api_counts();
+        auto it = std::find_if(c.pinned.begin(), c.pinned.end(), [p](const std::pair<uintptr_t, size_t>& b) { return b.first == (uintptr_t)p; });
+        if (it == c.pinned.end()) return cudaErrorInvalidValue;
+        c.pinned.erase(it);
+        c.host_free_calls++;
     }
     free(p);
     return cudaSuccess;
@@ -320,6 +378,11 @@ inline cudaError_t cudaStreamCreate(cudaStream_t* s) {
     *s = new CUstream_st{cuda_emu::STREAM_MAGIC};
     return cudaSuccess;
 }
+enum { cudaStreamDefault = 0, cudaStreamNonBlocking = 1 };
+inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned int flags) {
+    if (flags > 1) return cudaErrorInvalidValue;
+    return cudaStreamCreate(s);
+}
 inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
     if (!s || s->magic != cuda_emu::STREAM_MAGIC) return cudaErrorInvalidResourceHandle;
     s->magic = cuda_emu::DEAD;
@@ -330,7 +393,13 @@ inline cudaError_t cudaStreamSynchronize(cudaStream_t s) {
     return cuda_emu::stream_valid(s) ? cudaSuccess : cudaErrorInvalidResourceHandle;
 }
 inline cudaError_t cudaEventCreate(cudaEvent_t* e) {
-    *e = new CUevent_st{cuda_emu::EVENT_MAGIC, 0.0, false};
+    *e = new CUevent_st{cuda_emu::EVENT_MAGIC, 0.0, false, true};
+    return cudaSuccess;
+}
+enum { cudaEventDefault = 0, cudaEventBlockingSync = 1, cudaEventDisableTiming = 2, cudaEventInterprocess = 4 };
+inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned int flags) {
+    if (flags & ~7u) return cudaErrorInvalidValue;
+    *e = new CUevent_st{cuda_emu::EVENT_MAGIC, 0.0, false, !(flags & cudaEventDisableTiming)};
     return cudaSuccess;
 }
 inline cudaError_t cudaEventDestroy(cudaEvent_t e) {
@@ -348,9 +417,18 @@ inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr) {
 inline cudaError_t cudaEventSynchronize(cudaEvent_t e) {
     return e && e->magic == cuda_emu::EVENT_MAGIC ? cudaSuccess : cudaErrorInvalidResourceHandle;
 }
+// Work is done when a call returns: a recorded event is always complete.
+inline cudaError_t cudaEventQuery(cudaEvent_t e) {
+    return e && e->magic == cuda_emu::EVENT_MAGIC ? cudaSuccess : cudaErrorInvalidResourceHandle;
+}
+inline cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned int flags = 0) {
+    if (!e || e->magic != cuda_emu::EVENT_MAGIC || !cuda_emu::stream_valid(s)) return cudaErrorInvalidResourceHandle;
+    return flags == 0 ? cudaSuccess : cudaErrorInvalidValue;
+}
 inline cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) {
     if (!a || !b || a->magic != cuda_emu::EVENT_MAGIC || b->magic != cuda_emu::EVENT_MAGIC) return cudaErrorInvalidResourceHandle;
     if (!a->recorded || !b->recorded) return cudaErrorInvalidResourceHandle;
+    if (!a->timing || !b->timing) return cudaErrorInvalidResourceHandle;
     *ms = (float)(b->ms - a->ms);
     return cudaSuccess;
 }
@@ -382,6 +460,8 @@ inline float __uint_as_float(unsigned int u) {
 inline int __float_as_int(float f) { return (int)__float_as_uint(f); }
 inline float __int_as_float(int i) { return __uint_as_float((unsigned int)i); }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+inline int __ffs(int x) { return __builtin_ffs(x); }
+inline int __popc(unsigned int x) { return __builtin_popcount(x); }
 
 // cache-hint loads and stores: plain accesses here
 template <typename T>
@@ -432,6 +512,8 @@ inline unsigned int atomicCAS(unsigned int* p, unsigned int expected, unsigned i
     return expected;
 }
 inline int atomicExch(int* p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }
+inline int atomicOr(int* p, int v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }
+inline unsigned int atomicOr(unsigned int* p, unsigned int v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }
 inline float atomicExch(float* p, float v) {
     uint32_t r = __atomic_exchange_n(reinterpret_cast<uint32_t*>(p), __float_as_uint(v), __ATOMIC_RELAXED);
     return __uint_as_float(r);
