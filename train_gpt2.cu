@@ -254,8 +254,7 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     model->opt_n = opts.opt_n ? opts.opt_n : n;
     const size_t on = model->opt_n;
     // ZeRO-1 over NCCL: P shards of ceil(n / P) elements (optimizer_shard), the last one padded
-    const size_t shard_max = (n + g_comm.size - 1) / g_comm.size;
-    model->alloc_n = on < n ? shard_max * g_comm.size : n;
+    model->alloc_n = on < n ? optimizer_shard_size(n, g_comm.size) * g_comm.size : n;
     model->use_master = master_weights && !FLOATX_IS_FP32;
     model->recompute_gelu = recompute;
     model->flash_attention = use_flash_attention(config);
@@ -331,7 +330,7 @@ MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts
     const size_t n = count_params(sizes), BT = (size_t)opts.B * opts.T;
     const bool master = opts.master_weights && !FLOATX_IS_FP32, flash = use_flash_attention(config);
     const size_t on = opts.opt_n ? opts.opt_n : n;  // the optimizer shard (ZeRO-1)
-    const size_t an = on < n ? (n + g_comm.size - 1) / g_comm.size * g_comm.size : n;
+    const size_t an = on < n ? optimizer_shard_size(n, g_comm.size) * g_comm.size : n;  // as gpt2_build pads
     ActivationTensors a;
     GradScratch s;
     MemoryNeed m;
