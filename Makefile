@@ -1,5 +1,5 @@
 # GPT-2 training in plain C++ (CPU, OpenMP) and CUDA.
-#   make             build the CPU trainer (and the data tools)
+#   make             build the CPU trainer, the sampler (sample_gpt2) and the data tools
 #   make test        build and run every test; ends with "N passed, N failed"
 #   make bench       benchmarks (see README)
 #   NO_OMP=1         build without OpenMP
@@ -46,7 +46,7 @@ TEST_HEADERS := $(wildcard dev/test/*.h)
 
 .PHONY: all test bench clean
 
-all: train_gpt2 tools
+all: train_gpt2 sample_gpt2 tools
 
 # build/train_flags holds the trainer's compile line: rewritten (and the trainer rebuilt) when it
 # changes, e.g. after Open MPI is installed
@@ -59,6 +59,10 @@ train_gpt2: train_gpt2.cpp $(HEADERS) build/train_flags
 # the trainer built without MPI whatever is installed (dev/test/t_mpi.sh: mpirun refuses it)
 build/nompi/train_gpt2: train_gpt2.cpp $(HEADERS)
 	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
+
+# text generation from a checkpoint with a KV cache; includes the trainer for -kv 0 and -check
+sample_gpt2: sample_gpt2.cpp train_gpt2.cpp $(HEADERS)
 	$(CXX) $(CXXFLAGS) $< $(LDLIBS) -o $@
 
 test_gpt2: test_gpt2.cpp train_gpt2.cpp $(HEADERS) $(TEST_HEADERS)
@@ -184,8 +188,8 @@ $(SAN_DIR)/prepare_shards: data/prepare_shards.cpp $(HEADERS)
 	$(CXX) $(SAN_CXXFLAGS) -pthread $< $(LDLIBS) -o $@
 
 clean:
-	rm -f train_gpt2 test_gpt2 $(TEST_BINS)
-	rm -f prepare_shards bench_tokenizer
+	rm -f train_gpt2 sample_gpt2 test_gpt2 $(TEST_BINS)
+	rm -f prepare_shards bench_tokenizer convert_gpt2
 	rm -rf build dev/test/tmp
 
 # ---------------------------------------------------------------------------
