@@ -71,38 +71,14 @@ static std::vector<Flag> sample_flags(SampleConfig& c) {
 
 static void sample_usage(const char* prog) {
     SampleConfig defaults;
-    std::vector<Flag> table = sample_flags(defaults);
-    int wn = 0, wh = 0;
-    for (const Flag& f : table) wn = std::max(wn, (int)strlen(f.name)), wh = std::max(wh, (int)strlen(f.help));
     printf("usage: %s -e CHECKPOINT [-flag value ...]\n", prog);
-    for (const Flag& f : table) printf("  %-*s %-*s (default %s)\n", wn, f.name, wh, f.help, flag_value_str(f).c_str());
+    print_flag_lines(sample_flags(defaults), false);
 }
 
 // Parses and range-checks the flags; anything wrong dies with one line naming the flag.
 static SampleConfig parse_sample_args(int argc, char** argv) {
     SampleConfig c;
-    std::vector<Flag> table = sample_flags(c);
-    for (int i = 1; i < argc; i++) {
-        const char* name = argv[i];
-        if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
-            sample_usage(argv[0]);
-            exit(EXIT_SUCCESS);
-        }
-        const Flag* flag = nullptr;
-        for (const Flag& f : table) {
-            if (!strcmp(f.name, name)) flag = &f;
-        }
-        if (!flag) die("unknown flag %s (run with -h for the list)", name);
-        if (i + 1 >= argc) die("flag %s needs a value", name);
-        const char* val = argv[++i];
-        if (auto p = std::get_if<int*>(&flag->value)) {
-            if (!parse_int_strict(val, *p)) die("flag %s: '%s' is not an integer", name, val);
-        } else if (auto p = std::get_if<float*>(&flag->value)) {
-            if (!parse_float_strict(val, *p)) die("flag %s: '%s' is not a finite number in fp32 range", name, val);
-        } else {
-            *std::get<std::string*>(flag->value) = val;
-        }
-    }
+    parse_flags(argc, argv, sample_flags(c), false, [&] { sample_usage(argv[0]); });
     auto bool01 = [](int v) { return v == 0 || v == 1; };
     if (c.checkpoint.empty()) die("-e: no checkpoint given (e.g. -e out/d6/model_00000200.bin; -h lists the flags)");
     if (c.gen_tokens < 1) die("-g must be positive (got %d)", c.gen_tokens);

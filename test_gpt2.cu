@@ -116,8 +116,9 @@ static void train_step(GPT2* model, const DebugState& ref, const Hyper& hp, int 
 
 int main(int argc, char** argv) {
     if (argc == 5 && !strcmp(argv[1], "--init")) return check_init_file(argv[2], argv[3], argv[4], tol("init").atol);
+    bool flash_attention = BuildOptions{}.flash_attention;  // the trainer's default, or -fa
     if (argc == 4 && !strcmp(argv[2], "-fa") && (!strcmp(argv[3], "0") || !strcmp(argv[3], "1"))) {
-        g_flash_attention = argv[3][0] == '1';
+        flash_attention = argv[3][0] == '1';
     } else if (argc != 2) {
         die("usage: %s DIR [-fa 0|1] (DIR has ref_model.bin and ref_debug_state.bin from dev/gpt2_ref.py) | --init FILE SCHEME SEED",
             argv[0]);
@@ -142,6 +143,7 @@ int main(int argc, char** argv) {
     opts.master_weights = true;
     opts.recompute = false;
     opts.tf32 = false;
+    opts.flash_attention = flash_attention;
     GPT2 model;
     gpt2_build(&model, mc, opts);
     gpt2_load_weights(&model, model_path.c_str());
@@ -149,8 +151,8 @@ int main(int argc, char** argv) {
            prop.name, PRECISION_NAME, mc.num_layers, mc.channels, mc.num_heads, V, Vp, B, T, mc.tied ? "tied" : "untied",
            model.num_parameters, steps, gpt2_describe(&model).c_str());
     // the path asked for is the path under test (a head size without fused kernels would fall back)
-    check("cuda_attention_path", model.flash_attention == g_flash_attention, "%s attention (-fa %d)",
-          model.flash_attention ? "fused" : "unfused", (int)g_flash_attention);
+    check("cuda_attention_path", model.flash_attention == flash_attention, "%s attention (-fa %d)",
+          model.flash_attention ? "fused" : "unfused", (int)flash_attention);
 
     // forward and backward, with the GELU epilogue fused (when cuBLASLt offers it) and unfused
     std::vector<float> grads_first;

@@ -114,6 +114,7 @@ struct GPT2 {
                                          // equal-count reduce-scatter / all-gather under ZeRO-1
     bool recompute_gelu = false;         // -r 1: fch_gelu recomputed in backward
     bool flash_attention = false;        // -fa 1 and a head size it supports: flash_attention.cuh
+    bool flash_attention_requested = false;  // -fa 1 (BuildOptions), whether or not it could be used
     // host: fp32 weights for init/load/save, m and v for the state file
     Arena<float> host_params, host_m, host_v;
     // device arenas
@@ -219,18 +220,12 @@ static size_t io_ints(const GPT2Config& c, size_t B, size_t T) {
     return 2 * B * T + wte_mask_ints((int)(B * T), c.vocab_size);
 }
 
-// CUDA-only settings from the command line (gpt2_backend_init); tests that build a model
-// directly get these defaults.
-static bool g_gelu_fusion = false;  // -ge
-static int g_prof_step = 0;         // -prof
-static bool g_flash_attention = TrainConfig{}.flash_attention != 0;  // -fa (test_gpt2cu: its -fa argument)
-
 // -fa 1 runs the fused attention (llmc/cuda/flash_attention.cuh) when it has kernels for the head
 // size and the device offers their shared memory per block; otherwise the unfused path, which the
 // model line then names. Decides the activation layout (no att with the fused path).
-static bool use_flash_attention(const GPT2Config& c) {
+static bool use_flash_attention(const GPT2Config& c, const BuildOptions& opts) {
     const int hs = c.channels / c.num_heads;
-    if (!g_flash_attention || !flash_attention_supported(hs)) return false;
+    if (!opts.flash_attention || !flash_attention_supported(hs)) return false;
     int device = 0;
     cudaDeviceProp prop;
     cudaCheck(cudaGetDevice(&device));
@@ -257,7 +252,8 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     model->alloc_n = on < n ? optimizer_shard_size(n, g_comm.size) * g_comm.size : n;
     model->use_master = master_weights && !FLOATX_IS_FP32;
     model->recompute_gelu = recompute;
-    model->flash_attention = use_flash_attention(config);
+    model->flash_attention_requested = opts.flash_attention;
+    model->flash_attention = use_flash_attention(config, opts);
     model->max_B = B;
     model->max_T = T;
 
@@ -314,12 +310,12 @@ void gpt2_build(GPT2* model, const GPT2Config& config, const BuildOptions& opts)
     cudaCheck(cudaStreamCreate(&model->stream));
     nccl_set_stream(model->stream);  // data parallel: gradients are summed on this stream
     blas_init(&model->blas, tf32);
-    model->blas.gelu_fusion = g_gelu_fusion;
+    model->blas.gelu_fusion = opts.gelu_fusion;
     model->blas.prof = &model->prof;
     cublasCheck(cublasSetStream(model->blas.handle, model->stream));
     model->device_bytes += model->blas.workspace_size;
     model->predicted_bytes = gpt2_memory_needed(config, opts).device_bytes;
-    model->prof.step = g_prof_step;
+    model->prof.step = opts.prof_step;
 }
 
 // What gpt2_build will allocate: the device arenas (the same carving), the cuBLASLt workspace, and
@@ -328,7 +324,7 @@ MemoryNeed gpt2_memory_needed(const GPT2Config& config, const BuildOptions& opts
     size_t sizes[NUM_PARAMETER_TENSORS];
     fill_param_sizes(sizes, config);
     const size_t n = count_params(sizes), BT = (size_t)opts.B * opts.T;
-    const bool master = opts.master_weights && !FLOATX_IS_FP32, flash = use_flash_attention(config);
+    const bool master = opts.master_weights && !FLOATX_IS_FP32, flash = use_flash_attention(config, opts);
     const size_t on = opts.opt_n ? opts.opt_n : n;  // the optimizer shard (ZeRO-1)
     const size_t an = on < n ? optimizer_shard_size(n, g_comm.size) * g_comm.size : n;  // as gpt2_build pads
     ActivationTensors a;
@@ -705,9 +701,6 @@ void gpt2_backend_init(const TrainConfig& cfg) {
     cudaCheck(cudaGetDeviceProperties(&prop, device));
     cudaCheck(cudaSetDevice(device));
     nccl_init();
-    g_gelu_fusion = cfg.gelu_fusion != 0;
-    g_prof_step = cfg.prof_step;
-    g_flash_attention = cfg.flash_attention != 0;
     const double peak = gpu_bf16_peak(prop.name);
     printf("device: %s, %d SMs, %.1f GiB, sm_%d%d | precision %s%s | bf16 peak %s\n", prop.name,
            prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0, prop.major, prop.minor, PRECISION_NAME,
@@ -719,7 +712,7 @@ std::string gpt2_describe(const GPT2* model) {
     char attn[128];
     const int hs = model->config.channels / model->config.num_heads;
     if (model->flash_attention) snprintf(attn, sizeof attn, " | fused attention (-fa 1)");
-    else if (!g_flash_attention) snprintf(attn, sizeof attn, " | unfused attention (-fa 0)");
+    else if (!model->flash_attention_requested) snprintf(attn, sizeof attn, " | unfused attention (-fa 0)");
     else if (!flash_attention_supported(hs)) snprintf(attn, sizeof attn, " | unfused attention (no fused kernel for head size %d)", hs);
     else snprintf(attn, sizeof attn, " | unfused attention (the fused one needs %zu bytes of shared memory per block)",
                   flash_attention_smem_bytes(hs));

@@ -63,6 +63,9 @@ struct BuildOptions {
     bool master_weights = true;   // CUDA BF16: keep fp32 master weights (-w)
     bool recompute = true;        // CUDA: recompute GELU in backward (-r)
     bool tf32 = true;             // CUDA FP32: TF32 matmuls (-f)
+    bool flash_attention = true;  // CUDA: fused causal attention where supported (-fa)
+    bool gelu_fusion = false;     // CUDA: GELU in the cuBLASLt epilogue (-ge)
+    int prof_step = 0;            // CUDA: time every kernel of this step (-prof; 0: off)
 };
 
 // Bytes a build needs, and the device memory free now (CUDA; 0 on the CPU backend).

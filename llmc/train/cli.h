@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -158,14 +159,21 @@ inline TableWidths table_widths(TrainConfig& c, bool cuda) {
     return w;
 }
 
+// "  -flag  help  (default value)" for each flag of a table (built on a default config) that applies.
+inline void print_flag_lines(const std::vector<Flag>& table, bool cuda) {
+    int wn = 0, wh = 0;
+    for (const Flag& f : table) {
+        if (flag_applies(f, cuda)) wn = std::max(wn, (int)strlen(f.name)), wh = std::max(wh, (int)strlen(f.help));
+    }
+    for (const Flag& f : table) {
+        if (flag_applies(f, cuda)) printf("  %-*s %-*s (default %s)\n", wn, f.name, wh, f.help, flag_value_str(f).c_str());
+    }
+}
+
 inline void print_usage(const char* prog, bool cuda) {
     TrainConfig defaults;
-    const TableWidths w = table_widths(defaults, cuda);
     printf("usage: %s [-flag value ...]\n", prog);
-    for (const Flag& f : flag_table(defaults)) {
-        if (!flag_applies(f, cuda)) continue;
-        printf("  %-*s %-*s (default %s)\n", w.name, f.name, w.help, f.help, flag_value_str(f).c_str());
-    }
+    print_flag_lines(flag_table(defaults), cuda);
 }
 
 inline bool parse_int_strict(const char* s, int* out) {
@@ -189,12 +197,14 @@ inline bool parse_float_strict(const char* s, float* out) {
 }
 
 // Parses argv into cfg. "-h" prints usage and exits 0; anything malformed dies with one line.
-inline void parse_args(int argc, char** argv, TrainConfig* cfg, bool cuda) {
-    std::vector<Flag> table = flag_table(*cfg);
+// Parses "-flag value" pairs into the variables of a flag table: an unknown flag, a flag of the
+// other trainer, a missing or malformed value die with one line naming the flag; -h / --help calls
+// usage and exits 0. Range checks are the caller's. Shared by the trainers and sample_gpt2.
+inline void parse_flags(int argc, char** argv, const std::vector<Flag>& table, bool cuda, const std::function<void()>& usage) {
     for (int i = 1; i < argc; i++) {
         const char* name = argv[i];
         if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
-            print_usage(argv[0], cuda);
+            usage();
             exit(EXIT_SUCCESS);
         }
         const Flag* flag = nullptr;
@@ -213,6 +223,10 @@ inline void parse_args(int argc, char** argv, TrainConfig* cfg, bool cuda) {
             *std::get<std::string*>(flag->value) = val;
         }
     }
+}
+
+inline void parse_args(int argc, char** argv, TrainConfig* cfg, bool cuda) {
+    parse_flags(argc, argv, flag_table(*cfg), cuda, [&] { print_usage(argv[0], cuda); });
 }
 
 // Range checks after parsing: one line naming the flag.

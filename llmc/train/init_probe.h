@@ -1,10 +1,11 @@
 // -init-probe: signal propagation at init. One forward and backward pass on the first train batch,
 // no update, then per block and per tensor statistics, printed and written as DIR/init_probe.tsv.
 //
-// The forward statistics come from a plain host forward over the weights (written for clarity,
-// not speed: OpenMP over rows, fp32 values, double sums), independent of the trainer's kernels, so
-// its loss checks the trainer's. The gradients are the trainer's own (gpt2_forward + gpt2_backward
-// on the same batch). Per block l (x = the residual stream, B*T rows of C):
+// The forward statistics come from a plain host forward over the weights: the sampler's layers
+// (llmc/model/kv_infer.h) row by row, the attention written out here for its statistics, sums in
+// double. It is independent of the trainer's kernels, so its loss checks the trainer's. The
+// gradients are the trainer's own (gpt2_forward + gpt2_backward on the same batch).
+// Per block l (x = the residual stream, B*T rows of C):
 //   resid_rms       RMS of x after block l (row "emb": after the embeddings)
 //   attn_rms        RMS of the attention branch's output (after c_proj and its bias)
 //   mlp_rms         RMS of the MLP branch's output (after its c_proj and bias)
@@ -31,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "../model/kv_infer.h"
 #include "../model/model.h"
 #include "../utils.h"
 
@@ -56,40 +58,16 @@ inline double rms(const std::vector<float>& x) {
     return std::sqrt(s / (double)x.size());
 }
 
+// The sampler's single-position layers (llmc/model/kv_infer.h), row by row over the batch.
 // out (N, OC) = in (N, IC) @ w^T + b, w (OC, IC) in PyTorch's layout
 inline void linear(std::vector<float>& out, const std::vector<float>& in, const float* w, const float* b, size_t N, size_t IC, size_t OC) {
-    out.assign(N * OC, 0.0f);
-#ifdef _OPENMP
-#pragma omp parallel for collapse(2)
-#endif
-    for (size_t n = 0; n < N; n++) {
-        for (size_t o = 0; o < OC; o++) {
-            const float* x = &in[n * IC];
-            const float* wr = w + o * IC;
-            float acc = 0.0f;
-#ifdef _OPENMP
-#pragma omp simd reduction(+ : acc)
-#endif
-            for (size_t i = 0; i < IC; i++) acc += x[i] * wr[i];
-            out[n * OC + o] = acc + (b ? b[o] : 0.0f);
-        }
-    }
+    out.resize(N * OC);
+    for (size_t n = 0; n < N; n++) kv_matvec(&out[n * OC], w, b, &in[n * IC], (int)OC, (int)IC);
 }
 
 inline void layernorm(std::vector<float>& out, const std::vector<float>& in, const float* w, const float* b, size_t N, size_t C) {
     out.resize(N * C);
-#ifdef _OPENMP
-#pragma omp parallel for
-#endif
-    for (size_t n = 0; n < N; n++) {
-        const float* x = &in[n * C];
-        double mean = 0.0, var = 0.0;
-        for (size_t i = 0; i < C; i++) mean += x[i];
-        mean /= C;
-        for (size_t i = 0; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
-        const double rstd = 1.0 / std::sqrt(var / C + 1e-5);
-        for (size_t i = 0; i < C; i++) out[n * C + i] = (float)((x[i] - mean) * rstd) * w[i] + b[i];
-    }
+    for (size_t n = 0; n < N; n++) kv_layernorm(&out[n * C], &in[n * C], w, b, (int)C);
 }
 
 }  // namespace probe
@@ -165,8 +143,7 @@ inline ProbeResult init_probe_forward(const float* params, const GPT2Config& c, 
         size_t below = 0;
         for (float v : fc) below += v < -3.0f;
         blk.gelu_below3 = (double)below / (double)fc.size();
-        const float s2pi = std::sqrt(2.0f / (float)M_PI);
-        for (float& v : fc) v = 0.5f * v * (1.0f + std::tanh(s2pi * (v + 0.044715f * v * v * v)));
+        kv_gelu(fc.data(), (int)fc.size());
         linear(branch, fc, p.fcprojw + l * 4 * C * C, p.fcprojb + l * C, N, 4 * C, C);
         blk.mlp_rms = rms(branch);
         for (size_t i = 0; i < N * C; i++) x[i] += branch[i];

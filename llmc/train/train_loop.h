@@ -149,6 +149,9 @@ inline int train_main(int argc, char** argv, bool cuda) {
     opts.master_weights = cfg.master_weights;
     opts.recompute = cfg.recompute;
     opts.tf32 = cfg.tf32;
+    opts.flash_attention = cfg.flash_attention != 0;
+    opts.gelu_fusion = cfg.gelu_fusion != 0;
+    opts.prof_step = cfg.prof_step;
     // ZeRO-1 (-z 1 with several processes): this rank keeps AdamW state for its shard only
     const bool zero = cfg.zero_stage == 1 && g_comm.size > 1;
     if (zero) {
