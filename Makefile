@@ -109,6 +109,11 @@ bench: train_gpt2
 	bash scripts/bench.sh
 
 # data-parallel scaling: d12, 1 rank x 2 threads vs 2 ranks x 1 thread (and -z 1), side by side
+# sample_gpt2 with the KV cache vs a full forward per token, d6 and d12, alternating runs
+.PHONY: bench-sample
+bench-sample: train_gpt2 sample_gpt2
+	bash scripts/bench_sample.sh
+
 .PHONY: bench-dp
 bench-dp: train_gpt2
 	bash scripts/bench_dp.sh
