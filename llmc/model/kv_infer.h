@@ -71,11 +71,15 @@ inline void kv_reset(KVCache* kv) { kv->pos = 0; }
 // out (OC) = w (OC, K) @ inp (K) + bias (OC, or null). One output row per iteration: a dot product
 // over a contiguous weight row, summed in a fixed order (the same bits for any thread count).
 inline void kv_matvec(float* out, const float* w, const float* bias, const float* inp, int OC, int K) {
+#ifdef _OPENMP
     #pragma omp parallel for schedule(static)
+#endif
     for (int o = 0; o < OC; o++) {
         const float* row = w + (size_t)o * K;
         float sum = 0.0f;
+#ifndef __CUDACC__  // (nvcc's host pass has no -fopenmp-simd; this header reaches it via init_probe.h)
         #pragma omp simd reduction(+ : sum)
+#endif
         for (int i = 0; i < K; i++) sum += row[i] * inp[i];
         out[o] = bias ? sum + bias[o] : sum;
     }
@@ -99,7 +103,9 @@ inline void kv_attention(float* out, float* scores, const float* q, const float*
                          int C, int NH) {
     const int hs = C / NH;
     const float scale = 1.0f / sqrtf((float)hs);
+#ifdef _OPENMP
     #pragma omp parallel for schedule(static)
+#endif
     for (int h = 0; h < NH; h++) {
         const float* qh = q + h * hs;
         float* s = scores + (size_t)h * max_T;
@@ -107,7 +113,9 @@ inline void kv_attention(float* out, float* scores, const float* q, const float*
         for (int t2 = 0; t2 <= t; t2++) {
             const float* kh = k + (size_t)t2 * C + h * hs;
             float dot = 0.0f;
+#ifndef __CUDACC__
             #pragma omp simd reduction(+ : dot)
+#endif
             for (int i = 0; i < hs; i++) dot += qh[i] * kh[i];
             s[t2] = dot * scale;
             maxv = std::max(maxv, s[t2]);
@@ -123,7 +131,9 @@ inline void kv_attention(float* out, float* scores, const float* q, const float*
         for (int t2 = 0; t2 <= t; t2++) {
             const float p = s[t2] * inv;
             const float* vh = v + (size_t)t2 * C + h * hs;
+#ifndef __CUDACC__
             #pragma omp simd
+#endif
             for (int i = 0; i < hs; i++) o[i] += p * vh[i];
         }
     }
