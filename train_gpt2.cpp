@@ -206,9 +206,9 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
 // out (B, T, C). Only the log-sum-exp of each score row is kept, lse (B, NH, T): backward
 // recomputes the probabilities p = exp(scale q.k - lse) row by row instead of keeping a
 // (B, NH, T, T) matrix per layer (2.4 GB at d12, B=4, T=1024). rows (B, NH, 2T): per-task scratch.
-void attention_forward(float* out, float* lse, float* rows, const float* qkv, int B, int T, int C, int NH) {
+// scale: 1/sqrt(hs), or 1/hs under muP (model.h attention_scale).
+void attention_forward(float* out, float* lse, float* rows, const float* qkv, int B, int T, int C, int NH, float scale) {
     const int hs = C / NH;
-    const float scale = 1.0f / sqrtf((float)hs);
     const size_t C3 = 3 * (size_t)C;
     #pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++) {
@@ -245,9 +245,8 @@ void attention_forward(float* out, float* lse, float* rows, const float* qkv, in
 // dqkv (B, T, 3C) SET. One (b, h) pair per task: every write to dqkv lands in that head's columns
 // of that batch row (dk and dv sum over the queries that attend to them, from 0).
 void attention_backward(float* dqkv, float* rows, const float* dout, const float* qkv, const float* lse,
-                        int B, int T, int C, int NH) {
+                        int B, int T, int C, int NH, float scale) {
     const int hs = C / NH;
-    const float scale = 1.0f / sqrtf((float)hs);
     const size_t C3 = 3 * (size_t)C;
     memset(dqkv, 0, (size_t)B * T * C3 * sizeof(float));
     #pragma omp parallel for collapse(2)
@@ -538,6 +537,7 @@ float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, in
     ParameterTensors& p = model->params;
     ActivationTensors& a = model->acts;
     GradScratch& s = model->scratch;
+    const float att_scale = attention_scale(cfg), logit_mult = logit_multiplier(cfg);  // muP's rules (model.h)
 
     encoder_forward(a.encoded, inputs, p.wte, p.wpe, B, T, C);
     for (int l = 0; l < L; l++) {
@@ -547,7 +547,7 @@ float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, in
         float* l_fch = a.fch + l * 4 * BTC;
         layernorm_forward(s.ln, a.ln1_mean + l * N, a.ln1_rstd + l * N, residual, p.ln1w + l * C, p.ln1b + l * C, N, C);
         matmul_forward(l_qkv, s.ln, p.qkvw + (size_t)l * 3 * C * C, p.qkvb + l * 3 * C, N, C, 3 * C);
-        attention_forward(s.atty, a.att_lse + (size_t)l * B * NH * T, s.att_rows, l_qkv, B, T, C, NH);
+        attention_forward(s.atty, a.att_lse + (size_t)l * B * NH * T, s.att_rows, l_qkv, B, T, C, NH, att_scale);
         matmul_forward(s.proj, s.atty, p.attprojw + (size_t)l * C * C, p.attprojb + l * C, N, C, C);
         residual_forward(l_residual2, residual, s.proj, BTC);
         layernorm_forward(s.ln, a.ln2_mean + l * N, a.ln2_rstd + l * N, l_residual2, p.ln2w + l * C, p.ln2b + l * C, N, C);
@@ -558,6 +558,10 @@ float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, in
     }
     layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.residual3 + (L - 1) * BTC, p.lnfw, p.lnfb, N, C);
     matmul_forward(a.logits, a.lnf, p.lm_head, nullptr, N, C, Vp);  // lm_head is wte when tied
+    if (logit_mult != 1.0f) {  // muP's readout multiplier
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < (size_t)N * Vp; i++) a.logits[i] *= logit_mult;
+    }
     crossentropy_forward(targets ? a.losses : nullptr, a.lse, a.logits, targets, N, V, Vp);
     if (targets) {
         double sum = 0.0;
@@ -585,8 +589,10 @@ void gpt2_backward(GPT2* model, float loss_scale) {
     ParameterTensors& g = model->grads;
     ActivationTensors& a = model->acts;
     GradScratch& s = model->scratch;
+    const float att_scale = attention_scale(cfg);
 
-    crossentropy_backward_inplace(a.logits, a.lse, model->targets, loss_scale / N, N, V, Vp);
+    // d(loss)/d(lnf @ lm_head^T): the muP readout multiplier folds into the softmax gradient's scale
+    crossentropy_backward_inplace(a.logits, a.lse, model->targets, loss_scale * logit_multiplier(cfg) / N, N, V, Vp);
     float* dlogits = a.logits;
     matmul_backward(s.dln, g.lm_head, nullptr, dlogits, a.lnf, p.lm_head, N, C, Vp);  // += into g.wte when tied
     memset(s.dresidual, 0, BTC * sizeof(float));
@@ -607,10 +613,10 @@ void gpt2_backward(GPT2* model, float loss_scale) {
                            p.ln2w + l * C, a.ln2_mean + l * N, a.ln2_rstd + l * N, N, C);
         // residual2 = residual + attproj(attention(qkv(ln1(residual))))
         // recompute (same code, same bits; it rewrites this layer's lse with the same values)
-        attention_forward(s.atty, a.att_lse + (size_t)l * B * NH * T, s.att_rows, a.qkv + l * 3 * BTC, B, T, C, NH);
+        attention_forward(s.atty, a.att_lse + (size_t)l * B * NH * T, s.att_rows, a.qkv + l * 3 * BTC, B, T, C, NH, att_scale);
         matmul_backward(s.datty, g.attprojw + (size_t)l * C * C, g.attprojb + l * C, s.dresidual,
                         s.atty, p.attprojw + (size_t)l * C * C, N, C, C);
-        attention_backward(s.dqkv, s.att_rows, s.datty, a.qkv + l * 3 * BTC, a.att_lse + (size_t)l * B * NH * T, B, T, C, NH);
+        attention_backward(s.dqkv, s.att_rows, s.datty, a.qkv + l * 3 * BTC, a.att_lse + (size_t)l * B * NH * T, B, T, C, NH, att_scale);
         layernorm_apply(s.ln, residual, a.ln1_mean + l * N, a.ln1_rstd + l * N, p.ln1w + l * C, p.ln1b + l * C, N, C);
         matmul_backward(s.dln, g.qkvw + (size_t)l * 3 * C * C, g.qkvb + l * 3 * C, s.dqkv, s.ln,
                         p.qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
@@ -662,6 +668,7 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
         if (begin >= end) continue;
         const size_t n = end - begin, offset = begin;
         const float wd = PARAM_TABLE[k].decayed ? weight_decay : 0.0f;
+        const float tlr = lr * lr_multiplier(k, model->config);  // muP: hidden weights x C0/C (model.h)
         float* p = model->params_memory.get() + offset;
         const float* g = model->grads_memory.get() + offset;
         float* m = model->m_memory.get() + (offset - lo);
@@ -673,7 +680,7 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
             v[i] = beta2 * v[i] + (1.0f - beta2) * grad * grad;
             float mhat = m[i] / bc1;
             float vhat = v[i] / bc2;
-            p[i] -= lr * (mhat / (sqrtf(vhat) + eps) + wd * p[i]);
+            p[i] -= tlr * (mhat / (sqrtf(vhat) + eps) + wd * p[i]);
         }
     }
 }

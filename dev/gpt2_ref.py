@@ -139,7 +139,20 @@ def num_params_padded(V, maxT, L, C, untied=False):
 
 INIT_SCHEMES = ("nanogpt", "pytorch", "xavier-uniform", "xavier-normal", "kaiming-uniform",
                 "kaiming-normal", "uniform:A", "normal:STD", "small-init", "neox", "megatron",
-                "olmo-mitchell", "fan-in-trunc", "zero-out")
+                "olmo-mitchell", "fan-in-trunc", "zero-out", "mup")
+
+# muP (llmc/model/model.h): the base width C0 of the model being built or loaded; 0 = standard
+# parametrization. Set by --mup-base (from-scratch models) or by read_model (header[9]).
+MUP = {"base": 0, "zero_q": False}
+
+
+def mup_ratio(C):
+    """C0 / C under muP, else 1: the readout multiplier and the hidden weights' lr multiplier."""
+    return MUP["base"] / C if MUP["base"] else 1.0
+
+
+def attention_scale(hs):
+    return 1.0 / hs if MUP["base"] else 1.0 / math.sqrt(hs)
 
 
 def trunc(w, std, k):
@@ -168,7 +181,10 @@ def init_linear(w, scheme, resid, L, l=0, C=None):
     nn_init = torch.nn.init
     fan_in = w.shape[1]
     C = C or fan_in
-    if scheme in ("nanogpt", "zero-out"):
+    if scheme == "mup":  # hidden weights: variance ~ 1/fan_in, nanogpt's at C = C0
+        std = 0.02 * math.sqrt(MUP["base"] / C)
+        w.normal_(0.0, std / math.sqrt(2 * L) if resid else std)
+    elif scheme in ("nanogpt", "zero-out"):
         w.normal_(0.0, 0.02 / math.sqrt(2 * L) if resid else 0.02)
         if scheme == "zero-out" and resid:
             w.zero_()  # drawn first, so the rest of the stream is nanogpt's
@@ -211,7 +227,10 @@ def gpt2_init(V, maxT, L, C, seed, untied=False, scheme="nanogpt"):
     p = {k: torch.zeros(s, dtype=torch.float32) for k, s in param_shapes(V, maxT, L, C, untied).items()}
     init_embedding(p["wte"], scheme, C)
     if untied:
-        init_linear(p["lm_head"], scheme, False, L, 0, C)
+        if scheme == "mup":  # the readout: constant in width (the forward scales the logits)
+            p["lm_head"].normal_(0.0, 0.02)
+        else:
+            init_linear(p["lm_head"], scheme, False, L, 0, C)
     init_embedding(p["wpe"], scheme, C)
     for l in range(L):
         # each per-layer slice of a stacked tensor is contiguous, so this is one draw over a
@@ -219,6 +238,8 @@ def gpt2_init(V, maxT, L, C, seed, untied=False, scheme="nanogpt"):
         for w, b, resid in (("qkvw", "qkvb", False), ("attprojw", "attprojb", True),
                             ("fcw", "fcb", False), ("fcprojw", "fcprojb", True)):
             init_linear(p[w][l], scheme, resid, L, l, C)
+            if scheme == "mup" and MUP["zero_q"] and w == "qkvw":
+                p[w][l][:C].zero_()  # zero query: drawn, then cleared
             if scheme == "pytorch":
                 bound = 1 / math.sqrt(p[w][l].shape[1])
                 torch.nn.init.uniform_(p[b][l], -bound, bound)
@@ -230,7 +251,7 @@ def gpt2_init(V, maxT, L, C, seed, untied=False, scheme="nanogpt"):
 # forward (explicit ops; autograd provides the backward)
 
 def attention_forward(qkv, NH):
-    """qkv (B, T, 3C) -> (B, T, C). Explicit causal softmax(q k^T / sqrt(hs)) v, no SDPA."""
+    """qkv (B, T, 3C) -> (B, T, C). Explicit causal softmax(q k^T / sqrt(hs)) v (muP: / hs), no SDPA."""
     B, T, C3 = qkv.shape
     C = C3 // 3
     hs = C // NH
@@ -238,7 +259,7 @@ def attention_forward(qkv, NH):
     q = q.view(B, T, NH, hs).transpose(1, 2)            # (B, NH, T, hs); head h = channels h*hs..
     k = k.view(B, T, NH, hs).transpose(1, 2)
     v = v.view(B, T, NH, hs).transpose(1, 2)
-    att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))   # (B, NH, T, T)
+    att = (q @ k.transpose(-2, -1)) * attention_scale(hs)     # (B, NH, T, T); muP: 1/hs
     mask = torch.ones(T, T, dtype=torch.bool).triu(1)          # True above the diagonal = future
     att = att.masked_fill(mask, float("-inf"))
     att = torch.softmax(att, dim=-1)
@@ -247,7 +268,7 @@ def attention_forward(qkv, NH):
 
 
 def gpt2_forward(p, idx, NH):
-    """idx (B, T) int64 -> logits (B, T, V) over the real vocab."""
+    """idx (B, T) int64 -> logits (B, T, V) over the real vocab (muP: times C0 / C)."""
     B, T = idx.shape
     C = p["wte"].shape[1]
     L = len(p["qkvw"])  # stacked (L, ...) tensor, or a list of per-layer tensors (bench)
@@ -263,7 +284,8 @@ def gpt2_forward(p, idx, NH):
         x = x + (h @ p["fcprojw"][l].t() + p["fcprojb"][l])
     x = F.layer_norm(x, (C,), p["lnfw"], p["lnfb"], 1e-5)
     head = p["lm_head"] if "lm_head" in p else p["wte"]
-    return x @ head.t()
+    logits = x @ head.t()
+    return logits * mup_ratio(C) if MUP["base"] else logits
 
 
 def gpt2_loss(logits, targets):
@@ -292,6 +314,7 @@ def write_model(path, p, maxT, NH):
     header[:8] = [MODEL_MAGIC, 3, maxT, V, L, NH, C, Vp]
     if "lm_head" in p:
         header[8] = 1
+    header[9] = MUP["base"]
     with open(path, "wb") as f:
         f.write(header.tobytes())
         f.write(flatten_padded(p, names_of(p), Vp).tobytes())
@@ -311,6 +334,7 @@ def read_model(path):
         sys.exit(f"read_model: {path}: version {version} unsupported (3 = fp32, 5 = bf16)")
     maxT, V, L, NH, C, Vp = (int(v) for v in h[2:8])
     untied = int(h[8]) == 1
+    MUP["base"] = int(h[9])  # the forward and optimizer rules of this model
     if min(maxT, V, L, NH, C) <= 0 or C % NH != 0:
         sys.exit(f"read_model: {path}: bad config maxT={maxT} V={V} L={L} NH={NH} C={C}")
     if Vp < V:
@@ -338,7 +362,7 @@ def read_model(path):
         if k in ("wte", "lm_head"):
             t = t[:V].contiguous()
         p[k] = t
-    cfg = dict(maxT=maxT, V=V, L=L, NH=NH, C=C, Vp=Vp, version=version, untied=untied)
+    cfg = dict(maxT=maxT, V=V, L=L, NH=NH, C=C, Vp=Vp, version=version, untied=untied, mup_base=MUP["base"])
     return p, cfg
 
 # ----------------------------------------------------------------------------
@@ -384,14 +408,28 @@ def leaves(p, k):
     return list(p[k]) if isinstance(p[k], list) else [p[k]]
 
 
+MUP_HIDDEN = {"qkvw", "attprojw", "fcw", "fcprojw"}  # matrix-like: both dimensions grow with C
+
+
 def make_optimizer(p):
+    """AdamW with groups by weight decay and, under muP, lr multiplier (C0/C for the hidden
+    weights); set_lr applies a schedule's lr to every group times its multiplier."""
     names = names_of(p)
-    decay = [t for k in names if k in DECAYED for t in leaves(p, k)]
-    no_decay = [t for k in names if k not in DECAYED for t in leaves(p, k)]
-    groups = [{"params": decay, "weight_decay": WEIGHT_DECAY},
-              {"params": no_decay, "weight_decay": 0.0}]
+    mult = mup_ratio(p["wte"].shape[1])
+    groups = []
+    for decayed in (True, False):
+        for hidden in (True, False):
+            ks = [k for k in names if (k in DECAYED) == decayed and (MUP["base"] and k in MUP_HIDDEN) == hidden]
+            if ks:
+                groups.append({"params": [t for k in ks for t in leaves(p, k)], "weight_decay": WEIGHT_DECAY if decayed else 0.0,
+                               "lr_mult": mult if hidden else 1.0})
     return torch.optim.AdamW(groups, lr=LR, betas=(BETA1, BETA2), eps=EPS,
                              foreach=False, maximize=False, capturable=False)
+
+
+def set_lr(opt, lr):
+    for g in opt.param_groups:
+        g["lr"] = lr * g["lr_mult"]
 
 
 def all_params(p):
@@ -411,7 +449,7 @@ def mode_debug_state(a):
         p, cfg = read_model(a.load)
         maxT, NH = cfg["maxT"], cfg["NH"]
     else:
-        p = gpt2_init(V_GPT2, a.maxT, a.L, a.C, a.seed, untied=bool(a.untied))
+        p = gpt2_init(V_GPT2, a.maxT, a.L, a.C, a.seed, untied=bool(a.untied), scheme=a.init)
         maxT, NH = a.maxT, a.NH
     V, C = p["wte"].shape
     L = p["qkvw"].shape[0]
@@ -446,8 +484,7 @@ def mode_debug_state(a):
         norm = torch.nn.utils.clip_grad_norm_(all_params(p), GRAD_CLIP)
         norms.append(float(norm))
         lr = lr_at(step, steps)
-        for g in opt.param_groups:
-            g["lr"] = lr
+        set_lr(opt, lr)
         lrs.append(lr)
         opt.step()
 
@@ -660,7 +697,7 @@ def mode_probe(a):
         a1 = F.layer_norm(h, (C,), p["ln1w"][l], p["ln1b"][l], 1e-5)
         qkv = a1 @ p["qkvw"][l].t() + p["qkvb"][l]
         q, k, v = (t.view(B, T, NH, hs).transpose(1, 2) for t in qkv.split(C, dim=2))
-        s = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
+        s = (q @ k.transpose(-2, -1)) * attention_scale(hs)
         causal = s.detach().double()[..., ~mask]                      # (B, NH, T(T+1)/2)
         pr = torch.softmax(s.masked_fill(mask, float("-inf")), dim=-1)
         pd = pr.detach().double()
@@ -681,7 +718,7 @@ def mode_probe(a):
                  ("block", str(l), "mlp_pre_rms", rms(pre_d)),
                  ("block", str(l), "gelu_below_-3", (pre_d < -3).double().mean().item())]
     hf = F.layer_norm(h, (C,), p["lnfw"], p["lnfb"], 1e-5)
-    logits = hf @ (p["lm_head"] if "lm_head" in p else p["wte"]).t()
+    logits = hf @ (p["lm_head"] if "lm_head" in p else p["wte"]).t() * mup_ratio(C)
     loss = gpt2_loss(logits, y)
     loss.backward()
     names = names_of(p)
@@ -697,7 +734,8 @@ def mode_probe(a):
     scale = min(1.0, clip / (gnorm + 1e-6)) if clip > 0 else 1.0
     for k in names:
         g, w = p[k].grad.double() * scale, p[k].detach().double()
-        u = lr * (g / (g.abs() + eps) + (wd * w if k in DECAYED else 0.0))
+        klr = lr * (mup_ratio(C) if MUP["base"] and k in MUP_HIDDEN else 1.0)
+        u = klr * (g / (g.abs() + eps) + (wd * w if k in DECAYED else 0.0))
         wn = w.norm().item()
         rows.append(("tensor", k, "grad_rms", p[k].grad.double().pow(2).mean().sqrt().item()))
         rows.append(("tensor", k, "update_ratio", u.norm().item() / wn if wn > 0 else float("inf")))
@@ -723,6 +761,8 @@ def main():
     ap.add_argument("--init-only", action="store_true")
     ap.add_argument("--init", default="nanogpt", help="init scheme(s), comma-separated for --init-only: "
                     + " | ".join(INIT_SCHEMES))
+    ap.add_argument("--mup-base", type=int, default=256, help="--init mup: the base width C0")
+    ap.add_argument("--mup-zero-q", type=int, choices=(0, 1), default=0, help="--init mup: zero query weights")
     ap.add_argument("--seeds", help="comma-separated seeds for --init-only (default: --seed)")
     ap.add_argument("--bench", type=int, default=0, metavar="N", help="time N+2 d12 training steps")
     ap.add_argument("--threads", type=int, default=0, help="torch threads for --bench (0: default)")
@@ -740,6 +780,10 @@ def main():
             ap.error(f"--{k} must be positive")
     if a.C % a.NH != 0:
         ap.error("--C must be a multiple of --NH")
+    if "mup" in a.init.split(","):
+        if len(a.init.split(",")) != 1:
+            ap.error("--init mup goes alone (its model differs from the others')")
+        MUP["base"], MUP["zero_q"] = a.mup_base, bool(a.mup_zero_q)
     if a.selfcheck:
         mode_selfcheck(a)
     elif a.probe:

@@ -70,8 +70,8 @@ int main(int argc, char** argv) {
         matmul_backward(o.data(), g.fcprojw, g.fcprojb, b.data(), a.data(), p.fcprojw, N, 4 * C, C);
     }));
     add("matmul bwd lm_head", median_ms([&] { matmul_backward(o.data(), g.wte, nullptr, logits.data(), a.data(), p.wte, N, C, Vp); }));
-    add("attention fwd", L * median_ms([&] { attention_forward(o.data(), att_lse.data(), att_rows.data(), a.data(), B, T, C, NH); }));
-    add("attention bwd", L * median_ms([&] { attention_backward(o.data(), att_rows.data(), b.data(), a.data(), att_lse.data(), B, T, C, NH); }));
+    add("attention fwd", L * median_ms([&] { attention_forward(o.data(), att_lse.data(), att_rows.data(), a.data(), B, T, C, NH, 1.0f / sqrtf((float)(C / NH))); }));
+    add("attention bwd", L * median_ms([&] { attention_backward(o.data(), att_rows.data(), b.data(), a.data(), att_lse.data(), B, T, C, NH, 1.0f / sqrtf((float)(C / NH))); }));
     add("layernorm fwd", (2 * L + 1) * median_ms([&] { layernorm_forward(o.data(), mean.data(), rstd.data(), a.data(), p.ln1w, p.ln1b, N, C); }));
     add("layernorm bwd", (2 * L + 1) * median_ms([&] { layernorm_backward(o.data(), g.ln1w, g.ln1b, b.data(), a.data(), p.ln1w, mean.data(), rstd.data(), N, C); }));
     add("gelu fwd", L * median_ms([&] { gelu_forward(o.data(), a.data(), 4 * BTC); }));

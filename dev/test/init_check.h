@@ -44,7 +44,8 @@ static void compare_init(const char* name, const float* ours, const float* ref, 
 static int check_init_file(const char* path, const char* scheme_name, const char* seed_text, float per_std) {
     InitSpec scheme;
     int seed;
-    if (!parse_init_spec(scheme_name, false, &scheme)) die("unknown scheme %s", scheme_name);
+    const bool zero_q = !strcmp(scheme_name, "mup-zq");  // -init mup -mup-zero-q 1
+    if (!parse_init_spec(zero_q ? "mup" : scheme_name, false, &scheme)) die("unknown scheme %s", scheme_name);
     if (!parse_int_strict(seed_text, &seed)) die("SEED must be an integer");
     FilePtr f(fopenCheck(path, "rb"));
     int version;
@@ -55,6 +56,11 @@ static int check_init_file(const char* path, const char* scheme_name, const char
     Arena<float> ref = arena_alloc<float>(n, "reference init");
     Arena<float> ours = arena_alloc<float>(n, "init");
     checkpoint_read_params(f.get(), path, version, ref.get(), n);
+    if (scheme.kind == InitKind::Mup) {  // the reference's base width is in the header
+        if (!mc.mup_base) die("%s: scheme %s but header[9] (muP base width) is 0", path, scheme_name);
+        scheme.mup_base = mc.mup_base;
+        scheme.zero_query = zero_q;
+    }
     gpt2_init(ours.get(), mc, scheme, InitSpec{}, (uint32_t)seed);
     const char* tie = mc.tied ? "tied" : "untied";
     char name[128];

@@ -2,6 +2,9 @@
 # The CPU trainer against our PyTorch reference (dev/gpt2_ref.py, Debian python3-torch):
 #  - tied and untied lm_head: init, logits, loss, every gradient, 10 AdamW steps
 #    (L=2 C=64 NH=4 V=50257 B=4 T=64)
+#  - muP (-init mup; base width 32 tied, 128 untied, so C0/C = 0.5 and 2): the same, with its
+#    readout multiplier, 1/hs attention and per-tensor AdamW lr; and the same run with the muP
+#    field cleared from the header must fail (the rules are really exercised)
 #  - every init scheme against torch.manual_seed + torch.nn.init, for several seeds
 set -u
 source "$(dirname "$0")/lib.sh"
@@ -20,6 +23,29 @@ for tie in tied untied; do
     fi
     "$BIN"/test_gpt2 "$dir" 1337 | sed "s/^\(PASS\|FAIL\) /\1 ${tie}_/" ; [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
 done
+
+for tie in tied untied; do
+    dir=$tmp/mup_$tie
+    untied=$([ $tie = untied ] && echo 1 || echo 0)
+    base=$([ $tie = untied ] && echo 128 || echo 32)
+    if ! "$PY" dev/gpt2_ref.py --out "$dir" --seed 1337 --untied "$untied" --init mup --mup-base $base > "$tmp/gen_mup_$tie.log" 2>&1; then
+        cat "$tmp/gen_mup_$tie.log"; echo "FAIL reference_generation_mup_$tie"; failed=1; continue
+    fi
+    "$BIN"/test_gpt2 "$dir" | sed "s/^\(PASS\|FAIL\) /\1 mup${base}_${tie}_/" ; [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+done
+# negative control: the muP reference with header[9] = 0 (the standard parametrization) must not match
+if [ -f "$tmp/mup_untied/ref_model.bin" ]; then
+    mkdir -p "$tmp/mup_sp"
+    cp "$tmp/mup_untied/ref_debug_state.bin" "$tmp/mup_sp/"
+    "$PY" -c "
+import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[36:40] = bytes(4); open(sys.argv[2], 'wb').write(b)" \
+        "$tmp/mup_untied/ref_model.bin" "$tmp/mup_sp/ref_model.bin"
+    if "$BIN"/test_gpt2 "$tmp/mup_sp" > "$tmp/mup_sp.log" 2>&1; then
+        echo "FAIL mup_rules_matter the muP reference matched with the muP field cleared"; failed=1
+    else
+        echo "PASS mup_rules_matter without header[9] $(grep -c '^FAIL' "$tmp/mup_sp.log") of the muP reference's checks fail ($(grep -m1 -o '^FAIL [a-z_0-9]*' "$tmp/mup_sp.log"))"
+    fi
+fi
 
 # our checkpoints in PyTorch: 3 of our training steps from the reference's weights write
 # model_00000003.bin; dev/gpt2_ref.py loads it and computes the loss and grad norm of one batch,
@@ -100,6 +126,10 @@ probe_case untied "$tmp/untied/ref_model.bin"
 "$BIN"/train_gpt2 -e L4:C128:NH2:T64 -init olmo-mitchell -seed 3 -init-report 1 -o "$tmp/probe_olmo_init" > /dev/null 2>&1 \
     && probe_case olmo_mitchell_d4 "$tmp/probe_olmo_init/model_00000000.bin" \
     || { echo "FAIL init_probe_olmo_mitchell_d4: no init checkpoint"; failed=1; }
+# muP from scratch (C0/C = 2, untied; the checkpoint's header carries the base width to the reference)
+"$BIN"/train_gpt2 -e L3:C64:NH4:T64 -init mup -mup-base 128 -tie 0 -seed 5 -init-report 1 -o "$tmp/probe_mup_init" > /dev/null 2>&1 \
+    && probe_case mup_untied "$tmp/probe_mup_init/model_00000000.bin" \
+    || { echo "FAIL init_probe_mup_untied: no init checkpoint"; failed=1; }
 
 schemes=nanogpt,pytorch,xavier-uniform,xavier-normal,kaiming-uniform,kaiming-normal,uniform:0.05,normal:0.01
 schemes+=,small-init,neox,megatron,olmo-mitchell,fan-in-trunc,zero-out  # the LLM codebases' schemes
@@ -116,4 +146,14 @@ done
 for scheme in $untied_schemes; do
     "$BIN"/test_gpt2 --init "$tmp/init_untied/init_${scheme}_3.bin" "$scheme" 3 || failed=1
 done
+# muP's draws: base 32 (C0/C = 0.5) tied, seeds 42 and 7; base 512 (C0/C = 8) untied with zero query
+"$PY" dev/gpt2_ref.py --out "$tmp/init_mup" --init-only --init mup --mup-base 32 --seeds 42,7 > "$tmp/init_mup.log" 2>&1 &&
+"$PY" dev/gpt2_ref.py --out "$tmp/init_mup_zq" --init-only --init mup --mup-base 512 --mup-zero-q 1 --untied 1 --seeds 3 \
+    >> "$tmp/init_mup.log" 2>&1 || { cat "$tmp/init_mup.log"; echo "FAIL reference_init_generation_mup"; exit 1; }
+for seed in 42 7; do
+    "$BIN"/test_gpt2 --init "$tmp/init_mup/init_mup_$seed.bin" mup $seed | sed "s/^\(PASS\|FAIL\) init_mup_/\1 init_mup32_/"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+done
+"$BIN"/test_gpt2 --init "$tmp/init_mup_zq/ref_model.bin" mup-zq 3 | sed "s/^\(PASS\|FAIL\) init_mup-zq_/\1 init_mup512-zq_/"
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
 test_end

@@ -269,7 +269,7 @@ static void test_init_schemes() {
     GPT2Config c;
     c.max_seq_len = 64; c.vocab_size = 1000; c.padded_vocab_size = 1024; c.num_layers = 2; c.num_heads = 4; c.channels = 64;
     const char* names[] = {"nanogpt", "pytorch", "xavier-uniform", "xavier-normal", "kaiming-uniform", "kaiming-normal", "uniform:0.1", "normal:0.3",
-                           "small-init", "neox", "megatron", "olmo-mitchell", "fan-in-trunc", "zero-out"};
+                           "small-init", "neox", "megatron", "olmo-mitchell", "fan-in-trunc", "zero-out", "mup", "mup-zq"};
     for (int tied = 1; tied >= 0; tied--) {
         c.tied = tied;
         size_t sizes[NUM_PARAMETER_TENSORS];
@@ -277,7 +277,9 @@ static void test_init_schemes() {
         std::vector<float> p(count_params(sizes));
         for (const char* name : names) {
             InitSpec scheme;
-            parse_init_spec(name, false, &scheme);
+            const bool zq = !strcmp(name, "mup-zq");  // -init mup -mup-zero-q 1 (base 256: r = 4 at C = 64)
+            parse_init_spec(zq ? "mup" : name, false, &scheme);
+            scheme.zero_query = zq;
             gpt2_init(p.data(), c, scheme, InitSpec{}, 11);
             float want[NUM_PARAMETER_TENSORS];
             intended_stds(want, c, scheme, InitSpec{});
@@ -338,6 +340,15 @@ static void test_init_schemes() {
                     }
                 }
             }
+            if (zq) {  // the query rows (the first C of each layer's 3C) are exactly 0, the key rows are not
+                const size_t C = c.channels;
+                const float* q = p.data() + sizes[WTE] + sizes[WPE] + sizes[LN1W] + sizes[LN1B];
+                for (size_t l = 0; l < (size_t)c.num_layers; l++) {
+                    for (size_t i = 0; i < C * C; i++) ok = ok && q[l * 3 * C * C + i] == 0.0f;
+                    ok = ok && q[l * 3 * C * C + C * C] != 0.0f;
+                }
+                if (!ok && !detail[0]) snprintf(detail, sizeof detail, "query rows not all 0 (or key rows 0)");
+            }
             char label[96];
             snprintf(label, sizeof label, "init_scheme_stats_%s_%s", name, tied ? "tied" : "untied");
             check(label, ok, "%s", ok ? "every tensor's mean and std within sampling error; uniform bounds and truncation cuts exact; constants exact" : detail);
@@ -349,6 +360,31 @@ static void test_init_schemes() {
     intended_stds(want, c, InitSpec{}, InitSpec{});
     check("init_nanogpt_residual_scaling", fabsf(want[ATTPROJW] - 0.01f) < 1e-7f && fabsf(want[FCPROJW] - 0.01f) < 1e-7f && want[QKVW] == 0.02f,
           "attprojw %.6f fcprojw %.6f qkvw %.6f (L=2: 0.02/sqrt(4) = 0.01)", want[ATTPROJW], want[FCPROJW], want[QKVW]);
+    // muP at C = 64 with the default base 256 (r = 4): hidden stds 0.02 sqrt(r), residual ones also
+    // / sqrt(2L), embeddings and the readout 0.02; the forward and lr rules of model.h
+    {
+        InitSpec mup;
+        parse_init_spec("mup", false, &mup);
+        c.tied = false;
+        c.mup_base = 256;
+        intended_stds(want, c, mup, InitSpec{});
+        const bool stds = fabsf(want[QKVW] - 0.04f) < 1e-7f && fabsf(want[FCW] - 0.04f) < 1e-7f &&
+                          fabsf(want[ATTPROJW] - 0.02f) < 1e-7f && fabsf(want[FCPROJW] - 0.02f) < 1e-7f &&
+                          want[WTE] == 0.02f && want[WPE] == 0.02f && want[LM_HEAD] == 0.02f;
+        int hidden = 0;
+        for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) hidden += lr_multiplier(k, c) == 4.0f;
+        bool rest_one = true;
+        for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) rest_one = rest_one && (mup_hidden_tensor(k) || lr_multiplier(k, c) == 1.0f);
+        const bool fwd = logit_multiplier(c) == 4.0f && attention_scale(c) == 1.0f / 16.0f;  // hs = 16
+        GPT2Config sp = c;
+        sp.mup_base = 0;
+        const bool sp_ok = logit_multiplier(sp) == 1.0f && attention_scale(sp) == 0.25f && lr_multiplier(QKVW, sp) == 1.0f;
+        check("init_mup_rules", stds && hidden == 4 && rest_one && fwd && sp_ok,
+              "stds qkvw %.4f attprojw %.4f lm_head %.4f; %d tensors at lr x4 (want 4); logits x%g, scores x%g; SP all 1 and 1/sqrt(hs): %d",
+              want[QKVW], want[ATTPROJW], want[LM_HEAD], hidden, (double)logit_multiplier(c), (double)attention_scale(c), sp_ok);
+        c.mup_base = 0;
+        c.tied = true;
+    }
     InitSpec bad;
     check("init_spec_rejects", !parse_init_spec("xavier", false, &bad) && !parse_init_spec("uniform:-1", false, &bad) &&
                                    !parse_init_spec("normal:abc", false, &bad) && !parse_init_spec("file:x", false, &bad) &&

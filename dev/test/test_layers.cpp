@@ -93,21 +93,40 @@ static void test_matmul_shape(int N, int K, int OC) {
     check(name, set_err == 0.0 && acc_err < 1e-5, "max |dx2 - dx| %.2e (dinp set), max |dw2 - 2 dw1| %.2e", set_err, acc_err);
 }
 
-static void test_attention() {
+// scale: 1/sqrt(hs) (standard) or 1/hs (muP); the finite difference checks the backward's use of it
+static void test_attention(float scale, const char* tag) {
     const int B = 2, T = 7, C = 12, NH = 3;
     auto qkv = randn((size_t)B * T * 3 * C), up = randn((size_t)B * T * C);
     std::vector<float> out((size_t)B * T * C), lse((size_t)B * NH * T), rows((size_t)B * NH * 2 * T);
-    auto fwd = [&]() { attention_forward(out.data(), lse.data(), rows.data(), qkv.data(), B, T, C, NH); return dot(up, out.data()); };
+    auto fwd = [&]() { attention_forward(out.data(), lse.data(), rows.data(), qkv.data(), B, T, C, NH, scale); return dot(up, out.data()); };
     fwd();
     std::vector<float> dqkv(qkv.size(), 7.0f);  // garbage: attention_backward SETS dqkv
-    attention_backward(dqkv.data(), rows.data(), up.data(), qkv.data(), lse.data(), B, T, C, NH);
-    fd_error("fd_attention_dqkv", qkv, dqkv.data(), fwd);
+    attention_backward(dqkv.data(), rows.data(), up.data(), qkv.data(), lse.data(), B, T, C, NH, scale);
+    char name[96];
+    snprintf(name, sizeof name, "fd_attention_dqkv%s", tag);
+    fd_error(name, qkv, dqkv.data(), fwd);
+    // the scale enters the softmax: out at t = 1 mixes v_0, v_1 with weights softmax(scale q1.k0, scale q1.k1)
+    {
+        const int hs = C / NH, t = 1;
+        const float* q = &qkv[(size_t)t * 3 * C];
+        float s0 = 0, s1 = 0;
+        for (int i = 0; i < hs; i++) s0 += q[i] * qkv[C + i], s1 += q[i] * qkv[(size_t)3 * C + C + i];
+        const float p0 = 1.0f / (1.0f + expf(scale * (s1 - s0)));
+        double err = 0.0;
+        for (int i = 0; i < hs; i++) {
+            const float want = p0 * qkv[2 * C + i] + (1 - p0) * qkv[(size_t)3 * C + 2 * C + i];
+            err = std::max(err, (double)fabs(out[(size_t)t * C + i] - want));
+        }
+        snprintf(name, sizeof name, "attention_scale_row1%s", tag);
+        check(name, err < 1e-5, "head 0, t=1 against a hand softmax at scale %g: max err %.2e", (double)scale, err);
+    }
     // causality: changing the last position changes no earlier output
     std::vector<float> before = out;
     for (int i = 0; i < 3 * C; i++) qkv[((size_t)0 * T + T - 1) * 3 * C + i] += 1.0f;
     fwd();
     bool causal = !memcmp(before.data(), out.data(), (size_t)(T - 1) * C * sizeof(float));
-    check("attention_causal", causal, "outputs at t < T-1 unchanged by position T-1");
+    snprintf(name, sizeof name, "attention_causal%s", tag);
+    check(name, causal, "outputs at t < T-1 unchanged by position T-1");
 }
 
 static void test_gelu() {
@@ -238,7 +257,8 @@ int main() {
     test_matmul_shape(5, 96, 33);
     test_matmul_threads(3072);      // GPT-2's 4C: splits into exactly NC_MAX-wide tasks on 1 thread
     test_matmul_threads(3072 + 37); // a ragged last task
-    test_attention();
+    test_attention(1.0f / sqrtf(4.0f), "");        // hs = 4: the standard 1/sqrt(hs)
+    test_attention(1.0f / 4.0f, "_mup");           // muP: 1/hs
     test_gelu();
     test_encoder();
     test_crossentropy();

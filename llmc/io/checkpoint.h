@@ -55,6 +55,11 @@ inline std::string checkpoint_header_problem(FILE* f, const char* path, GPT2Conf
         return msg;
     }
     c.tied = h[8] == 0;
+    if (h[9] < 0 || h[9] > (1 << 16)) {
+        snprintf(msg, sizeof msg, "%s: header[9] = %d: want 0 (standard parametrization, llm.c) or a muP base width 1..65536", path, h[9]);
+        return msg;
+    }
+    c.mup_base = h[9];
     if (c.max_seq_len <= 0 || c.max_seq_len > 1 << 20 || c.vocab_size <= 0 || c.vocab_size > 1 << 24 ||
         c.num_layers <= 0 || c.num_layers > 1024 || c.num_heads <= 0 || c.channels <= 0 ||
         c.channels > 1 << 16 || c.channels % c.num_heads != 0 ||
@@ -110,6 +115,7 @@ inline void checkpoint_write(const std::string& path, const GPT2Config& c, const
     h[6] = c.channels;
     h[7] = c.padded_vocab_size;
     h[8] = c.tied ? 0 : 1;  // our extension: 1 = an lm_head (Vp, C) follows lnfb; tied files stay llm.c's
+    h[9] = c.mup_base;      // our extension: muP's base width (model.h), 0 = standard (llm.c's files)
     AtomicWriter w(path);
     fwriteCheck(h, sizeof(int32_t), HEADER_INTS, w.get(), path.c_str());
     if (version == MODEL_VERSION_FP32) {
@@ -142,8 +148,8 @@ inline void checkpoint_load_params(float* params, const GPT2Config& want, const 
     int version = 0;
     const GPT2Config c = checkpoint_read_header(f.get(), path, &version);
     if (c.num_layers != want.num_layers || c.channels != want.channels || c.padded_vocab_size != want.padded_vocab_size ||
-        c.max_seq_len != want.max_seq_len || c.tied != want.tied) {
-        die("%s: checkpoint shape (or tied/untied lm_head) differs from the model being trained", path);
+        c.max_seq_len != want.max_seq_len || c.tied != want.tied || c.mup_base != want.mup_base) {
+        die("%s: checkpoint shape (or tied/untied lm_head, or muP base width) differs from the model being trained", path);
     }
     size_t sizes[NUM_PARAMETER_TENSORS];
     fill_param_sizes(sizes, want);

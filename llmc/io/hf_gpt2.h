@@ -226,6 +226,10 @@ inline void hf_load_params(float* params, const GPT2Config& want, const char* st
 // it. dtype: "F32", "BF16" or "F16".
 inline void hf_export(const std::string& st_path, const GPT2Config& c, const float* params, const std::string& dtype) {
     if (dtype != "F32" && dtype != "BF16" && dtype != "F16") die("export dtype %s: want F32, BF16 or F16", dtype.c_str());
+    if (c.mup_base) {
+        die("%s: a muP model (base width %d: logits x %g, attention scores / head size) has no Hugging Face GPT-2 "
+            "equivalent; GPT2LMHeadModel would compute different logits", st_path.c_str(), c.mup_base, (double)logit_multiplier(c));
+    }
     size_t sizes[NUM_PARAMETER_TENSORS];
     fill_param_sizes(sizes, c);
     size_t offset[NUM_PARAMETER_TENSORS];

@@ -48,18 +48,28 @@
 //                       the underlying normal, whose std is therefore sqrt(1/fan_in) / 0.8796256610
 //                       (the std of a unit normal truncated at +-2); embeddings N(0, 0.02)
 //   zero-out            nanogpt, then attprojw and fcprojw set to exactly 0 (modded-nanogpt); the
-//                       draws are made as nanogpt's, so every other tensor equals nanogpt's -init-emb replaces the embedding init of
+//                       draws are made as nanogpt's, so every other tensor equals nanogpt's
+//   mup                 muP for Adam (model.h: the forward and lr rules; Yang et al. 2022, Tensor
+//                       Programs V, Table 8) with base width C0 = -mup-base and r = C0 / C:
+//                       hidden weights qkvw, fcw N(0, 0.02 sqrt(r)), attprojw, fcprojw
+//                       N(0, 0.02 sqrt(r) / sqrt(2L)) (variance ~ 1/fan_in: nanogpt's stds at C = C0);
+//                       wte, wpe and an untied lm_head N(0, 0.02), constant in width (the readout
+//                       is scaled by r in the forward instead). -mup-zero-q 1 then sets the query
+//                       rows (the first C rows of each layer's qkvw) to 0, draws unchanged.
+// -init-emb replaces the embedding init of
 // wte and wpe: uniform:A, normal:STD, or file:PATH, which loads wte's (V, C) rows (wpe keeps
 // the scheme's init) from a .npy file (float32, C order, shape (V, C) or (Vp, C)) or a raw file
 // of exactly V*C or Vp*C little-endian float32.
 
 enum class InitKind { NanoGPT, PyTorch, XavierUniform, XavierNormal, KaimingUniform, KaimingNormal, Uniform, Normal, File,
-                      SmallInit, NeoX, Megatron, OlmoMitchell, FanInTrunc, ZeroOut };
+                      SmallInit, NeoX, Megatron, OlmoMitchell, FanInTrunc, ZeroOut, Mup };
 
 struct InitSpec {
     InitKind kind = InitKind::NanoGPT;
     float value = 0.0f;  // A of uniform:A, STD of normal:STD
     std::string path;    // file:PATH (embedding override only)
+    int mup_base = 256;       // mup: the base width C0
+    bool zero_query = false;  // mup: query rows of qkvw set to 0
 };
 
 // Parses an -init value (embedding = false) or an -init-emb value (embedding = true).
@@ -73,7 +83,7 @@ inline bool parse_init_spec(const char* text, bool embedding, InitSpec* out) {
                                  {"kaiming-uniform", InitKind::KaimingUniform}, {"kaiming-normal", InitKind::KaimingNormal},
                                  {"small-init", InitKind::SmallInit}, {"neox", InitKind::NeoX}, {"megatron", InitKind::Megatron},
                                  {"olmo-mitchell", InitKind::OlmoMitchell}, {"fan-in-trunc", InitKind::FanInTrunc},
-                                 {"zero-out", InitKind::ZeroOut}};
+                                 {"zero-out", InitKind::ZeroOut}, {"mup", InitKind::Mup}};
     *out = InitSpec{};
     if (!embedding) {
         for (const Name& n : names) {
@@ -118,12 +128,14 @@ struct Dist {
 };
 
 // Where a Linear-like weight sits: (out, in) with fan_in = in, fan_out = out; resid marks the two
-// projections into the residual stream; layer l of L; d = C, the model width.
+// projections into the residual stream; layer l of L; d = C, the model width; readout marks an
+// untied lm_head.
 struct LinearSite {
     size_t fan_in, fan_out;
     bool resid;
     int layer, L;
     size_t d;
+    bool readout = false;
 };
 
 constexpr double TRUNC_2SIGMA_STD = 0.87962566103423978;  // std of a unit normal truncated at +-2
@@ -148,6 +160,11 @@ inline Dist linear_dist(const InitSpec& s, const LinearSite& w) {
         case InitKind::Megatron: return {false, w.resid ? 0.02 / sqrt(2.0 * L) : 0.02, 3.0};
         case InitKind::OlmoMitchell: return {false, w.resid ? 1.0 / sqrt(2.0 * fi * (w.layer + 1)) : 1.0 / sqrt(d), 3.0};
         case InitKind::FanInTrunc: return {false, sqrt(1.0 / fi) / TRUNC_2SIGMA_STD, 2.0};
+        case InitKind::Mup: {
+            if (w.readout) return {false, 0.02};  // constant in width: the forward scales the logits by r
+            const double r = (double)s.mup_base / d;
+            return {false, w.resid ? 0.02 * sqrt(r) / sqrt(2.0 * L) : 0.02 * sqrt(r)};
+        }
         case InitKind::File: break;
     }
     die("linear_dist: not a weight scheme");
@@ -229,7 +246,7 @@ inline void gpt2_init(float* params, const GPT2Config& c, const InitSpec& scheme
     Mt19937 rng(seed);
     if (emb.kind == InitKind::File) load_embedding_file(p.wte, c, emb.path);
     else draw(p.wte, V * C, embedding_dist(scheme, emb, C), rng);
-    if (!c.tied) draw(p.lm_head, V * C, linear_dist(scheme, {C, V, false, 0, (int)L, C}), rng);
+    if (!c.tied) draw(p.lm_head, V * C, linear_dist(scheme, {C, V, false, 0, (int)L, C, true}), rng);
     draw(p.wpe, (size_t)c.max_seq_len * C, embedding_dist(scheme, wpe_emb, C), rng);
     struct Linear {
         float* w;
@@ -245,6 +262,7 @@ inline void gpt2_init(float* params, const GPT2Config& c, const InitSpec& scheme
         for (const Linear& lin : layers) {
             draw(lin.w, lin.in * lin.out, linear_dist(scheme, {lin.in, lin.out, lin.resid, (int)l, (int)L, C}), rng);
             if (scheme.kind == InitKind::ZeroOut && lin.resid) memset(lin.w, 0, lin.in * lin.out * sizeof(float));
+            if (scheme.kind == InitKind::Mup && scheme.zero_query && lin.out == 3 * C) memset(lin.w, 0, C * C * sizeof(float));
             if (scheme.kind == InitKind::PyTorch) {  // nn.Linear's bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
                 const float bound = (float)(1.0 / sqrt((double)lin.in));
                 uniform_fill(lin.b, lin.out, -bound, bound, rng);
@@ -274,7 +292,8 @@ inline double intended_std(int k, int l, const GPT2Config& c, const InitSpec& sc
     switch (k) {
         case WTE: return emb.kind == InitKind::File ? -2.0 : embedding_dist(scheme, emb, C).std();
         case WPE: return embedding_dist(scheme, emb.kind == InitKind::File ? InitSpec{} : emb, C).std();
-        case QKVW: return weight(C, 3 * C, false);
+        case QKVW:  // zero query: a third of the rows are 0
+            return weight(C, 3 * C, false) * (scheme.kind == InitKind::Mup && scheme.zero_query ? sqrt(2.0 / 3.0) : 1.0);
         case QKVB: return bias(C);
         case ATTPROJW: return weight(C, C, true);
         case ATTPROJB: return bias(C);
@@ -282,7 +301,7 @@ inline double intended_std(int k, int l, const GPT2Config& c, const InitSpec& sc
         case FCB: return bias(C);
         case FCPROJW: return weight(4 * C, C, true);
         case FCPROJB: return bias(4 * C);
-        case LM_HEAD: return c.tied ? -1.0 : linear_dist(scheme, {C, V, false, 0, L, C}).std();
+        case LM_HEAD: return c.tied ? -1.0 : linear_dist(scheme, {C, V, false, 0, L, C, true}).std();
         default: return -1.0;  // LayerNorm weights 1, biases 0
     }
 }

@@ -5,7 +5,8 @@
 // forward (train_gpt2.cpp, checked against PyTorch), in matrix-vector form:
 //   per layer: ln1 -> qkv = x @ qkvw^T + qkvb -> append k, v -> causal attention over 0..t ->
 //              attproj -> residual -> ln2 -> fc -> GELU (tanh) -> fcproj -> residual
-//   then lnf and the logits over the V real columns: lm_head (= wte when tied).
+//   then lnf and the logits over the V real columns: lm_head (= wte when tied), times muP's readout
+//   multiplier (model.h; 1 for the standard parametrization).
 // Weights are in the parameter layout of model.h: PyTorch (out, in), so every output of a matvec is
 // the dot product of one contiguous weight row with the input. The matvecs are parallel over output
 // rows (OpenMP), each thread streaming its own block of rows: at B = 1 the cost is reading the
@@ -99,10 +100,10 @@ inline void kv_layernorm(float* out, const float* x, const float* weight, const 
 
 // Causal attention of the query q (C) at position t over the cached keys and values of positions
 // 0..t (k, v: (max_T, C) of one layer). out (C); scores: (NH, max_T) scratch. Parallel over heads.
+// scale: model.h's attention_scale (1/sqrt(hs), or 1/hs under muP).
 inline void kv_attention(float* out, float* scores, const float* q, const float* k, const float* v, int t, int max_T,
-                         int C, int NH) {
+                         int C, int NH, float scale) {
     const int hs = C / NH;
-    const float scale = 1.0f / sqrtf((float)hs);
 #ifdef _OPENMP
     #pragma omp parallel for schedule(static)
 #endif
@@ -164,7 +165,7 @@ inline const float* kv_forward(KVCache* kv, int token, bool want_logits) {
         kv_matvec(kv->qkv, p.qkvw + (size_t)l * 3 * C * C, p.qkvb + (size_t)l * 3 * C, kv->ln, 3 * C, C);
         std::copy(kv->qkv + C, kv->qkv + 2 * C, lk + (size_t)t * C);      // this position's key
         std::copy(kv->qkv + 2 * C, kv->qkv + 3 * C, lv + (size_t)t * C);  // and value
-        kv_attention(kv->att, kv->scores, kv->qkv, lk, lv, t, kv->max_T, C, NH);
+        kv_attention(kv->att, kv->scores, kv->qkv, lk, lv, t, kv->max_T, C, NH, attention_scale(c));
         kv_matvec(kv->proj, p.attprojw + (size_t)l * C * C, p.attprojb + (size_t)l * C, kv->att, C, C);
         for (int i = 0; i < C; i++) kv->x[i] += kv->proj[i];
         kv_layernorm(kv->ln, kv->x, p.ln2w + (size_t)l * C, p.ln2b + (size_t)l * C, C);
@@ -177,5 +178,7 @@ inline const float* kv_forward(KVCache* kv, int token, bool want_logits) {
     if (!want_logits) return nullptr;
     kv_layernorm(kv->ln, kv->x, p.lnfw, p.lnfb, C);
     kv_matvec(kv->logits, p.lm_head, nullptr, kv->ln, V, C);  // lm_head is wte when tied
+    const float mult = logit_multiplier(c);  // muP's readout multiplier (model.h)
+    if (mult != 1.0f) for (int v = 0; v < V; v++) kv->logits[v] *= mult;
     return kv->logits;
 }

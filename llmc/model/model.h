@@ -23,6 +23,7 @@ struct GPT2Config {
     int num_heads = 12;        // NH
     int channels = 768;        // C
     bool tied = true;          // lm_head is wte (llm.c); false adds an lm_head tensor
+    int mup_base = 0;          // muP's base width C0 (-init mup -mup-base); 0: the standard parametrization
 };
 
 // The parameter table: the 16 llm.c tensors in file order, then lm_head, which is empty (0
@@ -81,6 +82,27 @@ struct ParameterTensors {
     float* lnfb;      // (C)
     float* lm_head;   // (Vp, C) own tensor when untied, else = wte
 };
+
+// muP (maximal update parametrization for Adam; Yang et al. 2022, "Tensor Programs V", arXiv
+// 2203.03466, Table 8, the form of Microsoft's mup package) relative to a base width C0 =
+// mup_base, with r = C0 / C. What it changes besides the init (init.h, -init mup):
+//   logits      = r * (lnf @ lm_head^T): the readout multiplier 1/width_mult (tied: the logits are
+//                 scaled, wte itself is not); its gradient carries the same factor
+//   attention   scores q.k / hs instead of q.k / sqrt(hs)
+//   AdamW lr    r * lr for the hidden (matrix-like: both dimensions grow with C) weights qkvw,
+//               attprojw, fcw, fcprojw; lr for wte, wpe, an untied lm_head (which has the readout
+//               multiplier instead), biases and LayerNorm (vector-like). Decoupled weight decay
+//               uses the tensor's own lr, as torch.optim.AdamW with per-group lrs does.
+// At C = C0 the forward differs from the standard parametrization only in the attention scale.
+// mup_base is stored in the checkpoint header (header[9]), so a muP model reloads as one.
+inline float mup_ratio(const GPT2Config& c) { return c.mup_base > 0 ? (float)c.mup_base / (float)c.channels : 1.0f; }
+inline float logit_multiplier(const GPT2Config& c) { return mup_ratio(c); }
+inline float attention_scale(const GPT2Config& c) {
+    const float hs = (float)(c.channels / c.num_heads);
+    return c.mup_base > 0 ? 1.0f / hs : 1.0f / sqrtf(hs);
+}
+inline bool mup_hidden_tensor(int k) { return k == QKVW || k == ATTPROJW || k == FCW || k == FCPROJW; }
+inline float lr_multiplier(int k, const GPT2Config& c) { return c.mup_base > 0 && mup_hidden_tensor(k) ? mup_ratio(c) : 1.0f; }
 
 inline size_t dim_size(Dim d, const GPT2Config& c) {
     switch (d) {

@@ -34,6 +34,8 @@ struct TrainConfig {
     std::string init_scheme = "nanogpt";
     std::string init_emb = "";       // "" = the scheme's embedding init
     int tie = 1;
+    int mup_base = 256;              // -init mup: the base width C0
+    int mup_zero_q = 0;              // -init mup: query rows of qkvw start at 0
     int init_report = 0;
     int init_probe = 0;
     int rms_every = 0;
@@ -93,9 +95,11 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-shuffle", &c.shuffle, "train data order: 0 file order, 1 llm.c's shuffle (seeded 42 + rank), 2 our -seed shuffle", Trainer::Both},
         {"-e", &c.init, "from scratch: dN (d6..d48), gpt2[-medium|-large|-xl] or a shape L8:C512:NH8[:T256][:V50257]; or a checkpoint .bin", Trainer::Both},
         {"-seed", &c.seed, "RNG seed for init, shuffling and sampling", Trainer::Both},
-        {"-init", &c.init_scheme, "init: nanogpt|pytorch|xavier-{uniform,normal}|kaiming-{uniform,normal}|uniform:A|normal:STD|small-init|neox|megatron|olmo-mitchell|fan-in-trunc|zero-out (formulas: README)", Trainer::Both},
+        {"-init", &c.init_scheme, "init: nanogpt|pytorch|xavier-{uniform,normal}|kaiming-{uniform,normal}|uniform:A|normal:STD|small-init|neox|megatron|olmo-mitchell|fan-in-trunc|zero-out|mup (formulas: README)", Trainer::Both},
         {"-init-emb", &c.init_emb, "wte/wpe init override: uniform:A|normal:STD|file:PATH (.npy or raw (V, C) float32)", Trainer::Both},
         {"-tie", &c.tie, "tie the lm_head to wte (1) or give it its own weights (0)", Trainer::Both},
+        {"-mup-base", &c.mup_base, "-init mup: base width C0; hidden init std 0.02 sqrt(C0/C), their lr x C0/C, logits x C0/C, attention 1/hs", Trainer::Both},
+        {"-mup-zero-q", &c.mup_zero_q, "-init mup: start the query weights (first C rows of qkvw) at 0 (0|1)", Trainer::Both},
         {"-init-report", &c.init_report, "print per-tensor init statistics (and write -o DIR/model_00000000.bin), exit", Trainer::Both},
         {"-init-probe", &c.init_probe, "one forward+backward on the first train batch: per-block signal and per-tensor gradient statistics (and -o DIR/init_probe.tsv), exit", Trainer::Cpu},
         {"-rms", &c.rms_every, "log per-tensor weight and grad RMS every N steps (0: never)", Trainer::Both},
@@ -258,7 +262,11 @@ inline void validate_config(const TrainConfig& c) {
     if (c.rms_every < 0) die("-rms must be >= 0 (got %d)", c.rms_every);
     InitSpec spec;
     if (!parse_init_spec(c.init_scheme.c_str(), false, &spec))
-        die("-init: unknown scheme '%s' (nanogpt | pytorch | xavier-uniform | xavier-normal | kaiming-uniform | kaiming-normal | uniform:A | normal:STD, A and STD > 0 | small-init | neox | megatron | olmo-mitchell | fan-in-trunc | zero-out)", c.init_scheme.c_str());
+        die("-init: unknown scheme '%s' (nanogpt | pytorch | xavier-uniform | xavier-normal | kaiming-uniform | kaiming-normal | uniform:A | normal:STD, A and STD > 0 | small-init | neox | megatron | olmo-mitchell | fan-in-trunc | zero-out | mup)", c.init_scheme.c_str());
+    if (c.mup_base < 1 || c.mup_base > (1 << 16)) die("-mup-base must be 1..65536 (got %d)", c.mup_base);
+    if (!bool01(c.mup_zero_q)) die("-mup-zero-q takes 0 or 1");
+    if (spec.kind != InitKind::Mup && (c.mup_base != TrainConfig{}.mup_base || c.mup_zero_q))
+        die("-mup-base and -mup-zero-q apply to -init mup only (-init is %s)", c.init_scheme.c_str());
     if (!c.init_emb.empty() && !parse_init_spec(c.init_emb.c_str(), true, &spec))
         die("-init-emb: unknown embedding init '%s' (uniform:A | normal:STD | file:PATH)", c.init_emb.c_str());
     if (!bool01(c.tie) || !bool01(c.init_report)) die("flags -tie and -init-report take 0 or 1");

@@ -9,7 +9,8 @@
 //   resid_rms       RMS of x after block l (row "emb": after the embeddings)
 //   attn_rms        RMS of the attention branch's output (after c_proj and its bias)
 //   mlp_rms         RMS of the MLP branch's output (after its c_proj and bias)
-//   att_logit_std   std of q.k / sqrt(hs) over every causal (b, h, t, s <= t) entry
+//   att_logit_std   std of the attention logits q.k * scale (1/sqrt(hs); muP 1/hs) over every causal
+//                   (b, h, t, s <= t) entry
 //   att_entropy     mean entropy (nats) of the attention rows; att_entropy_max is the mean of
 //                   ln(t + 1), the entropy of uniform attention over each row's causal prefix
 //   mlp_pre_rms     RMS of the MLP's pre-activation (c_fc's output, GELU's input)
@@ -17,10 +18,12 @@
 //   grad_rms        RMS of the gradient of the block's parameters (all 12 tensors of layer l)
 // Per tensor (wte and lm_head over their V real rows):
 //   grad_rms        RMS of its gradient
-//   update_ratio    |u| / |w| (L2 norms) for the first AdamW update u at step 0's learning rate:
+//   update_ratio    |u| / |w| (L2 norms) for the first AdamW update u at step 0's learning rate
+//                   (times the tensor's muP lr multiplier, model.h):
 //                   bias-corrected, m_hat = g' and v_hat = g'^2 for the clipped gradient g', so
 //                   u = lr * (g' / (|g'| + eps) + wd * w) (wd on the decayed tensors)
-// Whole model: logits_std (over the B*T*V real logits), loss (the mean cross-entropy, against
+// Whole model: logits_std (over the B*T*V real logits, after muP's readout multiplier), loss (the
+// mean cross-entropy, against
 // ln V for uniform predictions), grad_norm (before clipping).
 // init_probe.tsv: one value per line, "kind<TAB>index<TAB>metric<TAB>value", kind = block (index:
 // the layer or "emb"), tensor (index: its name) or model (index "-"). scripts/init_probe_plot.py
@@ -94,7 +97,7 @@ inline ProbeResult init_probe_forward(const float* params, const GPT2Config& c, 
         // causal attention, one (b, head, t) row at a time; statistics in double
         double lsum = 0, lsq = 0, ent = 0, ent_max = 0;
         size_t lcount = 0;
-        const float scale = 1.0f / std::sqrt((float)hs);
+        const float scale = attention_scale(c);
 #ifdef _OPENMP
 #pragma omp parallel for collapse(2) reduction(+ : lsum, lsq, ent, ent_max, lcount)
 #endif
@@ -152,6 +155,7 @@ inline ProbeResult init_probe_forward(const float* params, const GPT2Config& c, 
     layernorm(h, x, p.lnfw, p.lnfb, N, C);
     // logits over the V real rows of the head, one row at a time (N x V would be large)
     double zsum = 0, zsq = 0, loss = 0;
+    const float mult = logit_multiplier(c);
 #ifdef _OPENMP
 #pragma omp parallel for reduction(+ : zsum, zsq, loss)
 #endif
@@ -162,6 +166,7 @@ inline ProbeResult init_probe_forward(const float* params, const GPT2Config& c, 
             const float* w = p.lm_head + v * C;
             float acc = 0.0f;
             for (size_t i = 0; i < C; i++) acc += h[n * C + i] * w[i];
+            acc *= mult;
             z[v] = acc;
             mx = std::max(mx, acc);
             zsum += acc;
@@ -197,7 +202,7 @@ inline void init_probe_gradients(ProbeResult* r, const float* params, const floa
         double gsq = 0.0, usq = 0.0, wsq = 0.0;
         for (size_t i = 0; i < n; i++) {
             const double g = grads[off + i], w = params[off + i], gc = g * clip;
-            const double u = lr * (gc / (std::fabs(gc) + eps) + (PARAM_TABLE[k].decayed ? weight_decay * w : 0.0));
+            const double u = lr * lr_multiplier(k, c) * (gc / (std::fabs(gc) + eps) + (PARAM_TABLE[k].decayed ? weight_decay * w : 0.0));
             gsq += g * g;
             usq += u * u;
             wsq += w * w;

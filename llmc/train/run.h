@@ -144,13 +144,17 @@ inline RunStart run_start_resolve(const TrainConfig& cfg) {
     } else {
         rs.config = checkpoint_read_config(rs.init_path.c_str());  // the file says tied or untied
         const TrainConfig defaults;
-        if (cfg.tie != (int)rs.config.tied || cfg.init_scheme != defaults.init_scheme || cfg.init_emb != defaults.init_emb) {
-            fprintf(stderr, "warning: -init, -init-emb and -tie apply to from-scratch models; %s has a %s lm_head and its own weights\n",
-                    rs.init_path.c_str(), rs.config.tied ? "tied" : "untied");
+        if (cfg.tie != (int)rs.config.tied || cfg.init_scheme != defaults.init_scheme || cfg.init_emb != defaults.init_emb ||
+            cfg.mup_base != defaults.mup_base || cfg.mup_zero_q != defaults.mup_zero_q) {
+            fprintf(stderr, "warning: -init, -init-emb, -tie and -mup-* apply to from-scratch models; %s has a %s lm_head%s and its own weights\n",
+                    rs.init_path.c_str(), rs.config.tied ? "tied" : "untied", rs.config.mup_base ? " (muP)" : "");
         }
     }
     if (cfg.T > rs.config.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, rs.config.max_seq_len);
     parse_init_spec(cfg.init_scheme.c_str(), false, &rs.scheme);  // validated by validate_config
+    rs.scheme.mup_base = cfg.mup_base;
+    rs.scheme.zero_query = cfg.mup_zero_q;
+    if (rs.from_scratch && rs.scheme.kind == InitKind::Mup) rs.config.mup_base = cfg.mup_base;  // the forward's rules (model.h)
     if (!cfg.init_emb.empty()) parse_init_spec(cfg.init_emb.c_str(), true, &rs.emb);
     return rs;
 }
