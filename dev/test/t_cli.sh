@@ -77,6 +77,10 @@ expect_reject shape_unknown_field -e -e L2:C64:NH2:X4
 expect_reject shape_bad_number -e -e L2:C64x:NH2
 expect_reject shape_zero_layers -e -e L0:C64:NH2
 expect_reject depth_unsupported -e -e d7
+expect_reject mup_base_without_mup -mup-base -mup-base 128
+expect_reject mup_base_zero -mup-base -init mup -mup-base 0
+expect_reject mup_zero_q_range -mup-zero-q -init mup -mup-zero-q 2
+expect_reject probe_every_negative -probe-every -probe-every -1
 expect_reject cuda_only_f -f -f 1
 expect_reject cuda_only_w -w -w 0
 expect_reject cuda_only_fa -fa -fa 1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The experiment scripts' Python back ends: scripts/plot_losses.py (table numbers from main.log
 # lines, PNG) and scripts/init_hist.py (histogram grid of tied, untied and bf16 checkpoints,
-# overlay, rejection of a truncated file). Tiny inputs only: a few seconds.
+# overlay, rejection of a truncated file), scripts/init_probe_plot.py, and scripts/coord_check.sh
+# with scripts/coord_check_plot.py at toy widths. Tiny inputs only: seconds.
 # The table check needs only python3; the PNG checks print SKIP when python3-matplotlib is missing.
 # One line per check: "PASS name", "FAIL name ...", or "SKIP name why"; exits non-zero on a FAIL.
 set -u
@@ -26,7 +27,7 @@ then pass plot_losses_table
 else fail plot_losses_table "$(tail -n 3 "$TMP/tab/results.md" "$TMP/tab.out" 2>/dev/null | tr '\n' '|')"; fi
 
 if ! $PY -c 'import matplotlib, numpy' 2>/dev/null; then
-    for c in plot_losses_png init_hist_single init_hist_overlay init_hist_truncated init_probe_plot; do
+    for c in plot_losses_png init_hist_single init_hist_overlay init_hist_truncated init_probe_plot coord_check; do
         echo "SKIP $c (python3-matplotlib or python3-numpy missing)"; done
     test_end
 fi
@@ -73,4 +74,29 @@ if $PY scripts/init_probe_plot.py "$TMP"/probe_{nanogpt,megatron}/init_probe.tsv
    is_png "$TMP/probe.png" && [ -n "$loss" ] && grep -q "^| a | $loss | " "$TMP/probe_plot.out" && grep -q '^| b | ' "$TMP/probe_plot.out"
 then pass init_probe_plot "table row 'a' has the file's loss $loss; PNG written"
 else fail init_probe_plot "$(tail -n 3 "$TMP/probe_plot.out" | tr '\n' '|')"; fi
+
+# scripts/coord_check.sh end to end at toy size (widths 32..128, head 16, L=2, 2 steps): the table
+# has a row per parametrization and step, the tsv every value, the PNG is written; and at step 0
+# (init alone, before any lr rule acts) the MLP branch's RMS grows ~C under the standard init
+# (two width-C matmuls with fixed-std weights: slope 1) and is flat under muP's 1/fan_in variances
+if OUT="$TMP/cc" WIDTHS="32 64 128" HEAD=16 LAYERS=2 STEPS=2 B=2 T=32 THREADS=1 TRAIN="$TMP/pr_train_*.bin" \
+        bash scripts/coord_check.sh > "$TMP/cc.out" 2>&1 && is_png "$TMP/cc/coord_check.png"; then
+    r=$($PY - "$TMP/cc/coord_check.tsv" "$TMP/cc/coord_check.md" <<'PYEOF'
+import math, sys
+rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()[1:]]
+md = open(sys.argv[2]).read()
+v = {(p, int(c), int(s), q): float(x) for p, c, s, q, x in rows}
+want = 2 * 3 * 3 * (2 + 3)  # params x widths x steps 0..2 x (2 blocks + attn, mlp, logits)
+def slope(p, q, s=0):
+    xs, ys = [math.log2(c) for c in (32, 64, 128)], [math.log2(v[(p, c, s, q)]) for c in (32, 64, 128)]
+    mx, my = sum(xs) / 3, sum(ys) / 3
+    return sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sum((a - mx) ** 2 for a in xs)
+sp, mup = slope("sp", "mlp branch (mean)"), slope("mup", "mlp branch (mean)")
+table_rows = sum(1 for l in md.splitlines() if l.startswith("| standard") or l.startswith("| muP"))
+ok = len(v) == want and table_rows == 6 and 0.8 < sp < 1.2 and abs(mup) < 0.2
+print(f"{'ok' if ok else 'bad'} {len(v)}/{want} values, {table_rows}/6 table rows; step-0 MLP branch slope vs log2 C: standard {sp:+.2f} (want ~1), muP {mup:+.2f} (want ~0)")
+PYEOF
+)
+    case "$r" in ok*) pass coord_check "${r#ok }";; *) fail coord_check "$r";; esac
+else fail coord_check "$(tail -n 3 "$TMP/cc.out" | tr '\n' '|')"; fi
 test_end

@@ -5,6 +5,8 @@
 #  - muP (-init mup; base width 32 tied, 128 untied, so C0/C = 0.5 and 2): the same, with its
 #    readout multiplier, 1/hs attention and per-tensor AdamW lr; and the same run with the muP
 #    field cleared from the header must fail (the rules are really exercised)
+#  - -init-probe against dev/gpt2_ref.py --probe (tied, untied, olmo-mitchell, muP), and
+#    -probe-every's rows against -init-probe on the same weights
 #  - every init scheme against torch.manual_seed + torch.nn.init, for several seeds
 set -u
 source "$(dirname "$0")/lib.sh"
@@ -130,6 +132,34 @@ probe_case untied "$tmp/untied/ref_model.bin"
 "$BIN"/train_gpt2 -e L3:C64:NH4:T64 -init mup -mup-base 128 -tie 0 -seed 5 -init-report 1 -o "$tmp/probe_mup_init" > /dev/null 2>&1 \
     && probe_case mup_untied "$tmp/probe_mup_init/model_00000000.bin" \
     || { echo "FAIL init_probe_mup_untied: no init checkpoint"; failed=1; }
+# -probe-every: its step-0 rows are -init-probe's on the same weights and batch, and its step-3 rows
+# are -init-probe's on the step-3 checkpoint of the same run (the weights after 3 updates)
+pe=$tmp/probe_every
+if "$BIN"/train_gpt2 -e "$tmp/probe_mup_init/model_00000000.bin" -i "$x/p_train_*.bin" -shuffle 0 -b 4 -t 64 -x 3 -l 1e-3 -v 0 -s 0 \
+        -probe-every 3 -o "$pe/run" > "$pe.log" 2>&1 &&
+   "$BIN"/train_gpt2 -e "$pe/run/model_00000003.bin" -init-probe 1 -i "$x/p_train_*.bin" -shuffle 0 -b 4 -t 64 -o "$pe/at3" > "$pe.at3.log" 2>&1; then
+    r=$("$PY" - "$pe/run/probe_steps.tsv" "$tmp/probe_mup_untied/run/init_probe.tsv" "$pe/at3/init_probe.tsv" <<'PYEOF'
+import sys
+steps = {}
+for l in open(sys.argv[1]).read().splitlines()[1:]:
+    s, k, i, m, v = l.split("\t")
+    steps.setdefault(int(s), {})[(k, i, m)] = float(v)
+bad, n = [], 0
+for s, path in ((0, sys.argv[2]), (3, sys.argv[3])):
+    probe = {tuple(l.split("\t")[:3]): float(l.split("\t")[3]) for l in open(path).read().splitlines()[1:]}
+    got = steps.get(s, {})
+    if len(got) < 10: bad.append(f"step {s}: {len(got)} rows")
+    for key, v in got.items():
+        n += 1
+        if key not in probe or probe[key] != v: bad.append(f"step {s} {'/'.join(key)}: {v} vs {probe.get(key)}")
+if sorted(steps) != [0, 3]: bad.append(f"steps {sorted(steps)} (want 0 and 3)")
+print(("bad " + "; ".join(bad[:3])) if bad else f"ok {n} values at steps 0 and 3 equal -init-probe's on the same weights")
+PYEOF
+)
+    case "$r" in ok*) echo "PASS probe_every_matches_init_probe ${r#ok }";; *) echo "FAIL probe_every_matches_init_probe $r"; failed=1;; esac
+else
+    echo "FAIL probe_every_matches_init_probe: a run failed: $(tail -n 1 "$pe.log" "$pe.at3.log" | tr '\n' '|')"; failed=1
+fi
 
 schemes=nanogpt,pytorch,xavier-uniform,xavier-normal,kaiming-uniform,kaiming-normal,uniform:0.05,normal:0.01
 schemes+=,small-init,neox,megatron,olmo-mitchell,fan-in-trunc,zero-out  # the LLM codebases' schemes

@@ -7,7 +7,7 @@
 #  - a -p text prompt gives the ids prepare_shards writes for the same text
 #  - seeds, -topk 1 / tiny -topp == greedy, thread count, -kv 0 == -kv 1, text == decoded ids
 #  - bad inputs: exit 1 with one "error:" line naming the file or flag; the tokens/s line; -h
-# Models: L2 C64 NH4 maxT 64 trained 2 steps by train_gpt2 (tied, untied), L3 C48 NH3 maxT 40
+# Models: L2 C64 NH4 maxT 64 trained 2 steps by train_gpt2 (tied, untied, muP untied), L3 C48 NH3 maxT 40
 # V=300 (custom vocab), make_fixtures' L3 C30 NH3 (head size 10) maxT 48 in fp32 and bf16, and
 # gpt2_ref.py's own init. One line per check: "PASS name ..." or "FAIL name ...".
 set -u
@@ -38,6 +38,8 @@ train() {  # train NAME ARGS...: a checkpoint after 2 steps -> $TMP/NAME.bin
 train tied -e L2:C64:NH4:T64 -i "$TMP/d_train_*.bin" -j "$TMP/d_val_*.bin"
 train untied -e L2:C64:NH4:T64 -tie 0 -i "$TMP/d_train_*.bin" -j "$TMP/d_val_*.bin"
 train v300 -e L3:C48:NH3:T40:V300 -i "$TMP/v300_train_*.bin" -j "$TMP/v300_val_*.bin"
+# muP (C0/C = 4, untied): logits x4 and 1/hs attention in the cache's forward as in the trainer's
+train mup -e L2:C64:NH4:T64 -init mup -mup-base 256 -tie 0 -i "$TMP/d_train_*.bin" -j "$TMP/d_val_*.bin"
 "$PY" dev/gpt2_ref.py --out "$TMP/ref" --init-only --init xavier-uniform --seed 5 > "$TMP/ref_init.log" 2>&1 &&
     cp "$TMP/ref/ref_model.bin" "$TMP/ref.bin" || { fail ref_init "$(tail -n 1 "$TMP/ref_init.log")"; exit 1; }
 # N(0, 1) embeddings (-init pytorch): logits up to ~50, where fp32 rounding is ~1e-5 absolute
@@ -53,7 +55,7 @@ count() { local IFS=,; set -- $1; echo $#; }
 # --- (1) KV cache vs full recompute, the context filled to maxT -----------------------------------
 # check_line FILE -> "diff rel positions" from "check: max |logit_kv - logit_full| = D over P positions ... so R relative"
 check_line() { sed -n 's/^check: max |logit_kv - logit_full| = \([^ ]*\) over \([0-9]*\) positions.* so \([^ ]*\) relative$/\1 \3 \2/p' "$1"; }
-for m in tied untied v300 odd odd_bf16 ref big; do
+for m in tied untied v300 odd odd_bf16 ref big mup; do
     p=$(prompt_of $m); n=$(count $p); g=$(( $(maxt_of $m) - n ))
     timeout 60 "$S" -e "$TMP/$m.bin" -pt "$p" -g $g -temp 0.9 -seed 3 -ids 1 -check 1 > "$TMP/check_$m.out" 2> "$TMP/check_$m.err"
     rc=$?
@@ -69,7 +71,7 @@ for m in tied untied v300 odd odd_bf16 ref big; do
 done
 
 # --- (2) greedy tokens == PyTorch's greedy tokens ---------------------------------------------------
-for m in tied untied v300 odd odd_bf16 ref; do
+for m in tied untied v300 odd odd_bf16 ref mup; do
     p=$(prompt_of $m); g=$(( $(maxt_of $m) - $(count $p) ))
     ours=$(timeout 60 "$S" -e "$TMP/$m.bin" -pt "$p" -g $g -temp 0 -ids 1 2> "$TMP/greedy_$m.err")
     ref=$("$PY" dev/gpt2_ref.py --generate $g --load "$TMP/$m.bin" --prompt-ids "$p" 2> "$TMP/greedy_ref_$m.err")
@@ -93,6 +95,12 @@ if make -s convert_gpt2 > "$TMP/make_convert.log" 2>&1 &&
         pass safetensors_same_tokens "untied model.safetensors: the .bin's 40 sampled tokens; KV vs full $diff"
     else fail safetensors_same_tokens "bin '$from_bin' safetensors '$from_hf' $(head -c 300 "$TMP/hf.err" | tr '\n' '|')"; fi
 else fail safetensors_same_tokens "convert_gpt2 failed: $(tail -n 1 "$TMP/make_convert.log" "$TMP/convert.log" 2>/dev/null | tr '\n' ' ')"; fi
+
+# a muP model has no Hugging Face equivalent: convert_gpt2 refuses it with one line, writing nothing
+./convert_gpt2 "$TMP/mup.bin" "$TMP/hf/mup.safetensors" > /dev/null 2> "$TMP/conv_mup.err"; rc=$?
+if [ $rc -eq 1 ] && [ "$(wc -l < "$TMP/conv_mup.err")" -eq 1 ] && grep -q '^error: .*mup.safetensors: a muP model' "$TMP/conv_mup.err" &&
+   [ ! -e "$TMP/hf/mup.safetensors" ]; then pass convert_refuses_mup "$(cat "$TMP/conv_mup.err")"
+else fail convert_refuses_mup "exit $rc: $(head -c 200 "$TMP/conv_mup.err")"; fi
 
 # --- (3) text prompts: the ids prepare_shards writes for the same text ---------------------------
 if bash scripts/fetch_data.sh > "$TMP/fetch.log" 2>&1; then pass fetch_vocab

@@ -38,6 +38,7 @@ struct TrainConfig {
     int mup_zero_q = 0;              // -init mup: query rows of qkvw start at 0
     int init_report = 0;
     int init_probe = 0;
+    int probe_every = 0;             // forward statistics on the first train batch every N steps (0: never)
     int rms_every = 0;
     // output
     std::string output_dir = "";     // "" = no log, no checkpoints
@@ -102,6 +103,7 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-mup-zero-q", &c.mup_zero_q, "-init mup: start the query weights (first C rows of qkvw) at 0 (0|1)", Trainer::Both},
         {"-init-report", &c.init_report, "print per-tensor init statistics (and write -o DIR/model_00000000.bin), exit", Trainer::Both},
         {"-init-probe", &c.init_probe, "one forward+backward on the first train batch: per-block signal and per-tensor gradient statistics (and -o DIR/init_probe.tsv), exit", Trainer::Cpu},
+        {"-probe-every", &c.probe_every, "forward statistics (-init-probe's per-block RMS, logits std, loss) on the first train batch at step 0 and every N steps, -o DIR/probe_steps.tsv (0: never)", Trainer::Both},
         {"-rms", &c.rms_every, "log per-tensor weight and grad RMS every N steps (0: never)", Trainer::Both},
         {"-o", &c.output_dir, "output dir for the log and checkpoints (empty: none)", Trainer::Both},
         {"-n", &c.checkpoint_every, "write a checkpoint every N steps (0: only at the end)", Trainer::Both},
@@ -260,6 +262,7 @@ inline void validate_config(const TrainConfig& c) {
     if (c.gen_tokens < 1) die("-g must be positive (got %d)", c.gen_tokens);
     if (c.gen_tokens > 1 << 20) die("-g %d: at most %d tokens can be generated (and no more than the model's context)", c.gen_tokens, 1 << 20);
     if (c.rms_every < 0) die("-rms must be >= 0 (got %d)", c.rms_every);
+    if (c.probe_every < 0) die("-probe-every must be >= 0 (got %d)", c.probe_every);
     InitSpec spec;
     if (!parse_init_spec(c.init_scheme.c_str(), false, &spec))
         die("-init: unknown scheme '%s' (nanogpt | pytorch | xavier-uniform | xavier-normal | kaiming-uniform | kaiming-normal | uniform:A | normal:STD, A and STD > 0 | small-init | neox | megatron | olmo-mitchell | fan-in-trunc | zero-out | mup)", c.init_scheme.c_str());

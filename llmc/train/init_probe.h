@@ -29,9 +29,13 @@
 // the layer or "emb"), tensor (index: its name) or model (index "-"). scripts/init_probe_plot.py
 // draws the depth profiles of one or several runs.
 #pragma once
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -269,4 +273,40 @@ inline void init_probe_report(const ProbeResult& r, const GPT2Config& c, bool ti
     fwriteCheck(out.data(), 1, out.size(), w.get(), path.c_str());
     w.commit();
     printf("wrote %s\n", path.c_str());
+}
+
+// -probe-every N: the forward statistics above (no gradients) on the same first train batch at step
+// 0 and every N steps, for the weights after that many updates: printed as one line and appended
+// to DIR/probe_steps.tsv, "step<TAB>kind<TAB>index<TAB>metric<TAB>value" (the header once, when the
+// file is new). scripts/coord_check.sh reads it for the muP coordinate check.
+inline void probe_steps_append(const ProbeResult& r, int step, const std::string& path) {
+    const ProbeBlock& last = r.blocks.back();
+    printf("probe step %d: loss %.6f | logits std %.6f | resid rms emb %.4f .. block %zu %.4f | att logit std %.4f\n", step,
+           r.loss, r.logits_std, r.emb_rms, r.blocks.size() - 1, last.resid_rms, last.att_logit_std);
+    if (path.empty()) return;
+    std::string out;
+    char line[160];
+    auto add = [&](const char* kind, const std::string& index, const char* metric, double v) {
+        snprintf(line, sizeof line, "%d\t%s\t%s\t%s\t%.9g\n", step, kind, index.c_str(), metric, v);
+        out += line;
+    };
+    add("model", "-", "loss", r.loss);
+    add("model", "-", "logits_std", r.logits_std);
+    add("block", "emb", "resid_rms", r.emb_rms);
+    for (size_t l = 0; l < r.blocks.size(); l++) {
+        const ProbeBlock& b = r.blocks[l];
+        const std::string i = std::to_string(l);
+        add("block", i, "resid_rms", b.resid_rms);
+        add("block", i, "attn_rms", b.attn_rms);
+        add("block", i, "mlp_rms", b.mlp_rms);
+        add("block", i, "att_logit_std", b.att_logit_std);
+        add("block", i, "att_entropy", b.att_entropy);
+        add("block", i, "mlp_pre_rms", b.mlp_pre_rms);
+        add("block", i, "gelu_below_-3", b.gelu_below3);
+    }
+    const bool fresh = access(path.c_str(), F_OK) != 0;
+    FilePtr f(fopenCheck(path.c_str(), "ab"));
+    if (fresh) out = "step\tkind\tindex\tmetric\tvalue\n" + out;
+    fwriteCheck(out.data(), 1, out.size(), f.get(), path.c_str());
+    if (fflush(f.get()) != 0 || ferror(f.get())) die("%s: write failed: %s", path.c_str(), strerror(errno));
 }

@@ -211,6 +211,18 @@ inline int train_main(int argc, char** argv, bool cuda) {
         return 0;
     }
 
+    // -probe-every: the batch -init-probe would take (rank 0's first), from a loader of its own so the
+    // training data order is untouched
+    std::vector<int> probe_inputs, probe_targets;
+    if (cfg.probe_every > 0 && comm_root()) {
+        DataLoader probe_data;
+        dataloader_init(&probe_data, cfg.train_glob.c_str(), cfg.B, cfg.T, 0, 1, cfg.shuffle, (uint32_t)cfg.seed, mc.vocab_size);
+        dataloader_next_batch(&probe_data);
+        probe_inputs = probe_data.inputs;
+        probe_targets = probe_data.targets;
+    }
+    const std::string probe_path = cfg.output_dir.empty() ? "" : cfg.output_dir + "/probe_steps.tsv";
+
     Tokenizer tokenizer;  // only needed to print samples
     if (cfg.sample_every > 0 && comm_root()) tokenizer_init(&tokenizer, cfg.tokenizer_path.c_str());
     std::vector<int> sample_tokens(std::min(cfg.gen_tokens, cfg.T) + 1);  // a sample fits in one context
@@ -254,6 +266,13 @@ inline int train_main(int argc, char** argv, bool cuda) {
         if (data.do_val && run_every(cfg.val_every, step, last)) run_log_val(&run, step, evaluate(&model, &data.val, cfg.val_max_steps));
         if (comm_root() && run_every(cfg.sample_every, step, last)) {
             gpt2_sample(&model, &tokenizer, &run.sample_rng, cfg.gen_tokens, sample_tokens, sample_probs);
+        }
+        if (cfg.probe_every > 0 && run_every(cfg.probe_every, step, last)) {  // weights after `step` updates
+            gpt2_to_host(&model, /*optimizer=*/false);
+            if (comm_root()) {
+                const ProbeResult pr = init_probe_forward(gpt2_host(&model).params, mc, probe_inputs.data(), probe_targets.data(), cfg.B, cfg.T);
+                probe_steps_append(pr, step, probe_path);
+            }
         }
         if (last) break;
 
