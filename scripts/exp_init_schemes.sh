@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Init schemes: trains d6 from the same seed with each -init scheme (nanogpt, pytorch,
-# xavier-uniform, kaiming-uniform, xavier-normal, kaiming-normal, and the LLM codebases' small-init,
-# neox, megatron, olmo-mitchell, fan-in-trunc, zero-out) on the default Moby Dick shards, every
-# other flag the same. Each run goes to OUT/<scheme>/ (cmd.txt, train.out, main.log; checkpoints
-# are deleted unless KEEP_CKPT=1). Before training, -init-report 1 writes each scheme's initial
-# weights to OUT/init/<scheme>/model_00000000.bin (and report.txt), and scripts/init_hist.py
-# overlays their histograms in OUT/init_hist.png; -init-probe 1 writes each scheme's signal
-# propagation at init to OUT/probe/<scheme>/init_probe.tsv, and scripts/init_probe_plot.py draws
-# the depth profiles in OUT/init_probe.png (its table goes to OUT/init_probe.md). Then
-# scripts/plot_losses.py writes OUT/results.md (also printed) and OUT/losses.png.
-# Cost: about 12 x STEPS x 0.2 s on 2 idle cores (300 steps: ~14 min).
+# xavier-uniform, kaiming-uniform, xavier-normal, kaiming-normal, the LLM codebases' small-init,
+# neox, megatron, olmo-mitchell, fan-in-trunc, zero-out, and mup with its default base width 256)
+# on the default Moby Dick shards, every other flag the same. Each run goes to OUT/<scheme>/
+# (cmd.txt, train.out, main.log; checkpoints are deleted unless KEEP_CKPT=1). Before training,
+# -init-report 1 writes each scheme's initial weights to OUT/init/<scheme>/model_00000000.bin (and
+# report.txt), and scripts/init_hist.py overlays their histograms in OUT/init_hist.png;
+# -init-probe 1 writes each scheme's signal propagation at init to OUT/probe/<scheme>/init_probe.tsv,
+# and scripts/init_probe_plot.py draws the depth profiles in OUT/init_probe.png (its table goes to
+# OUT/init_probe.md). Then scripts/plot_losses.py writes OUT/results.md (also printed) and
+# OUT/losses.png.
+# Cost: about 13 x STEPS x 0.2 s on 2 idle cores (300 steps: ~15 min).
 # Usage: scripts/exp_init_schemes.sh [STEPS=300]
 #   env: OUT=out/exp_init THREADS=2 MODEL=d6 SEED=42 SCHEMES="nanogpt pytorch ..."
 #        KEEP_CKPT=0 PLOT_ONLY=0 (1: just redo the histograms, table and plot)
@@ -20,7 +21,7 @@ OUT=${OUT:-out/exp_init}
 THREADS=${THREADS:-2}
 MODEL=${MODEL:-d6}
 SEED=${SEED:-42}
-SCHEMES=${SCHEMES:-nanogpt pytorch xavier-uniform kaiming-uniform xavier-normal kaiming-normal small-init neox megatron olmo-mitchell fan-in-trunc zero-out}
+SCHEMES=${SCHEMES:-nanogpt pytorch xavier-uniform kaiming-uniform xavier-normal kaiming-normal small-init neox megatron olmo-mitchell fan-in-trunc zero-out mup}
 PY=/usr/bin/python3
 COMMON=(-e "$MODEL" -b 4 -t 64 -l 6e-4 -u 30 -k cosine -q 0.1 -c 0.1 -v 50 -m 20 -s 0
         -shuffle 2 -seed "$SEED" -x "$STEPS")
