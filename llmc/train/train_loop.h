@@ -186,9 +186,9 @@ inline int train_main(int argc, char** argv, bool cuda) {
     run_start_params(gpt2_host(&model).params, rs, (uint32_t)cfg.seed);
     gpt2_to_device(&model, /*weights=*/true, /*optimizer=*/false);
     t_init = now_ms() - t_init;
-    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %s lm_head, %zu parameters (%s, %.0f ms)%s\n", mc.num_layers,
+    printf("model: L=%d NH=%d C=%d maxT=%d V=%d Vp=%d, %s lm_head%s, %zu parameters (%s, %.0f ms)%s\n", mc.num_layers,
            mc.num_heads, mc.channels, mc.max_seq_len, mc.vocab_size, mc.padded_vocab_size, mc.tied ? "tied" : "untied",
-           model.num_parameters, rs.from_scratch ? ("init " + cfg.init_scheme).c_str() : rs.init_path.c_str(), t_init,
+           mc.mup_base ? (", muP base width " + std::to_string(mc.mup_base)).c_str() : "", model.num_parameters, rs.from_scratch ? ("init " + cfg.init_scheme).c_str() : rs.init_path.c_str(), t_init,
            gpt2_describe(&model).c_str());
 
     RunData data;
