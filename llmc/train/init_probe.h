@@ -222,6 +222,26 @@ inline void init_probe_gradients(ProbeResult* r, const float* params, const floa
     for (size_t l = 0; l < L; l++) r->blocks[l].grad_rms = std::sqrt(layer_sq[l] / (double)layer_n[l]);
 }
 
+// The per-block rows of the .tsv files: "emb" and each block's forward statistics, and with grads
+// the block's gradient RMS. add(kind, index, metric, value).
+template <typename Add>
+inline void probe_block_rows(const ProbeResult& r, bool grads, Add&& add) {
+    add("block", std::string("emb"), "resid_rms", r.emb_rms);
+    for (size_t l = 0; l < r.blocks.size(); l++) {
+        const ProbeBlock& b = r.blocks[l];
+        const std::string i = std::to_string(l);
+        add("block", i, "resid_rms", b.resid_rms);
+        add("block", i, "attn_rms", b.attn_rms);
+        add("block", i, "mlp_rms", b.mlp_rms);
+        add("block", i, "att_logit_std", b.att_logit_std);
+        add("block", i, "att_entropy", b.att_entropy);
+        add("block", i, "att_entropy_max", b.att_entropy_max);
+        add("block", i, "mlp_pre_rms", b.mlp_pre_rms);
+        add("block", i, "gelu_below_-3", b.gelu_below3);
+        if (grads) add("block", i, "grad_rms", b.grad_rms);
+    }
+}
+
 // Prints the tables, and writes path (init_probe.tsv) unless it is empty.
 inline void init_probe_report(const ProbeResult& r, const GPT2Config& c, bool tied, const std::string& path) {
     printf("init probe: loss %.6f (ln V = %.6f) | logits std %.6f | grad norm %.6f\n", r.loss, std::log((double)c.vocab_size),
@@ -250,20 +270,7 @@ inline void init_probe_report(const ProbeResult& r, const GPT2Config& c, bool ti
     add("model", "-", "ln_V", std::log((double)c.vocab_size));
     add("model", "-", "logits_std", r.logits_std);
     add("model", "-", "grad_norm", r.grad_norm);
-    add("block", "emb", "resid_rms", r.emb_rms);
-    for (size_t l = 0; l < r.blocks.size(); l++) {
-        const ProbeBlock& b = r.blocks[l];
-        const std::string i = std::to_string(l);
-        add("block", i, "resid_rms", b.resid_rms);
-        add("block", i, "attn_rms", b.attn_rms);
-        add("block", i, "mlp_rms", b.mlp_rms);
-        add("block", i, "att_logit_std", b.att_logit_std);
-        add("block", i, "att_entropy", b.att_entropy);
-        add("block", i, "att_entropy_max", b.att_entropy_max);
-        add("block", i, "mlp_pre_rms", b.mlp_pre_rms);
-        add("block", i, "gelu_below_-3", b.gelu_below3);
-        add("block", i, "grad_rms", b.grad_rms);
-    }
+    probe_block_rows(r, /*grads=*/true, add);
     for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
         if (k == LM_HEAD && tied) continue;
         add("tensor", PARAM_TABLE[k].name, "grad_rms", r.tensor_grad_rms[k]);
@@ -292,18 +299,7 @@ inline void probe_steps_append(const ProbeResult& r, int step, const std::string
     };
     add("model", "-", "loss", r.loss);
     add("model", "-", "logits_std", r.logits_std);
-    add("block", "emb", "resid_rms", r.emb_rms);
-    for (size_t l = 0; l < r.blocks.size(); l++) {
-        const ProbeBlock& b = r.blocks[l];
-        const std::string i = std::to_string(l);
-        add("block", i, "resid_rms", b.resid_rms);
-        add("block", i, "attn_rms", b.attn_rms);
-        add("block", i, "mlp_rms", b.mlp_rms);
-        add("block", i, "att_logit_std", b.att_logit_std);
-        add("block", i, "att_entropy", b.att_entropy);
-        add("block", i, "mlp_pre_rms", b.mlp_pre_rms);
-        add("block", i, "gelu_below_-3", b.gelu_below3);
-    }
+    probe_block_rows(r, /*grads=*/false, add);
     const bool fresh = access(path.c_str(), F_OK) != 0;
     FilePtr f(fopenCheck(path.c_str(), "ab"));
     if (fresh) out = "step\tkind\tindex\tmetric\tvalue\n" + out;
