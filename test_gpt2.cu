@@ -2,7 +2,9 @@
 // test_gpt2.cpp uses: logits, loss, every parameter gradient (lm_head too when untied), 10 AdamW
 // steps (losses, grad norms, lrs, final weights); with the GELU epilogue fused and unfused;
 // bitwise run-to-run determinism; and a save / resume / replay check (bit-exact continuation
-// from a checkpoint). Tied or untied follows DIR (dev/gpt2_ref.py --untied 0|1).
+// from a checkpoint); and muP (model.h: logit multiplier, attention scale 1/hs, per-tensor AdamW
+// lr) against the same model reparametrized into the standard form (check_mup). Tied or untied
+// follows DIR (dev/gpt2_ref.py --untied 0|1).
 // Usage: ./test_gpt2cu DIR [-fa 0|1]   (DIR holds ref_model.bin and ref_debug_state.bin; -fa: the
 //        attention path, fused or unfused, as the trainer's flag; default the trainer's default)
 //        ./test_gpt2cu --init FILE SCHEME SEED   (host only, no GPU: see dev/test/init_check.h)
@@ -114,6 +116,115 @@ static void train_step(GPT2* model, const DebugState& ref, const Hyper& hp, int 
     gpt2_update(model, adamw, *lr, clip_scale(*norm, hp.clip), step + 1);
 }
 
+// ----------------------------------------------------------------------------
+// muP (llmc/model/model.h) on the device, against the standard parametrization the checks above
+// hold to PyTorch. With r = C0 / C and hs = C / NH, a muP model with weights W computes what a
+// standard UNTIED model with weights W' computes, where W' is W except
+//   lm_head'             = r * (tied ? wte : lm_head)   (the logit multiplier moved into the readout)
+//   query rows of qkvw', qkvb' = W's / sqrt(hs)          (q.k / hs = (q / sqrt(hs)).k / sqrt(hs))
+// So the logits (as gpt2_logits_row returns them) and loss must agree, and the gradients map back:
+//   query rows  dW = dW' / sqrt(hs);  untied lm_head  r * dlm_head';  tied wte  dwte' + r * dlm_head'
+// the rest equal. r a power of 2 and hs a power of 4 (the debug config: 16) make both maps exact
+// in floating point, so what differs is the kernels' own rounding: the parity rows bound it.
+// Then one AdamW step from m = v = 0 against its formula on the host, each tensor at its muP lr
+// (model.h restated: r * lr for the hidden weights qkvw, attprojw, fcw, fcprojw; lr otherwise).
+static void check_mup(const GPT2Config& mc, const std::string& model_path, const DebugState& ref, const BuildOptions& opts,
+                      const Hyper& hp) {
+    const int B = ref.h[2], T = ref.h[3], V = mc.vocab_size, C = mc.channels, hs = C / mc.num_heads, L = mc.num_layers;
+    GPT2Config mup_cfg = mc;
+    mup_cfg.mup_base = mc.tied ? C / 2 : 2 * C;  // r = 1/2 tied, 2 untied: never 1
+    GPT2Config sp_cfg = mc;
+    sp_cfg.tied = false;
+    const float r = mup_ratio(mup_cfg), qs = 1.0f / sqrtf((float)hs);
+    GPT2 mup, sp;
+    gpt2_build(&mup, mup_cfg, opts);
+    checkpoint_load_params(mup.host_params.get(), mc, model_path.c_str());  // the file's header says standard
+    gpt2_to_device(&mup, /*weights=*/true, /*optimizer=*/false);
+    gpt2_build(&sp, sp_cfg, opts);
+    // W': tensors 0..15 have one layout in both (lm_head is last), then the readout and query rows
+    const size_t n16 = count_params(mup.param_sizes) - mup.param_sizes[LM_HEAD], Vp = mc.padded_vocab_size, CC = (size_t)C * C;
+    const ParameterTensors w = mup.host_view, ws = sp.host_view;
+    memcpy(sp.host_params.get(), mup.host_params.get(), n16 * sizeof(float));
+    for (size_t i = 0; i < Vp * C; i++) ws.lm_head[i] = r * w.lm_head[i];  // w.lm_head is wte when tied
+    for (int l = 0; l < L; l++) {
+        for (size_t i = 0; i < CC; i++) ws.qkvw[l * 3 * CC + i] *= qs;
+        for (int i = 0; i < C; i++) ws.qkvb[l * 3 * C + i] *= qs;
+    }
+    gpt2_to_device(&sp, /*weights=*/true, /*optimizer=*/false);
+    printf("muP: C0 = %d (r = %g), attention scale 1/%d, %s lm_head, vs the standard untied model W'\n", mup_cfg.mup_base, r, hs,
+           mc.tied ? "tied" : "untied");
+
+    // logits and loss, the logits through the model contract's gpt2_logits_row
+    std::vector<float> lm((size_t)B * T * V), ls((size_t)B * T * V);
+    float loss_m = gpt2_forward(&mup, ref.x.data(), ref.y.data(), B, T);
+    for (int row = 0; row < B * T; row++) memcpy(&lm[(size_t)row * V], gpt2_logits_row(&mup, row), V * sizeof(float));
+    float loss_s = gpt2_forward(&sp, ref.x.data(), ref.y.data(), B, T);
+    for (int row = 0; row < B * T; row++) memcpy(&ls[(size_t)row * V], gpt2_logits_row(&sp, row), V * sizeof(float));
+    compare("cuda_mup_logits", "logits", lm.data(), ls.data(), lm.size());
+    compare("cuda_mup_loss", "loss", &loss_m, &loss_s, 1);
+
+    // gradients
+    for (GPT2* m : {&mup, &sp}) {
+        gpt2_zero_grad(m);
+        gpt2_forward(m, ref.x.data(), ref.y.data(), B, T);
+        gpt2_backward(m, 1.0f);
+    }
+    const std::vector<float> gm = download_grads(&mup);
+    std::vector<float> gs = download_grads(&sp);
+    std::vector<float> want(gs.begin(), gs.begin() + gm.size());  // tensors 0..15 (+ lm_head: overwritten below)
+    const ParameterTensors gsv = point_parameters(gs.data(), sp.param_sizes);
+    ParameterTensors wv = point_parameters(want.data(), mup.param_sizes);
+    for (int l = 0; l < L; l++) {
+        for (size_t i = 0; i < CC; i++) wv.qkvw[l * 3 * CC + i] *= qs;
+        for (int i = 0; i < C; i++) wv.qkvb[l * 3 * C + i] *= qs;
+    }
+    for (size_t i = 0; i < Vp * C; i++) wv.lm_head[i] = (mc.tied ? gsv.wte[i] : 0.0f) + r * gsv.lm_head[i];
+    size_t off = 0;
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        char name[96];
+        snprintf(name, sizeof name, "cuda_mup_grad_%s", PARAM_TABLE[k].name);
+        if (mup.param_sizes[k]) compare(name, "grads", gm.data() + off, want.data() + off, mup.param_sizes[k]);
+        off += mup.param_sizes[k];
+    }
+
+    // one AdamW step (t = 1) on the muP model; the host formula is adamw_kernel's, op for op, so
+    // only contraction into FMAs differs: a few ulps of the weight. A wrong lr multiplier misses
+    // by about half a step, ~lr / 2 (|mhat / sqrt(vhat)| is ~1 at t = 1).
+    // p0: the weights as loaded, still in host_params (a download now would stage through, and
+    // overwrite, the gradient arena in BF16)
+    const std::vector<float> p0(mup.host_params.get(), mup.host_params.get() + mup.num_parameters);
+    AdamW opt;
+    opt.beta1 = hp.beta1, opt.beta2 = hp.beta2, opt.eps = hp.eps, opt.weight_decay = hp.wd, opt.seed = 42;
+    gpt2_update(&mup, opt, hp.lr, 1.0f, 1);
+    gpt2_to_host(&mup, /*optimizer=*/false);
+    const float* p1 = mup.host_params.get();
+    const float bc1 = 1.0f - powf(opt.beta1, 1.0f), bc2 = 1.0f - powf(opt.beta2, 1.0f);
+    off = 0;
+    for (int k = 0; k < NUM_PARAMETER_TENSORS; k++) {
+        const bool hidden = k == QKVW || k == ATTPROJW || k == FCW || k == FCPROJW;
+        const float lr_k = hp.lr * (hidden ? r : 1.0f), wd = PARAM_TABLE[k].decayed ? opt.weight_decay : 0.0f;
+        double worst = 0.0, step_max = 0.0;
+        size_t bad = 0;
+        for (size_t i = off; i < off + mup.param_sizes[k]; i++) {
+            const float g = gm[i], mi = (1.0f - opt.beta1) * g, vi = (1.0f - opt.beta2) * g * g;
+            const float want_p = p0[i] - lr_k * ((mi / bc1) / (sqrtf(vi / bc2) + opt.eps) + wd * p0[i]);
+            const double d = fabs((double)p1[i] - want_p);
+            worst = std::max(worst, d);
+            step_max = std::max(step_max, fabs((double)p1[i] - p0[i]));
+            if (!(d <= 1e-6 * fabs(p0[i]) + 1e-5 * lr_k)) bad++;
+        }
+        if (mup.param_sizes[k]) {
+            char name[96];
+            snprintf(name, sizeof name, "cuda_mup_adamw_%s", PARAM_TABLE[k].name);
+            check(name, bad == 0, "lr x %g: max |step| %.3e, max_abs vs host formula %.3e (bound 1e-6|p| + 1e-5 lr_k), %zu outside",
+                  lr_k / hp.lr, step_max, worst, bad);
+        }
+        off += mup.param_sizes[k];
+    }
+    gpt2_free(&mup);
+    gpt2_free(&sp);
+}
+
 int main(int argc, char** argv) {
     if (argc == 5 && !strcmp(argv[1], "--init")) return check_init_file(argv[2], argv[3], argv[4], tol("init").atol);
     bool flash_attention = BuildOptions{}.flash_attention;  // the trainer's default, or -fa
@@ -147,9 +258,10 @@ int main(int argc, char** argv) {
     GPT2 model;
     gpt2_build(&model, mc, opts);
     gpt2_load_weights(&model, model_path.c_str());
-    printf("device %s | precision %s | config: L=%d C=%d NH=%d V=%d Vp=%d B=%d T=%d, %s lm_head, %zu params, %d steps%s\n",
+    printf("device %s | precision %s | config: L=%d C=%d NH=%d V=%d Vp=%d B=%d T=%d, %s lm_head, %s, %zu params, %d steps%s\n",
            prop.name, PRECISION_NAME, mc.num_layers, mc.channels, mc.num_heads, V, Vp, B, T, mc.tied ? "tied" : "untied",
-           model.num_parameters, steps, gpt2_describe(&model).c_str());
+           mc.mup_base ? ("muP C0=" + std::to_string(mc.mup_base)).c_str() : "standard parametrization", model.num_parameters,
+           steps, gpt2_describe(&model).c_str());
     // the path asked for is the path under test (a head size without fused kernels would fall back)
     check("cuda_attention_path", model.flash_attention == flash_attention, "%s attention (-fa %d)",
           model.flash_attention ? "fused" : "unfused", (int)flash_attention);
@@ -263,5 +375,6 @@ int main(int argc, char** argv) {
         check("cuda_resume_replay_params_bit_identical", params_same, "all %zu weights after %d more steps", pa.size(), k2);
         gpt2_free(&b);
     }
+    if (mc.mup_base == 0) check_mup(mc, model_path, ref, opts, hp);  // (a muP DIR is checked by all of the above)
     return test_exit_code();
 }

@@ -20,6 +20,8 @@ parameter gradients ACCUMULATE (+=, fp32); the activation gradients of matmuls, 
 attention are SET (=); the residual-stream gradient accumulates through the layernorms. The model
 contract is that header's, and the driver (llmc/train/train_loop.h) is shared.
 No reduction uses atomics: given the same inputs and GPU, every step is bitwise reproducible.
+muP (config.mup_base > 0; the rules are llmc/model/model.h's, shared with the CPU trainer): the
+logits matmul's alpha, the attention kernels' scale and each tensor's AdamW lr multiplier.
 */
 #include <sys/stat.h>
 
@@ -410,6 +412,7 @@ float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, in
     floatX* const* p = model->params.p;
     ActivationTensors& a = model->acts;
     KernelProfiler* pf = &model->prof;  // -prof: a mark before each kernel / matmul (profile.cuh)
+    const float attn_scale = attention_scale(cfg);  // 1/sqrt(hs), or 1/hs under muP (model.h)
 
     // the batch goes through pinned staging (once the previous upload has read it, which it has
     // by the time the host gets here in a training loop), so the copies are asynchronous
@@ -443,8 +446,8 @@ float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, in
         prof_mark(pf, "matmul_qkv_fwd");
         matmul_forward(bl, l_qkv, l_ln1, p[QKVW] + (size_t)l * 3 * C * C, p[QKVB] + l * 3 * C, N, C, 3 * C, st);
         prof_mark(pf, "attention_fwd");
-        if (model->flash_attention) flash_attention_forward(l_atty, l_att_lse, l_qkv, B, T, C, NH, st);
-        else attention_forward(bl, l_atty, l_att, l_qkv, model->scratch.attn, B, T, C, NH, st);
+        if (model->flash_attention) flash_attention_forward(l_atty, l_att_lse, l_qkv, B, T, C, NH, attn_scale, st);
+        else attention_forward(bl, l_atty, l_att, l_qkv, model->scratch.attn, B, T, C, NH, attn_scale, st);
         prof_mark(pf, "matmul_attproj_fwd");
         matmul_forward(bl, a.proj, l_atty, p[ATTPROJW] + (size_t)l * C * C, p[ATTPROJB] + l * C, N, C, C, st);
         prof_mark(pf, "residual_layernorm_fwd");
@@ -464,7 +467,9 @@ float gpt2_forward(GPT2* model, const int* inputs, const int* targets, int B, in
         }
     }
     prof_mark(pf, "matmul_lmhead_fwd");
-    matmul_forward(bl, a.logits, a.lnf, p[LM_HEAD], nullptr, N, C, Vp, st);  // lm_head is wte when tied
+    // lm_head is wte when tied; under muP the logits carry the multiplier r (model.h), applied as
+    // the matmul's alpha: the losses, the sampler (gpt2_logits_row) and the backward see r * z
+    matmul_forward(bl, a.logits, a.lnf, p[LM_HEAD], nullptr, N, C, Vp, st, logit_multiplier(cfg));
     if (targets) {
         prof_mark(pf, "classifier_fwd");
         classifier_forward(a.logits, a.losses, a.lse, model->d_targets, N, V, Vp, st);
@@ -503,10 +508,12 @@ void gpt2_backward(GPT2* model, float loss_scale) {
     ActivationTensors& a = model->acts;
     GradScratch& s = model->scratch;
     KernelProfiler* pf = &model->prof;
+    const float attn_scale = attention_scale(cfg);
 
-    // dlogits in place of the logits
+    // dlogits in place of the logits: the gradient w.r.t. the raw product lnf @ lm_head^T, so the
+    // muP multiplier r (1 otherwise) joins dloss and the lm_head matmul backward is unchanged
     prof_mark(pf, "classifier_bwd");
-    classifier_backward(a.logits, a.lse, model->d_targets, loss_scale / N, N, V, Vp, st);
+    classifier_backward(a.logits, a.lse, model->d_targets, loss_scale * logit_multiplier(cfg) / N, N, V, Vp, st);
     model->logits_have_targets = false;
     const floatX* dlogits = a.logits;
     // dweight accumulates (beta = 1): into dwte when tied, which encoder_backward then adds to
@@ -544,10 +551,10 @@ void gpt2_backward(GPT2* model, float loss_scale) {
         prof_mark(pf, "attention_bwd");
         if (model->flash_attention) {
             flash_attention_backward(s.dqkv, s.att_delta, s.datty, a.atty + l * BTC, a.qkv + l * 3 * BTC,
-                                     a.att_lse + (size_t)l * B * NH * T, B, T, C, NH, st);
+                                     a.att_lse + (size_t)l * B * NH * T, B, T, C, NH, attn_scale, st);
         } else {
             attention_backward(bl, s.dqkv, s.datty, a.qkv + l * 3 * BTC, a.att + (size_t)l * B * NH * T * T, s.attn, B, T, C,
-                               NH, st);
+                               NH, attn_scale, st);
         }
         prof_mark(pf, "matmul_qkv_bwd");
         matmul_backward(bl, s.dln, g.qkvw + (size_t)l * 3 * C * C, g.qkvb + l * 3 * C, s.colsum, s.dqkv, a.ln1 + l * BTC,
@@ -590,6 +597,8 @@ double gpt2_grad_sumsq(GPT2* model) {
 }
 
 // AdamW as the CPU trainer's gpt2_update; t counts updates from 1. grad_scale: the clip factor.
+// Each tensor k steps with lr * lr_multiplier(k) (muP's hidden weights: r * lr; else lr), its
+// decoupled weight decay too.
 GradView gpt2_grads(GPT2* model) { return GradView{model->grads_memory.get(), model->num_parameters, true}; }
 ParamView gpt2_params(GPT2* model) { return ParamView{model->params_memory.get(), model->num_parameters, sizeof(floatX), true}; }
 
@@ -605,11 +614,11 @@ void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int 
         tensor_start += model->param_sizes[k];
         if (begin >= end) continue;  // also lm_head when tied: a 0-block launch is an invalid configuration
         const size_t n = end - begin, offset = begin;
-        const float wd = PARAM_TABLE[k].decayed ? weight_decay : 0.0f;
+        const float wd = PARAM_TABLE[k].decayed ? weight_decay : 0.0f, lr_k = lr * lr_multiplier(k, model->config);
         float* master = model->use_master ? model->master_memory.get() + (offset - lo) : nullptr;
         const uint32_t sr_seed = seed * 2654435761u + (uint32_t)t * 97u + (uint32_t)k;  // stochastic rounding only
         adamw_update(model->params_memory.get() + offset, master, model->grads_memory.get() + offset,
-                     model->m_memory.get() + (offset - lo), model->v_memory.get() + (offset - lo), n, lr, beta1, beta2,
+                     model->m_memory.get() + (offset - lo), model->v_memory.get() + (offset - lo), n, lr_k, beta1, beta2,
                      t, eps, wd, grad_scale, sr_seed, model->stream);
     }
     prof_mark(&model->prof, nullptr);  // (a ZeRO-1 all-gather may follow: not the model's)
@@ -671,7 +680,8 @@ void gpt2_to_device(GPT2* model, bool weights, bool optimizer) {
     }
 }
 
-// Row `row` of the last forward's logits, widened to fp32 on the host (V real columns).
+// Row `row` of the last forward's logits, widened to fp32 on the host (V real columns): the
+// logits the loss used, the muP multiplier included.
 const float* gpt2_logits_row(GPT2* model, int row) {
     const int V = model->config.vocab_size, Vp = model->config.padded_vocab_size;
     cudaCheck(cudaMemcpyAsync(model->row_raw.data(), model->acts.logits + (size_t)row * Vp, V * sizeof(floatX),

@@ -7,8 +7,10 @@ Causal self-attention, forward and backward, qkv (B, T, 3C) -> out (B, T, C) and
              fp32 FMAs on floatX tiles. The FP32 build's path (exact fp32 math)
   version 3: fused, tensor cores: WMMA 16x16x16 bf16 fragments, fp32 accumulators (BF16 build;
              the trainer's -fa 1 path)
-For each (B, NH, T, hs), T = 1 and T not a multiple of the 64-row tile among them, every version
-is checked against a CPU reference computed in double: forward out (and the fused versions' saved
+For each (B, NH, T, hs), T = 1 and T not a multiple of the 64-row tile among them, with the
+standard score scale 1/sqrt(hs) and, on some shapes, muP's 1/hs (the scale is every version's
+argument: llmc/model/model.h attention_scale), every version is checked against a CPU reference
+computed in double: forward out (and the fused versions' saved
 log-sum-exp), backward dqkv; the fused versions against version 1; the fused forward and
 backward run twice must give the same bits (no atomics). Under the emulator, version 3 must equal
 version 2 bit for bit: both sum every product in k order there (a GPU's tensor cores do not).
@@ -36,11 +38,10 @@ static const Tolerance& tol(const char* what) { return find_tolerance(TOLERANCES
 // ----------------------------------------------------------------------------
 // CPU reference, in double
 
-// out (B, T, C), lse (B, NH, T) from qkv (B, T, 3C)
+// out (B, T, C), lse (B, NH, T) from qkv (B, T, 3C); scores q.k * scale
 static void attention_forward_cpu(std::vector<float>& out, std::vector<float>& lse, const std::vector<float>& qkv, int B,
-                                  int T, int NH, int hs) {
+                                  int T, int NH, int hs, double scale) {
     const int C = NH * hs;
-    const double scale = 1.0 / sqrt((double)hs);
     std::vector<double> s(T);
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
@@ -69,9 +70,8 @@ static void attention_forward_cpu(std::vector<float>& out, std::vector<float>& l
 
 // dqkv (B, T, 3C) from dout (B, T, C): P recomputed, dP = dO V^T, dS = P (dP - rowsum(P dP)).
 static void attention_backward_cpu(std::vector<float>& dqkv, const std::vector<float>& dout, const std::vector<float>& qkv,
-                                   int B, int T, int NH, int hs) {
+                                   int B, int T, int NH, int hs, double scale) {
     const int C = NH * hs;
-    const double scale = 1.0 / sqrt((double)hs);
     std::vector<double> dq((size_t)T * hs), dk((size_t)T * hs), dv((size_t)T * hs), p(T), dp(T);
     auto q = [&](int b, int t, int h) { return &qkv[((size_t)b * T + t) * 3 * C + h * hs]; };
     for (int b = 0; b < B; b++) {
@@ -127,12 +127,15 @@ static void attention_backward_cpu(std::vector<float>& dqkv, const std::vector<f
 
 struct Shape {
     int B, NH, T, hs;
+    bool mup = false;  // scores scaled by 1/hs (muP) instead of 1/sqrt(hs)
 };
+static double score_scale(const Shape& sh) { return sh.mup ? 1.0 / sh.hs : 1.0 / sqrt((double)sh.hs); }
 
 // Device buffers for one shape. Outputs start as NaN (0xff bytes), so an element a kernel fails
 // to write shows.
 struct Buffers {
     int B, NH, T, C;
+    float scale;
     floatX *qkv, *dout, *out, *dqkv, *att;
     float *lse, *delta;
     AttentionScratch s;
@@ -150,6 +153,7 @@ static T* device_nan(size_t n) {
 static Buffers make_buffers(const Shape& sh, const std::vector<float>& qkv, const std::vector<float>& dout, bool unfused) {
     Buffers b;
     b.B = sh.B, b.NH = sh.NH, b.T = sh.T, b.C = sh.NH * sh.hs;
+    b.scale = (float)score_scale(sh);
     b.n_out = (size_t)sh.B * sh.T * b.C;
     b.n_qkv = 3 * b.n_out;
     b.n_tt = (size_t)sh.B * sh.NH * sh.T * sh.T;
@@ -179,12 +183,12 @@ static void free_buffers(Buffers& b) {
 }
 
 static void run_forward(int version, Blas* bl, Buffers& b) {
-    if (version == 1) attention_forward(bl, b.out, b.att, b.qkv, b.s, b.B, b.T, b.C, b.NH, 0);
-    else flash_attention_forward(b.out, b.lse, b.qkv, b.B, b.T, b.C, b.NH, 0, version == 3);
+    if (version == 1) attention_forward(bl, b.out, b.att, b.qkv, b.s, b.B, b.T, b.C, b.NH, b.scale, 0);
+    else flash_attention_forward(b.out, b.lse, b.qkv, b.B, b.T, b.C, b.NH, b.scale, 0, version == 3);
 }
 static void run_backward(int version, Blas* bl, Buffers& b) {
-    if (version == 1) attention_backward(bl, b.dqkv, b.dout, b.qkv, b.att, b.s, b.B, b.T, b.C, b.NH, 0);
-    else flash_attention_backward(b.dqkv, b.delta, b.dout, b.out, b.qkv, b.lse, b.B, b.T, b.C, b.NH, 0, version == 3);
+    if (version == 1) attention_backward(bl, b.dqkv, b.dout, b.qkv, b.att, b.s, b.B, b.T, b.C, b.NH, b.scale, 0);
+    else flash_attention_backward(b.dqkv, b.delta, b.dout, b.out, b.qkv, b.lse, b.B, b.T, b.C, b.NH, b.scale, 0, version == 3);
 }
 
 template <typename T>
@@ -224,8 +228,10 @@ int main() {
     require_device();
     Blas bl;
     blas_init(&bl, /*tf32=*/false);
+    // the last three with muP's 1/hs: each head size, a partial tile; q is 3x larger there (below)
     std::vector<Shape> shapes = {{1, 1, 1, 64},  {2, 2, 63, 64}, {1, 3, 65, 64}, {2, 1, 127, 64},
-                                 {1, 2, 256, 64}, {3, 1, 64, 64}, {2, 2, 100, 32}, {1, 2, 129, 16}};
+                                 {1, 2, 256, 64}, {3, 1, 64, 64}, {2, 2, 100, 32}, {1, 2, 129, 16},
+                                 {1, 2, 100, 64, true}, {2, 1, 70, 32, true}, {1, 2, 65, 16, true}};
 #if !defined(CUDA_EMU)
     shapes.push_back({2, 4, 1024, 64});  // d12's T, checked on the GPU only (the emulator's WMMA is 32x redundant)
 #endif
@@ -233,22 +239,24 @@ int main() {
     for (const Shape& sh : shapes) {
         const int C = sh.NH * sh.hs;
         const size_t n_out = (size_t)sh.B * sh.T * C;
-        // q in [-3, 3], k and v in [-1, 1]: scores up to ~1 standard deviation at hs = 64, peaked rows
+        // q in [-3, 3], k and v in [-1, 1]: scores up to ~1 standard deviation at hs = 64, peaked rows.
+        // muP's 1/hs is sqrt(hs) times smaller: q in [-9, 9] there keeps the rows from going flat
         std::vector<float> qkv = rand_vec(3 * n_out, 1000 + sh.T);
+        const float q_range = sh.mup ? 9.0f : 3.0f;
         for (size_t row = 0; row < (size_t)sh.B * sh.T; row++) {
-            for (int i = 0; i < C; i++) qkv[row * 3 * C + i] *= 3.0f;
+            for (int i = 0; i < C; i++) qkv[row * 3 * C + i] *= q_range;
         }
         qkv = round_floatX(qkv);
         const std::vector<float> dout = round_floatX(rand_vec(n_out, 2000 + sh.T));
         std::vector<float> ref_out(n_out), ref_lse((size_t)sh.B * sh.NH * sh.T), ref_dqkv(3 * n_out);
-        attention_forward_cpu(ref_out, ref_lse, qkv, sh.B, sh.T, sh.NH, sh.hs);
-        attention_backward_cpu(ref_dqkv, dout, qkv, sh.B, sh.T, sh.NH, sh.hs);
+        attention_forward_cpu(ref_out, ref_lse, qkv, sh.B, sh.T, sh.NH, sh.hs, score_scale(sh));
+        attention_backward_cpu(ref_dqkv, dout, qkv, sh.B, sh.T, sh.NH, sh.hs, score_scale(sh));
 
         Buffers buf = make_buffers(sh, qkv, dout, /*unfused=*/true);
         Result res[4];
         for (int v = 1; v <= MAX_VERSION; v++) {
             char tag[96];
-            snprintf(tag, sizeof tag, "v%d B=%d NH=%d T=%d hs=%d", v, sh.B, sh.NH, sh.T, sh.hs);
+            snprintf(tag, sizeof tag, "v%d B=%d NH=%d T=%d hs=%d%s", v, sh.B, sh.NH, sh.T, sh.hs, sh.mup ? " scale=1/hs" : "");
             res[v] = run_version(v, &bl, buf);
             snprintf(name, sizeof name, "attention %s forward out vs cpu", tag);
             compare_tol(name, tol("attn_out"), res[v].out.data(), ref_out.data(), n_out);
@@ -271,7 +279,8 @@ int main() {
             }
         }
 #if defined(CUDA_EMU) && !defined(ENABLE_FP32)
-        snprintf(name, sizeof name, "attention v3 == v2 bit for bit B=%d NH=%d T=%d hs=%d (emulator)", sh.B, sh.NH, sh.T, sh.hs);
+        snprintf(name, sizeof name, "attention v3 == v2 bit for bit B=%d NH=%d T=%d hs=%d%s (emulator)", sh.B, sh.NH, sh.T, sh.hs,
+                 sh.mup ? " scale=1/hs" : "");
         check(name, same_bits(res[3].out, res[2].out) && same_bits(res[3].lse, res[2].lse) && same_bits(res[3].dqkv, res[2].dqkv),
               "emulated WMMA and the CUDA-core path sum in the same k order");
 #endif

@@ -6,7 +6,10 @@
 #    cuBLAS/cuBLASLt against naive loops; an out-of-bounds write caught by the ASan build
 #  - test_gpt2.cu against the PyTorch debug state: FP32 and BF16, tied and untied (each with its
 #    tolerance table, save/resume/replay bit-exact), with the fused attention (-fa 1); tied again
-#    with the unfused one (-fa 0); FP32 tied again under ASan + UBSan
+#    with the unfused one (-fa 0); FP32 tied again under ASan + UBSan. Each of these also checks
+#    muP (test_gpt2.cu check_mup: against the standard model reparametrized, and one AdamW step)
+#  - the same against PyTorch's muP debug states (--init mup; base width 32 tied, 128 untied: C0/C
+#    = 0.5 and 2): FP32, -fa 1 and -fa 0, tied and untied
 #  - checkpoint interchange both ways: the CPU trainer resumes from the emulated CUDA trainer's
 #    checkpoint + state and prints the uninterrupted CUDA run's losses, and the reverse
 #  - scripts/compare_cpu_gpu.sh through the emulator: FP32 losses agree to 1e-5
@@ -14,6 +17,8 @@
 #  - fused vs unfused attention in training (-fa 1 vs -fa 0, head size 64, T = 100: two tiles,
 #    the second partial): the same losses within the step_losses rows; and the trainer's memory
 #    line at d12 B=64 T=1024 drops by the (B, NH, T, T) buffers with -fa 1
+#  - muP from scratch (-init mup -mup-base): the emulated CUDA trainer (FP32) against the CPU
+#    trainer, tied and untied, -fa 1 and -fa 0: losses, every -rms field, the AdamW updates
 # Needs no CUDA toolkit. One line per check: "PASS name ..." or "FAIL name ..."
 set -u
 source "$(dirname "$0")/lib.sh"
@@ -77,16 +82,25 @@ fi
 if ! "$PY" -c "import torch" 2>/dev/null; then
     fail pytorch_available "$PY cannot import torch (apt-get install python3-torch)"; exit 1
 fi
-for tie in tied untied; do
-    dir=$TMP/ref_$tie
-    if ! "$PY" dev/gpt2_ref.py --out "$dir" --seed 1337 --untied "$([ $tie = untied ] && echo 1 || echo 0)" > "$TMP/gen_$tie.log" 2>&1; then
-        fail "reference_generation_$tie" "$(tail -n 1 "$TMP/gen_$tie.log")"; continue
+for ref in tied untied mup_tied mup_untied; do
+    dir=$TMP/ref_$ref
+    tie=${ref#mup_}
+    gen=(--untied "$([ $tie = untied ] && echo 1 || echo 0)")
+    [ "$ref" != "$tie" ] && gen+=(--init mup --mup-base "$([ $tie = untied ] && echo 128 || echo 32)")
+    if ! "$PY" dev/gpt2_ref.py --out "$dir" --seed 1337 "${gen[@]}" > "$TMP/gen_$ref.log" 2>&1; then
+        fail "reference_generation_$ref" "$(tail -n 1 "$TMP/gen_$ref.log")"; continue
     fi
-    # fused attention (-fa 1, the default) on both; the unfused path (-fa 0) on the tied one
-    for run in fp32 bf16 $([ $tie = tied ] && echo fp32_fa0 bf16_fa0); do
+    # fused attention (-fa 1, the default) on both; the unfused path (-fa 0) on the tied one; muP:
+    # both precisions and both paths
+    case $ref in
+        tied) runs="fp32 bf16 fp32_fa0 bf16_fa0";;
+        untied) runs="fp32 bf16";;
+        mup_*) runs="fp32 bf16 fp32_fa0 bf16_fa0";;
+    esac
+    for run in $runs; do
         prec=${run%_fa0}; fa=$([ "$run" = "$prec" ] && echo 1 || echo 0)
         bin=$E/test_gpt2cu$([ $prec = fp32 ] && echo _fp32)
-        tag=${prec}_${tie}$([ $fa = 0 ] && echo _fa0)
+        tag=${prec}_${ref}$([ $fa = 0 ] && echo _fa0)
         "$bin" "$dir" -fa $fa > "$TMP/parity_$tag.log" 2>&1
         rc=$?
         sed -n "s/^\(PASS\|FAIL\) /\1 emu_${tag}_/p" "$TMP/parity_$tag.log"
@@ -223,6 +237,93 @@ g=$(sed -n 's/^step *3\/3 | loss \([0-9.]*\).*/\1/p' "$TMP/shape_gpu.out"); c=$(
 if [ -n "$g" ] && [ -n "$c" ] && $PY -c "import sys; sys.exit(0 if abs($g - $c) <= 1e-5 * abs($c) else 1)"; then
     pass emu_custom_shape_matches_cpu "step-3 loss $g (CUDA FP32) vs $c (CPU)"
 else fail emu_custom_shape_matches_cpu "CUDA '$g' CPU '$c': $(head -c 200 "$TMP/shape_gpu.err")"; fi
+
+# --- muP from scratch (-init mup; llmc/model/model.h's rules: logits x C0/C, attention scores
+# x 1/hs, the hidden weights' lr x C0/C): the CUDA trainer (FP32, exact matmuls) against the CPU
+# trainer from the same init and data, tied (-mup-base 32: C0/C = 0.5) and untied (-mup-base 128:
+# 2), with the fused (-fa 1) and unfused (-fa 0) attention (head size 32), 3 steps:
+#   losses   every train loss within 1e-5 relative (as the checks above)
+#   rms      every -rms field, each tensor's weight and gradient RMS at each step, within 2e-4
+#            relative: 5 printed digits (1e-4) and fp32 summation order (seen 1.6e-5)
+#   adamw    the updates, per tensor: |w_cuda - w_cpu| / |w_cpu - w_init| (L2) within 5e-3 after 3
+#            steps (seen 2.1e-4, qkvb: the key biases' gradient is rounding noise, which Adam
+#            normalizes to ~lr steps); a wrong lr multiplier would be off by 0.5 or more
+MUP=(-e L2:C64:NH2:T64:V600 -init mup -i "$TMP/v_train_*.bin" -v 0 -s 0 -b 2 -t 32 -x 3 -l 1e-3 -rms 1)
+mup_compare() {  # mup_compare NAME INIT_DIR CPU_DIR CUDA_DIR: PASS/FAIL lines, exit 1 on a FAIL
+    "$PY" - "$@" <<'PYEOF'
+import glob, re, sys
+import numpy as np
+name, init_dir, cpu_dir, gpu_dir = sys.argv[1:5]
+
+def read_log(d):
+    trl, rms = {}, {}
+    for line in open(d + "/main.log"):
+        m = re.match(r"s:(\d+) trl:(\S+)", line)
+        if m:
+            trl[int(m[1])] = float(m[2])
+        m = re.match(r"s:(\d+) rms (.*)", line)
+        if m:
+            for field in m[2].split():
+                k, v = field.split(":")
+                for what, x in zip(("w", "g"), v.split("/")):
+                    rms[(int(m[1]), k, what)] = float(x)
+    return trl, rms
+
+def read_model(path):  # llm.c checkpoint, version 3 (fp32): 256 int32 header, then the table's tensors
+    h = np.fromfile(path, dtype=np.int32, count=256)
+    maxT, V, L, NH, C, Vp, untied = (int(x) for x in h[2:9])
+    sizes = [("wte", Vp * C), ("wpe", maxT * C)] + [(k, L * n) for k, n in (
+        ("ln1w", C), ("ln1b", C), ("qkvw", 3 * C * C), ("qkvb", 3 * C), ("attprojw", C * C), ("attprojb", C), ("ln2w", C),
+        ("ln2b", C), ("fcw", 4 * C * C), ("fcb", 4 * C), ("fcprojw", 4 * C * C), ("fcprojb", C))]
+    sizes += [("lnfw", C), ("lnfb", C)] + ([("lm_head", Vp * C)] if untied == 1 else [])
+    flat = np.fromfile(path, dtype=np.float32, offset=1024).astype(np.float64)
+    if h[1] != 3 or flat.size != sum(n for _, n in sizes):
+        sys.exit(f"{path}: not a version 3 checkpoint of the expected size")
+    offs = np.cumsum([0] + [n for _, n in sizes])
+    return {k: flat[offs[i]:offs[i + 1]] for i, (k, _) in enumerate(sizes)}
+
+def rel(a, b):
+    return 0.0 if a == b else abs(a - b) / max(abs(a), abs(b))
+
+bad = 0
+def report(check, ok, detail):
+    global bad
+    bad += not ok
+    print(f"{'PASS' if ok else 'FAIL'} {name}_{check} {detail}")
+
+(tc, rc), (tg, rg) = read_log(cpu_dir), read_log(gpu_dir)
+worst = max((rel(tc[s], tg[s]), s) for s in tc) if tc.keys() == tg.keys() and tc else (float("inf"), -1)
+report("losses", worst[0] <= 1e-5, f"{len(tc)} train losses, max relative difference {worst[0]:.2e} (step {worst[1]}; bound 1e-5)")
+worst = max((rel(rc[k], rg[k]), k) for k in rc) if rc.keys() == rg.keys() and rc else (float("inf"), None)
+report("rms", worst[0] <= 2e-4, f"{len(rc)} -rms fields, max relative difference {worst[0]:.2e} ({worst[1]}; bound 2e-4)")
+last = lambda d: sorted(glob.glob(d + "/model_*.bin"))[-1]
+w0, wc, wg = read_model(last(init_dir)), read_model(last(cpu_dir)), read_model(last(gpu_dir))
+worst = max((np.linalg.norm(wg[k] - wc[k]) / np.linalg.norm(wc[k] - w0[k]), k) for k in w0)
+report("adamw_updates", worst[0] <= 5e-3, f"{len(w0)} tensors after {len(tc)} steps, max |w_cuda - w_cpu| / |w_cpu - w_init| "
+       f"{worst[0]:.2e} ({worst[1]}; bound 5e-3)")
+sys.exit(1 if bad else 0)
+PYEOF
+}
+for tie in 1 0; do
+    base=$([ $tie = 1 ] && echo 32 || echo 128); tag=mup${base}_$([ $tie = 1 ] && echo tied || echo untied)
+    # w_init: -init-report writes the step-0 checkpoint and stops (the CUDA trainer draws the same bytes)
+    if ! ./train_gpt2 "${MUP[@]}" -tie $tie -mup-base $base -init-report 1 -o "$TMP/${tag}_init" > "$TMP/${tag}_init.out" 2>&1 ||
+       ! ./train_gpt2 "${MUP[@]}" -tie $tie -mup-base $base -o "$TMP/${tag}_cpu" > "$TMP/${tag}_cpu.out" 2>&1; then
+        fail "emu_${tag}_cpu_run" "$(tail -n 1 "$TMP/${tag}_cpu.out" "$TMP/${tag}_init.out" 2>/dev/null | tr '\n' '|')"; continue
+    fi
+    for fa in 1 0; do
+        if timeout 300 "$E/train_gpt2cu_fp32" "${MUP[@]}" -tie $tie -mup-base $base -f 0 -fa $fa -o "$TMP/${tag}_fa$fa" \
+               > "$TMP/${tag}_fa$fa.out" 2> "$TMP/${tag}_fa$fa.err" &&
+           grep -q "$([ $fa = 1 ] && echo 'fused attention (-fa 1)' || echo 'unfused attention (-fa 0)')" "$TMP/${tag}_fa$fa.out"; then
+            out=$(mup_compare "emu_${tag}_fa$fa" "$TMP/${tag}_init" "$TMP/${tag}_cpu" "$TMP/${tag}_fa$fa" 2>&1)
+            rc=$?
+            echo "$out" | grep -E '^(PASS|FAIL) '
+            [ $rc -eq 0 ] || { failed=1; echo "$out" | grep -q '^FAIL' || fail "emu_${tag}_fa${fa}_compare" "$(echo "$out" | tail -n 1)"; }
+        else
+            fail "emu_${tag}_fa${fa}_run" "$(tail -n 2 "$TMP/${tag}_fa$fa.err" | tr '\n' '|')"
+        fi
+    done
+done
 
 # --- fused vs unfused attention in training: head size 64 (C128:NH2), T = 100 (a full 64-row tile
 # and a partial one), 5 steps from the same init and data; every train loss of -fa 1 within the

@@ -55,7 +55,8 @@ static const Tolerance BF16_TOLERANCES[] = {
     {"grads", 3e-2f, 5e-2f, true, "bf16 activation grads through 2 layers; atol relative to each tensor's largest "
                                   "entry (seen 1.0e-2 of it, ln1w)"},
     {"step_losses", 0.0f, 5e-4f, false, "bf16 forward each step; fp32 master weights keep the trajectory close (seen 1.7e-4)"},
-    {"grad_norm0", 0.0f, 3e-4f, false, "norm of fp32 grads computed from bf16 activations (seen 8.6e-5 untied)"},
+    {"grad_norm0", 0.0f, 8e-4f, false, "norm of fp32 grads computed from bf16 activations (seen 8.6e-5 untied; 4.0e-4 on "
+                                       "the muP references, whose r = 0.5 / 2 logits move the bf16 roundings)"},
     {"grad_norms", 0.0f, 1.2e-2f, false, "as grad_norm0, drifting over 10 steps (seen 3.8e-3)"},
     {"lrs", 0.0f, 1e-6f, false, "schedule in float, independent of precision"},
     // dev/cuda/attention.cu (see the FP32 rows): bf16 inputs, fp32 scores and softmax, bf16 P and

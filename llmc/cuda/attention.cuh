@@ -106,9 +106,10 @@ struct AttentionScratch {
     floatX* tt;                   // (B, NH, T, T)
 };
 
-// out (B, T, C); att (B, NH, T, T) saved for backward.
+// out (B, T, C); att (B, NH, T, T) saved for backward. scale multiplies the scores q.k before the
+// softmax: 1/sqrt(hs) standard, 1/hs under muP (attention_scale in llmc/model/model.h).
 inline void attention_forward(Blas* bl, floatX* out, floatX* att, const floatX* qkv, const AttentionScratch& s, int B,
-                              int T, int C, int NH, cudaStream_t stream) {
+                              int T, int C, int NH, float scale, cudaStream_t stream) {
     const int hs = C / NH, batch = B * NH, block = 256;
     const size_t n = (size_t)B * T * C;
     launch_kernel(permute_qkv_kernel, ceil_div(n, block), block, 0, stream, s.q, s.k, s.v, qkv, B, T, NH, hs);
@@ -116,7 +117,7 @@ inline void attention_forward(Blas* bl, floatX* out, floatX* att, const floatX* 
     // preatt_cm (T2, T) = K_cm^T (T2, hs) @ Q_cm (hs, T): row t of preatt holds q_t . k_t2
     batched_matmul(bl, s.tt, s.k, s.q, T, T, hs, true, false, hs, hs, T, (long long)T * hs, (long long)T * hs,
                    (long long)T * T, batch, 1.0f, stream);
-    softmax_forward(att, s.tt, batch * T, T, 1.0f / sqrtf((float)hs), stream);
+    softmax_forward(att, s.tt, batch * T, T, scale, stream);
     // y_cm (hs, T) = V_cm (hs, T2) @ att_cm (T2, T)
     batched_matmul(bl, s.y, s.v, att, hs, T, T, false, false, hs, T, hs, (long long)T * hs, (long long)T * T,
                    (long long)T * hs, batch, 1.0f, stream);
@@ -124,10 +125,10 @@ inline void attention_forward(Blas* bl, floatX* out, floatX* att, const floatX* 
     cudaCheck(cudaGetLastError());
 }
 
-// dqkv (B, T, 3C) SET from dout (B, T, C), the saved qkv and att. q, k, v are re-permuted
-// from qkv (cheap) rather than stored per layer.
+// dqkv (B, T, 3C) SET from dout (B, T, C), the saved qkv and att; scale as the forward's. q, k, v
+// are re-permuted from qkv (cheap) rather than stored per layer.
 inline void attention_backward(Blas* bl, floatX* dqkv, const floatX* dout, const floatX* qkv, const floatX* att,
-                               const AttentionScratch& s, int B, int T, int C, int NH, cudaStream_t stream) {
+                               const AttentionScratch& s, int B, int T, int C, int NH, float scale, cudaStream_t stream) {
     const int hs = C / NH, batch = B * NH, block = 256;
     const size_t n = (size_t)B * T * C;
     const long long sth = (long long)T * hs, stt = (long long)T * T;
@@ -140,7 +141,7 @@ inline void attention_backward(Blas* bl, floatX* dqkv, const floatX* dout, const
     batched_matmul(bl, s.tt, s.v, dy, T, T, hs, true, false, hs, hs, T, sth, sth, stt, batch, 1.0f, stream);
     // dv_t2 = sum_t att[t][t2] dy_t:   dV_cm (hs, T2) = dY_cm (hs, T) @ att_cm^T (T, T2)
     batched_matmul(bl, s.dv, dy, att, hs, T, T, false, true, hs, T, hs, sth, stt, sth, batch, 1.0f, stream);
-    softmax_backward(s.tt, att, batch * T, T, 1.0f / sqrtf((float)hs), stream);
+    softmax_backward(s.tt, att, batch * T, T, scale, stream);
     // dq_t = sum_t2 dpre[t][t2] k_t2:  dQ_cm (hs, T) = K_cm (hs, T2) @ dpre_cm (T2, T)
     batched_matmul(bl, s.dq, s.k, s.tt, hs, T, T, false, false, hs, T, hs, sth, stt, sth, batch, 1.0f, stream);
     // dk_t2 = sum_t dpre[t][t2] q_t:   dK_cm (hs, T2) = Q_cm (hs, T) @ dpre_cm^T (T, T2)

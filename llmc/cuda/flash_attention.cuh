@@ -7,6 +7,8 @@
 //   qkv  (B, T, 3C) = [q | k | v] along 3C, heads contiguous: q of (b, t, h) is
 //        qkv[(b*T + t)*3C + h*hs + i], k and v sit C and 2C further. Read in place (no permute).
 //   out  (B, T, C), head h in columns [h*hs, (h+1)*hs). Written in place (no unpermute).
+//   scale multiplies the scores q.k: 1/sqrt(hs) standard, 1/hs under muP (attention_scale in
+//        llmc/model/model.h); an argument of every kernel, the backward's the forward's.
 //   lse  (B, NH, T) fp32: each query row's log-sum-exp of its scaled scores (natural log), saved
 //        by the forward for the backward. It replaces att (B, NH, T, T): nothing of size T x T is
 //        ever in device memory.
@@ -211,7 +213,7 @@ __device__ inline TileIndex tile_index(int B, int NH, int ntiles, bool reverse) 
 // out (B, T, C), lse (B, NH, T) from qkv (B, T, 3C). Grid: ceil(T/64) * B * NH blocks of 128.
 template <int HS, bool TC>
 __global__ void __launch_bounds__(flash::THREADS)
-    flash_attention_forward_kernel(floatX* out, float* lse, const floatX* qkv, int B, int T, int NH) {
+    flash_attention_forward_kernel(floatX* out, float* lse, const floatX* qkv, int B, int T, int NH, float scale) {
     using namespace flash;
     constexpr int LDX = ldx<HS>(), LDS = lds<HS>();
     using S = Smem<HS>;
@@ -234,7 +236,7 @@ __global__ void __launch_bounds__(flash::THREADS)
     const bool active = q0 < T;           // (warp-uniform) rows past T: only the barriers
     const int row_t = q0 + r;             // this lane's query row
     const int last_row = min(q0 + 15, T - 1);
-    const float sl2 = LOG2E / sqrtf((float)HS);  // scores in log2 units: exp(x) = 2^(x log2 e)
+    const float sl2 = LOG2E * scale;  // scores in log2 units: exp(x) = 2^(x log2 e)
     float m = -INFINITY, l = 0.0f, o[HS / 2];
     for (int i = 0; i < HS / 2; i++) o[i] = 0.0f;
 
@@ -311,7 +313,7 @@ __global__ void flash_attention_delta_kernel(float* delta, const floatX* dout, c
 template <int HS, bool TC>
 __global__ void __launch_bounds__(flash::THREADS)
     flash_attention_backward_dkdv_kernel(floatX* dqkv, const floatX* dout, const floatX* qkv, const float* lse,
-                                         const float* delta, int B, int T, int NH) {
+                                         const float* delta, int B, int T, int NH, float scale) {
     using namespace flash;
     constexpr int LDX = ldx<HS>(), LDS = lds<HS>();
     using S = Smem<HS>;
@@ -340,7 +342,7 @@ __global__ void __launch_bounds__(flash::THREADS)
     const int c0 = k_tile0 + warp * 16;  // this warp's first key row
     const bool active = c0 < T;
     const int t2 = c0 + r;               // this lane's key row
-    const float sl2 = LOG2E / sqrtf((float)HS);
+    const float sl2 = LOG2E * scale;
     WarpAcc<HS, TC, floatX> dK, dV;
     dK.zero();
     dV.zero();
@@ -381,7 +383,6 @@ __global__ void __launch_bounds__(flash::THREADS)
         dK.add_ab(Pw, LDP, Qs, LDX, n_lo, n_hi);  // dK += dS^T Q
     }
     if (!active) return;  // (no barrier follows)
-    const float scale = 1.0f / sqrtf((float)HS);
     floatX* dst = dqkv + ((size_t)ti.b * T + t2) * stride + ti.h * HS + half * (HS / 2);
     __syncwarp();
     dV.store(Sw, LDS);
@@ -409,7 +410,7 @@ __global__ void __launch_bounds__(flash::THREADS)
 template <int HS, bool TC>
 __global__ void __launch_bounds__(flash::THREADS)
     flash_attention_backward_dq_kernel(floatX* dqkv, const floatX* dout, const floatX* qkv, const float* lse,
-                                       const float* delta, int B, int T, int NH) {
+                                       const float* delta, int B, int T, int NH, float scale) {
     using namespace flash;
     constexpr int LDX = ldx<HS>(), LDS = lds<HS>();
     using S = Smem<HS>;
@@ -437,7 +438,7 @@ __global__ void __launch_bounds__(flash::THREADS)
     const size_t bh_rows = ((size_t)ti.b * NH + ti.h) * T;
     const float lse_r = row_t < T ? lse[bh_rows + row_t] * LOG2E : 0.0f;
     const float delta_r = row_t < T ? delta[bh_rows + row_t] : 0.0f;
-    const float sl2 = LOG2E / sqrtf((float)HS);
+    const float sl2 = LOG2E * scale;
     WarpAcc<HS, TC, floatX> dQ;
     dQ.zero();
     const int j_last = min(q_tile0 + BR - 1, T - 1) / BC;
@@ -471,7 +472,6 @@ __global__ void __launch_bounds__(flash::THREADS)
     dQ.store(Sw, LDS);
     __syncwarp();
     if (row_t < T) {
-        const float scale = 1.0f / sqrtf((float)HS);
         floatX* dst = dqkv + ((size_t)ti.b * T + row_t) * 3 * C + ti.h * HS + half * (HS / 2);
         for (int i = 0; i < HS / 2; i += x128::size) {
             x128 pk;
@@ -505,63 +505,67 @@ inline void flash_smem_optin(K* kernel, size_t bytes) {
 }
 
 template <int HS, bool TC>
-inline void flash_attention_forward_hs(floatX* out, float* lse, const floatX* qkv, int B, int T, int NH, cudaStream_t stream) {
+inline void flash_attention_forward_hs(floatX* out, float* lse, const floatX* qkv, int B, int T, int NH, float scale,
+                                      cudaStream_t stream) {
     auto* flash_forward = flash_attention_forward_kernel<HS, TC>;
     const size_t smem = flash::Smem<HS>::forward;
     flash_smem_optin(flash_forward, smem);
-    launch_kernel(flash_forward, ceil_div(T, flash::BR) * B * NH, flash::THREADS, smem, stream, out, lse, qkv, B, T, NH);
+    launch_kernel(flash_forward, ceil_div(T, flash::BR) * B * NH, flash::THREADS, smem, stream, out, lse, qkv, B, T, NH, scale);
     cudaCheck(cudaGetLastError());
 }
 
 template <int HS, bool TC>
 inline void flash_attention_backward_hs(floatX* dqkv, float* delta, const floatX* dout, const floatX* out, const floatX* qkv,
-                                        const float* lse, int B, int T, int NH, cudaStream_t stream) {
+                                        const float* lse, int B, int T, int NH, float scale, cudaStream_t stream) {
     const int blocks = ceil_div(T, flash::BR) * B * NH, block = 256;
     launch_kernel(flash_attention_delta_kernel<HS>, ceil_div((size_t)B * T * NH, block), block, 0, stream, delta, dout, out, B, T, NH);
     cudaCheck(cudaGetLastError());
     auto* flash_dkdv = flash_attention_backward_dkdv_kernel<HS, TC>;
     flash_smem_optin(flash_dkdv, flash::Smem<HS>::dkdv);
-    launch_kernel(flash_dkdv, blocks, flash::THREADS, flash::Smem<HS>::dkdv, stream, dqkv, dout, qkv, lse, (const float*)delta, B, T, NH);
+    launch_kernel(flash_dkdv, blocks, flash::THREADS, flash::Smem<HS>::dkdv, stream, dqkv, dout, qkv, lse, (const float*)delta, B, T, NH,
+                  scale);
     cudaCheck(cudaGetLastError());
     auto* flash_dq = flash_attention_backward_dq_kernel<HS, TC>;
     flash_smem_optin(flash_dq, flash::Smem<HS>::dq);
-    launch_kernel(flash_dq, blocks, flash::THREADS, flash::Smem<HS>::dq, stream, dqkv, dout, qkv, lse, (const float*)delta, B, T, NH);
+    launch_kernel(flash_dq, blocks, flash::THREADS, flash::Smem<HS>::dq, stream, dqkv, dout, qkv, lse, (const float*)delta, B, T, NH,
+                  scale);
     cudaCheck(cudaGetLastError());
 }
 
-// out (B, T, C) and lse (B, NH, T) from qkv (B, T, 3C). tensor_cores: the WMMA kernels (BF16
-// only; the FP32 build always runs the CUDA-core ones, exact fp32).
-inline void flash_attention_forward(floatX* out, float* lse, const floatX* qkv, int B, int T, int C, int NH, cudaStream_t stream,
-                                    bool tensor_cores = true) {
+// out (B, T, C) and lse (B, NH, T) from qkv (B, T, 3C); scale multiplies the scores q.k.
+// tensor_cores: the WMMA kernels (BF16 only; the FP32 build always runs the CUDA-core ones, exact fp32).
+inline void flash_attention_forward(floatX* out, float* lse, const floatX* qkv, int B, int T, int C, int NH, float scale,
+                                    cudaStream_t stream, bool tensor_cores = true) {
     const int hs = C / NH;
     const bool tc = tensor_cores && !FLOATX_IS_FP32;
     switch (hs * 2 + (tc ? 1 : 0)) {
-        case 32: flash_attention_forward_hs<16, false>(out, lse, qkv, B, T, NH, stream); break;
-        case 64: flash_attention_forward_hs<32, false>(out, lse, qkv, B, T, NH, stream); break;
-        case 128: flash_attention_forward_hs<64, false>(out, lse, qkv, B, T, NH, stream); break;
+        case 32: flash_attention_forward_hs<16, false>(out, lse, qkv, B, T, NH, scale, stream); break;
+        case 64: flash_attention_forward_hs<32, false>(out, lse, qkv, B, T, NH, scale, stream); break;
+        case 128: flash_attention_forward_hs<64, false>(out, lse, qkv, B, T, NH, scale, stream); break;
 #if !defined(ENABLE_FP32)
-        case 33: flash_attention_forward_hs<16, true>(out, lse, qkv, B, T, NH, stream); break;
-        case 65: flash_attention_forward_hs<32, true>(out, lse, qkv, B, T, NH, stream); break;
-        case 129: flash_attention_forward_hs<64, true>(out, lse, qkv, B, T, NH, stream); break;
+        case 33: flash_attention_forward_hs<16, true>(out, lse, qkv, B, T, NH, scale, stream); break;
+        case 65: flash_attention_forward_hs<32, true>(out, lse, qkv, B, T, NH, scale, stream); break;
+        case 129: flash_attention_forward_hs<64, true>(out, lse, qkv, B, T, NH, scale, stream); break;
 #endif
         default: die("fused attention: head size %d is not supported (16, 32 or 64; use -fa 0)", hs);
     }
 }
 
-// dqkv (B, T, 3C) SET from dout (B, T, C), the forward's out and lse, and qkv. delta: (B, NH, T)
-// fp32 scratch.
+// dqkv (B, T, 3C) SET from dout (B, T, C), the forward's out and lse, and qkv; scale as the
+// forward's. delta: (B, NH, T) fp32 scratch.
 inline void flash_attention_backward(floatX* dqkv, float* delta, const floatX* dout, const floatX* out, const floatX* qkv,
-                                     const float* lse, int B, int T, int C, int NH, cudaStream_t stream, bool tensor_cores = true) {
+                                     const float* lse, int B, int T, int C, int NH, float scale, cudaStream_t stream,
+                                     bool tensor_cores = true) {
     const int hs = C / NH;
     const bool tc = tensor_cores && !FLOATX_IS_FP32;
     switch (hs * 2 + (tc ? 1 : 0)) {
-        case 32: flash_attention_backward_hs<16, false>(dqkv, delta, dout, out, qkv, lse, B, T, NH, stream); break;
-        case 64: flash_attention_backward_hs<32, false>(dqkv, delta, dout, out, qkv, lse, B, T, NH, stream); break;
-        case 128: flash_attention_backward_hs<64, false>(dqkv, delta, dout, out, qkv, lse, B, T, NH, stream); break;
+        case 32: flash_attention_backward_hs<16, false>(dqkv, delta, dout, out, qkv, lse, B, T, NH, scale, stream); break;
+        case 64: flash_attention_backward_hs<32, false>(dqkv, delta, dout, out, qkv, lse, B, T, NH, scale, stream); break;
+        case 128: flash_attention_backward_hs<64, false>(dqkv, delta, dout, out, qkv, lse, B, T, NH, scale, stream); break;
 #if !defined(ENABLE_FP32)
-        case 33: flash_attention_backward_hs<16, true>(dqkv, delta, dout, out, qkv, lse, B, T, NH, stream); break;
-        case 65: flash_attention_backward_hs<32, true>(dqkv, delta, dout, out, qkv, lse, B, T, NH, stream); break;
-        case 129: flash_attention_backward_hs<64, true>(dqkv, delta, dout, out, qkv, lse, B, T, NH, stream); break;
+        case 33: flash_attention_backward_hs<16, true>(dqkv, delta, dout, out, qkv, lse, B, T, NH, scale, stream); break;
+        case 65: flash_attention_backward_hs<32, true>(dqkv, delta, dout, out, qkv, lse, B, T, NH, scale, stream); break;
+        case 129: flash_attention_backward_hs<64, true>(dqkv, delta, dout, out, qkv, lse, B, T, NH, scale, stream); break;
 #endif
         default: die("fused attention: head size %d is not supported (16, 32 or 64; use -fa 0)", hs);
     }

@@ -137,10 +137,11 @@ inline LtPlan lt_plan_make(Blas* b, const LtPlanKey& key) {
     return p;
 }
 
-// One cuBLASLt call: D (m, n) col-major = op(A) @ op(B) [+ bias (m)] [gelu, aux = pre-gelu].
-// Returns false (and does nothing) when no algorithm supports this epilogue/shape.
+// One cuBLASLt call: D (m, n) col-major = alpha * op(A) @ op(B) [+ bias (m)] [gelu, aux = pre-gelu].
+// alpha is a per-call scalar, not part of the plan. Returns false (and does nothing) when no
+// algorithm supports this epilogue/shape.
 inline bool lt_matmul(Blas* b, floatX* d, const floatX* a, const floatX* bmat, const floatX* bias, floatX* aux,
-                      int m, int n, int k, bool transa, int lda, int ldb, cudaStream_t stream) {
+                      int m, int n, int k, bool transa, int lda, int ldb, cudaStream_t stream, float alpha = 1.0f) {
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
     if (aux) epi = bias ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
     else if (bias) epi = CUBLASLT_EPILOGUE_BIAS;
@@ -162,7 +163,7 @@ inline bool lt_matmul(Blas* b, floatX* d, const floatX* a, const floatX* bmat, c
         cublasCheck(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux, sizeof aux));
     const bool ok = p->ok;
     if (ok) {
-        const float alpha = 1.0f, beta = 0.0f;
+        const float beta = 0.0f;
         b->stats.matmuls++;
         cublasCheck(cublasLtMatmul(b->lt, p->op, &alpha, a, p->la, bmat, p->lb, &beta, d, p->ld, d, p->ld, &p->algo,
                                    b->workspace, b->workspace_size, stream));
@@ -171,10 +172,12 @@ inline bool lt_matmul(Blas* b, floatX* d, const floatX* a, const floatX* bmat, c
     return ok;
 }
 
-// out (N, OC) = inp (N, K) @ weight (OC, K)^T + bias (bias may be null).
+// out (N, OC) = alpha * (inp (N, K) @ weight (OC, K)^T) + bias (bias may be null). alpha scales
+// the product in the fp32 accumulator, before the one rounding to floatX (the lm_head's muP
+// logit multiplier, model.h); every other matmul leaves it 1.
 inline void matmul_forward(Blas* b, floatX* out, const floatX* inp, const floatX* weight, const floatX* bias,
-                           int N, int K, int OC, cudaStream_t stream) {
-    if (!lt_matmul(b, out, weight, inp, bias, nullptr, OC, N, K, true, K, K, stream))
+                           int N, int K, int OC, cudaStream_t stream, float alpha = 1.0f) {
+    if (!lt_matmul(b, out, weight, inp, bias, nullptr, OC, N, K, true, K, K, stream, alpha))
         die("cuBLASLt has no algorithm for matmul N=%d K=%d OC=%d (%s)", N, K, OC, PRECISION_NAME);
 }
 
