@@ -653,6 +653,9 @@ float gpt2_grad_norm(GPT2* model) { return (float)sqrt(gpt2_grad_sumsq(model)); 
 // AdamW (PyTorch's form): p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p), wd on 2-D weights
 // only; t counts updates from 1. grad_scale multiplies every gradient first (clipping).
 GradView gpt2_grads(GPT2* model) { return GradView{model->grads_memory.get(), model->num_parameters, false}; }
+void gpt2_grads_to_host(GPT2* model, float* dst) {
+    memcpy(dst, model->grads_memory.get(), model->num_parameters * sizeof(float));
+}
 ParamView gpt2_params(GPT2* model) { return ParamView{model->params_memory.get(), model->num_parameters, sizeof(float), false}; }
 
 void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int t) {

@@ -600,6 +600,11 @@ double gpt2_grad_sumsq(GPT2* model) {
 // Each tensor k steps with lr * lr_multiplier(k) (muP's hidden weights: r * lr; else lr), its
 // decoupled weight decay too.
 GradView gpt2_grads(GPT2* model) { return GradView{model->grads_memory.get(), model->num_parameters, true}; }
+void gpt2_grads_to_host(GPT2* model, float* dst) {
+    cudaCheck(cudaMemcpyAsync(dst, model->grads_memory.get(), model->num_parameters * sizeof(float), cudaMemcpyDeviceToHost,
+                              model->stream));
+    cudaCheck(cudaStreamSynchronize(model->stream));
+}
 ParamView gpt2_params(GPT2* model) { return ParamView{model->params_memory.get(), model->num_parameters, sizeof(floatX), true}; }
 
 void gpt2_update(GPT2* model, const AdamW& opt, float lr, float grad_scale, int t) {

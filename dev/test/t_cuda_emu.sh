@@ -325,6 +325,32 @@ for tie in 1 0; do
     done
 done
 
+# --- -init-probe on the CUDA trainer (FP32, -f 0) against the CPU trainer's on the same muP init and
+# batch: the forward statistics come from the same host code and weights (equal to the last
+# digit); the gradient ones from each backend's backward (grad_rms, grad_norm within 1e-4
+# relative, update_ratio within 1e-3, as the PyTorch probe rows of t_pytorch_parity.sh)
+PROBE=(-e L2:C64:NH2:T64:V600 -init mup -mup-base 32 -tie 0 -i "$TMP/v_train_*.bin" -v 0 -shuffle 0 -b 2 -t 32 -init-probe 1)
+if ./train_gpt2 "${PROBE[@]}" -o "$TMP/probe_cpu" > "$TMP/probe_cpu.out" 2>&1 &&
+   timeout 300 "$E/train_gpt2cu_fp32" "${PROBE[@]}" -f 0 -o "$TMP/probe_gpu" > "$TMP/probe_gpu.out" 2> "$TMP/probe_gpu.err"; then
+    r=$("$PY" - "$TMP/probe_cpu/init_probe.tsv" "$TMP/probe_gpu/init_probe.tsv" <<'PYEOF'
+import sys
+rd = lambda f: {tuple(l.split("\t")[:3]): float(l.split("\t")[3]) for l in open(f).read().splitlines()[1:]}
+cpu, gpu = rd(sys.argv[1]), rd(sys.argv[2])
+bad, worst = [], 0.0
+if set(cpu) != set(gpu) or len(cpu) < 40: bad.append(f"rows differ ({len(cpu)} vs {len(gpu)})")
+for k in set(cpu) & set(gpu):
+    a, b = cpu[k], gpu[k]
+    grad = k[2] in ("grad_rms", "grad_norm", "update_ratio")
+    err = 0.0 if a == b else abs(a - b) / abs(a) if a else float("inf")
+    tol = (1e-3 if k[2] == "update_ratio" else 1e-4) if grad else 0.0
+    if err > tol: bad.append(f"{'/'.join(k)} cpu {a:.9g} cuda {b:.9g}")
+    if grad: worst = max(worst, err)
+print(("bad " + "; ".join(bad[:3])) if bad else f"ok {len(cpu)} values: forward rows equal, gradient rows within {worst:.1e} relative")
+PYEOF
+)
+    case "$r" in ok*) pass emu_init_probe_matches_cpu "${r#ok }";; *) fail emu_init_probe_matches_cpu "$r";; esac
+else fail emu_init_probe_matches_cpu "a run failed: $(tail -n 1 "$TMP/probe_cpu.out" "$TMP/probe_gpu.err" | tr '\n' '|')"; fi
+
 # --- fused vs unfused attention in training: head size 64 (C128:NH2), T = 100 (a full 64-row tile
 # and a partial one), 5 steps from the same init and data; every train loss of -fa 1 within the
 # step_losses row of dev/test/tolerances.h of -fa 0's (FP32 1e-5, BF16 5e-4)

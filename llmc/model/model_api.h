@@ -25,6 +25,8 @@
 //   double gpt2_grad_sumsq(GPT2*)                    its square, in double (ZeRO-1 sums the ranks')
 //   GradView gpt2_grads(GPT2*)                       the flat fp32 gradient arena (data parallel:
 //       the driver sums it over processes between the last backward and the norm)
+//   void gpt2_grads_to_host(GPT2*, float* dst)       copies the gradient arena (num_parameters fp32)
+//       to host memory (-init-probe's gradient statistics)
 //   ParamView gpt2_params(GPT2*)                     the weights forward reads (ZeRO-1 all-gather)
 //   The optimizer shard (BuildOptions opt_lo, opt_n; all parameters by default): m and v (and
 //   the CUDA master weights) exist only for it; gpt2_grad_norm is the L2 norm of its gradients,

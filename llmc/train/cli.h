@@ -102,7 +102,7 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-mup-base", &c.mup_base, "-init mup: base width C0; hidden init std 0.02 sqrt(C0/C), their lr x C0/C, logits x C0/C, attention 1/hs", Trainer::Both},
         {"-mup-zero-q", &c.mup_zero_q, "-init mup: start the query weights (first C rows of qkvw) at 0 (0|1)", Trainer::Both},
         {"-init-report", &c.init_report, "print per-tensor init statistics (and write -o DIR/model_00000000.bin), exit", Trainer::Both},
-        {"-init-probe", &c.init_probe, "one forward+backward on the first train batch: per-block signal and per-tensor gradient statistics (and -o DIR/init_probe.tsv), exit", Trainer::Cpu},
+        {"-init-probe", &c.init_probe, "one forward+backward on the first train batch: per-block signal and per-tensor gradient statistics (and -o DIR/init_probe.tsv), exit", Trainer::Both},
         {"-probe-every", &c.probe_every, "forward statistics (-init-probe's per-block RMS, logits std, loss) on the first train batch at step 0 and every N steps, -o DIR/probe_steps.tsv (0: never)", Trainer::Both},
         {"-rms", &c.rms_every, "log per-tensor weight and grad RMS every N steps (0: never)", Trainer::Both},
         {"-o", &c.output_dir, "output dir for the log and checkpoints (empty: none)", Trainer::Both},

@@ -195,7 +195,8 @@ inline int train_main(int argc, char** argv, bool cuda) {
     run_data_init(&data, cfg, mc.vocab_size);
     DataLoader& train = data.train;
     const int total_batch = data.total_batch, grad_accum = data.grad_accum, max_steps = data.max_steps;
-    if (cfg.init_probe) {  // signal propagation at init: one forward and backward, no update (llmc/train/init_probe.h)
+    if (cfg.init_probe) {  // signal propagation at init: one forward and backward, no update (llmc/train/init_probe.h);
+                           // the probe's forward reads the fp32 host weights, the gradients are the backend's
         if (g_comm.size > 1) die("-init-probe runs in one process (it probes one batch)");
         dataloader_next_batch(&train);
         const float trainer_loss = gpt2_forward(&model, train.inputs.data(), train.targets.data(), cfg.B, cfg.T);
@@ -203,7 +204,9 @@ inline int train_main(int argc, char** argv, bool cuda) {
         gpt2_backward(&model, 1.0f);
         ProbeResult pr = init_probe_forward(gpt2_host(&model).params, mc, train.inputs.data(), train.targets.data(), cfg.B, cfg.T);
         const float lr0 = lr_at_step(cfg.lr_scheduler.c_str(), 0, max_steps, cfg.warmup_steps, cfg.learning_rate, cfg.final_lr_frac);
-        init_probe_gradients(&pr, gpt2_host(&model).params, gpt2_grads(&model).data, mc, lr0, cfg.weight_decay, cfg.eps, cfg.grad_clip);
+        std::vector<float> grads(model.num_parameters);
+        gpt2_grads_to_host(&model, grads.data());
+        init_probe_gradients(&pr, gpt2_host(&model).params, grads.data(), mc, lr0, cfg.weight_decay, cfg.eps, cfg.grad_clip);
         printf("trainer loss on the batch %.6f (probe %.6f)\n", trainer_loss, pr.loss);
         init_probe_report(pr, mc, mc.tied, cfg.output_dir.empty() ? "" : cfg.output_dir + "/init_probe.tsv");
         gpt2_free(&model);
