@@ -11,7 +11,8 @@
 # is not scaled down.
 # Output: OUT/runs/{sp,mup}_C<C>/ (train.out, probe_steps.tsv), OUT/coord_check.png,
 # OUT/coord_check.tsv (every value), OUT/coord_check.md (the table, also printed).
-# Cost on 2 idle cores: about 4 minutes (the C=1024 runs, 100M parameters, are most of it).
+# Cost on 2 idle cores: about 5 minutes (the C=1024 runs, 100M parameters, are most of it). The
+# runs write no checkpoints (-n -1).
 # Usage: scripts/coord_check.sh
 #   env: OUT=out/coord_check WIDTHS="128 256 512 1024" LAYERS=4 HEAD=64 STEPS=5 LR=1e-2 B=4 T=64
 #        BASE=256 (muP's -mup-base) SEED=42 THREADS=2 TRAIN="data/mobydick/mobydick_train_*.bin"
@@ -47,13 +48,12 @@ if [ "${PLOT_ONLY:-0}" != 1 ]; then
             [ $param = mup ] && init=(-init mup -mup-base "$BASE")
             # constant lr, no warmup, no clipping, no weight decay: the parametrization alone differs
             cmd=(./train_gpt2 -e "L$LAYERS:C$C:NH$((C / HEAD)):T$T" "${init[@]}" -seed "$SEED" -i "$TRAIN" -shuffle 0
-                 -b "$B" -t "$T" -x "$STEPS" -l "$LR" -u 0 -k constant -gc 0 -c 0 -v 0 -s 0 -probe-every 1 -o "$d")
+                 -b "$B" -t "$T" -x "$STEPS" -l "$LR" -u 0 -k constant -gc 0 -c 0 -v 0 -s 0 -n -1 -probe-every 1 -o "$d")
             echo "${cmd[*]}" > "$d/cmd.txt"
             printf 'coord_check: %-3s C=%-5s' "$param" "$C"
             if ! "${cmd[@]}" > "$d/train.out" 2>&1; then
                 echo; echo "coord_check: run failed:"; tail -n 5 "$d/train.out"; exit 1
             fi
-            rm -f "$d"/model_*.bin "$d"/state_*.bin "$d"/DONE_*
             grep -E '^probe step' "$d/train.out" | tail -n 1 | sed 's/^/ /'
         done
     done

@@ -77,6 +77,7 @@ expect_reject shape_unknown_field -e -e L2:C64:NH2:X4
 expect_reject shape_bad_number -e -e L2:C64x:NH2
 expect_reject shape_zero_layers -e -e L0:C64:NH2
 expect_reject depth_unsupported -e -e d7
+expect_reject range_n_below_minus1 -n -n -2
 expect_reject mup_base_without_mup -mup-base -mup-base 128
 expect_reject mup_base_zero -mup-base -init mup -mup-base 0
 expect_reject mup_zero_q_range -mup-zero-q -init mup -mup-zero-q 2
@@ -108,5 +109,12 @@ missing=()
 for f in "${CPU_FLAGS[@]}"; do [ -n "$(shown "$f")" ] || missing+=("$f"); done
 if [ ${#missing[@]} -eq 0 ]; then pass config_table_all_flags
 else fail config_table_all_flags "missing from the config table: ${missing[*]}"; fi
+
+# -n -1: the log in -o, no checkpoint (model, state, DONE_) at the end
+rm -rf "$TMP/n_never"
+if timeout $((30 * SAN_TIME)) "$BIN"/train_gpt2 "${BASE[@]}" -x 2 -n -1 -o "$TMP/n_never" > "$TMP/n_never.out" 2>&1 &&
+   [ -s "$TMP/n_never/main.log" ] && ! ls "$TMP/n_never" | grep -qE '^(model|state|DONE)_'; then
+    pass checkpoint_never "2 steps with -n -1: main.log written, no checkpoint files ($(ls "$TMP/n_never" | tr '\n' ' '))"
+else fail checkpoint_never "exit/listing: $(ls "$TMP/n_never" 2>&1 | tr '\n' ' ') $(tail -n 1 "$TMP/n_never.out")"; fi
 
 test_end

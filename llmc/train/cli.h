@@ -106,7 +106,7 @@ inline std::vector<Flag> flag_table(TrainConfig& c) {
         {"-probe-every", &c.probe_every, "forward statistics (-init-probe's per-block RMS, logits std, loss) on the first train batch at step 0 and every N steps, -o DIR/probe_steps.tsv (0: never)", Trainer::Both},
         {"-rms", &c.rms_every, "log per-tensor weight and grad RMS every N steps (0: never)", Trainer::Both},
         {"-o", &c.output_dir, "output dir for the log and checkpoints (empty: none)", Trainer::Both},
-        {"-n", &c.checkpoint_every, "write a checkpoint every N steps (0: only at the end)", Trainer::Both},
+        {"-n", &c.checkpoint_every, "write a checkpoint every N steps (0: only at the end; -1: never, -o keeps only the logs)", Trainer::Both},
         {"-nk", &c.checkpoints_keep, "keep only the newest N checkpoints in -o (0: keep all)", Trainer::Both},
         {"-y", &c.resume, "resume from the latest checkpoint in -o (0|1)", Trainer::Both},
         {"-b", &c.B, "micro-batch size B", Trainer::Both},
@@ -255,7 +255,7 @@ inline void validate_config(const TrainConfig& c) {
     if (c.skip_loss_z < 0 || c.skip_norm_z < 0) die("-sl and -sg must be >= 0 (0 turns them off)");
     if (c.nonfinite_limit < 1) die("-nf must be >= 1 (got %d)", c.nonfinite_limit);
     if (c.zero_stage != 0 && c.zero_stage != 1) die("-z must be 0 or 1 (got %d)", c.zero_stage);
-    if (c.checkpoint_every < 0) die("-n must be >= 0 (got %d)", c.checkpoint_every);
+    if (c.checkpoint_every < -1) die("-n must be >= -1 (got %d)", c.checkpoint_every);
     if (c.checkpoints_keep < 0) die("-nk must be >= 0 (got %d)", c.checkpoints_keep);
     if (c.val_every < 0 || c.sample_every < 0) die("-v and -s must be >= 0");
     if (c.val_max_steps == 0 || c.val_max_steps < -1) die("-m must be -1 or positive (got %d)", c.val_max_steps);

@@ -289,7 +289,8 @@ inline void run_log_open(RunProgress* p, const TrainConfig& cfg, bool resuming) 
 
 // A checkpoint every -n steps and at the end (never at the step a run starts from).
 inline bool run_checkpoint_due(const TrainConfig& cfg, int step, int start_step, bool last) {
-    return !cfg.output_dir.empty() && step > start_step && ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last);
+    return !cfg.output_dir.empty() && cfg.checkpoint_every >= 0 && step > start_step &&
+           ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last);
 }
 
 // Every `every` steps (0: never) and at the last step: the cadence of -v and -s.

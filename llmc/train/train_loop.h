@@ -255,13 +255,16 @@ inline int train_main(int argc, char** argv, bool cuda) {
     for (int step = start_step; step <= max_steps; step++) {
         const bool last = step == max_steps;
         const bool stopping = comm_allreduce_max((int)g_stop_signal) != 0;  // every rank stops at the same step
-        if (run_checkpoint_due(cfg, step, start_step, last) || (stopping && !cfg.output_dir.empty() && step > start_step)) {
+        const bool saves = !cfg.output_dir.empty() && cfg.checkpoint_every >= 0;  // -n -1: never
+        if (run_checkpoint_due(cfg, step, start_step, last) || (stopping && saves && step > start_step)) {
             save_checkpoint(&model, cfg.output_dir, run_progress_state(run, step, train));
             if (comm_root()) checkpoint_prune(cfg.output_dir, cfg.checkpoints_keep);
         }
         if (stopping) {
-            printf("stopped by signal %d after step %d%s%s\n", (int)g_stop_signal, step,
-                   cfg.output_dir.empty() ? " (no -o: nothing saved)" : "; resume with -y 1 -o ", cfg.output_dir.c_str());
+            const std::string saved = cfg.output_dir.empty() ? " (no -o: nothing saved)"
+                                      : !saves ? " (-n -1: no checkpoint written)"
+                                      : "; resume with -y 1 -o " + cfg.output_dir;
+            printf("stopped by signal %d after step %d%s\n", (int)g_stop_signal, step, saved.c_str());
             gpt2_free(&model);
             comm_finalize();
             return 0;
