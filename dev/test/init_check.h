@@ -56,9 +56,8 @@ static int check_init_file(const char* path, const char* scheme_name, const char
     Arena<float> ref = arena_alloc<float>(n, "reference init");
     Arena<float> ours = arena_alloc<float>(n, "init");
     checkpoint_read_params(f.get(), path, version, ref.get(), n);
-    if (scheme.kind == InitKind::Mup) {  // the reference's base width is in the header
+    if (scheme.kind == InitKind::Mup) {  // the reference's base width is in the header (mc)
         if (!mc.mup_base) die("%s: scheme %s but header[9] (muP base width) is 0", path, scheme_name);
-        scheme.mup_base = mc.mup_base;
         scheme.zero_query = zero_q;
     }
     gpt2_init(ours.get(), mc, scheme, InitSpec{}, (uint32_t)seed);

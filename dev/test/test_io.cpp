@@ -280,6 +280,7 @@ static void test_init_schemes() {
             const bool zq = !strcmp(name, "mup-zq");  // -init mup -mup-zero-q 1 (base 256: r = 4 at C = 64)
             parse_init_spec(zq ? "mup" : name, false, &scheme);
             scheme.zero_query = zq;
+            c.mup_base = scheme.kind == InitKind::Mup ? 256 : 0;
             gpt2_init(p.data(), c, scheme, InitSpec{}, 11);
             float want[NUM_PARAMETER_TENSORS];
             intended_stds(want, c, scheme, InitSpec{});
@@ -320,7 +321,8 @@ static void test_init_schemes() {
                 const bool stacked = PARAM_TABLE[k].shape[0] == Dim::L;
                 const Dist t = k == WTE || k == WPE ? d
                                : linear_dist(scheme, {k == FCPROJW ? 4 * (size_t)c.channels : (size_t)c.channels, 1,
-                                                      k == ATTPROJW || k == FCPROJW, 0, c.num_layers, (size_t)c.channels});
+                                                      k == ATTPROJW || k == FCPROJW, 0, c.num_layers, (size_t)c.channels, false,
+                                                      c.mup_base});
                 if (t.cut > 0) {
                     const double edge = t.cut * t.scale;
                     const bool reach = n < 20000 || stacked || (hi >= 0.97 * edge && lo <= -0.97 * edge);
@@ -357,6 +359,7 @@ static void test_init_schemes() {
     // the residual projections get nanoGPT's 1/sqrt(2L) scaling, the others not
     float want[NUM_PARAMETER_TENSORS];
     c.tied = true;
+    c.mup_base = 0;
     intended_stds(want, c, InitSpec{}, InitSpec{});
     check("init_nanogpt_residual_scaling", fabsf(want[ATTPROJW] - 0.01f) < 1e-7f && fabsf(want[FCPROJW] - 0.01f) < 1e-7f && want[QKVW] == 0.02f,
           "attprojw %.6f fcprojw %.6f qkvw %.6f (L=2: 0.02/sqrt(4) = 0.01)", want[ATTPROJW], want[FCPROJW], want[QKVW]);

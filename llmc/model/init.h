@@ -68,8 +68,7 @@ struct InitSpec {
     InitKind kind = InitKind::NanoGPT;
     float value = 0.0f;  // A of uniform:A, STD of normal:STD
     std::string path;    // file:PATH (embedding override only)
-    int mup_base = 256;       // mup: the base width C0
-    bool zero_query = false;  // mup: query rows of qkvw set to 0
+    bool zero_query = false;  // mup: query rows of qkvw set to 0 (the base width is the model's, GPT2Config::mup_base)
 };
 
 // Parses an -init value (embedding = false) or an -init-emb value (embedding = true).
@@ -129,13 +128,14 @@ struct Dist {
 
 // Where a Linear-like weight sits: (out, in) with fan_in = in, fan_out = out; resid marks the two
 // projections into the residual stream; layer l of L; d = C, the model width; readout marks an
-// untied lm_head.
+// untied lm_head; mup_base is the model's muP base width (GPT2Config::mup_base).
 struct LinearSite {
     size_t fan_in, fan_out;
     bool resid;
     int layer, L;
     size_t d;
     bool readout = false;
+    int mup_base = 0;
 };
 
 constexpr double TRUNC_2SIGMA_STD = 0.87962566103423978;  // std of a unit normal truncated at +-2
@@ -162,7 +162,8 @@ inline Dist linear_dist(const InitSpec& s, const LinearSite& w) {
         case InitKind::FanInTrunc: return {false, sqrt(1.0 / fi) / TRUNC_2SIGMA_STD, 2.0};
         case InitKind::Mup: {
             if (w.readout) return {false, 0.02};  // constant in width: the forward scales the logits by r
-            const double r = (double)s.mup_base / d;
+            if (w.mup_base <= 0) die("-init mup: the model has no muP base width (GPT2Config::mup_base)");
+            const double r = (double)w.mup_base / d;
             return {false, w.resid ? 0.02 * sqrt(r) / sqrt(2.0 * L) : 0.02 * sqrt(r)};
         }
         case InitKind::File: break;
@@ -246,7 +247,7 @@ inline void gpt2_init(float* params, const GPT2Config& c, const InitSpec& scheme
     Mt19937 rng(seed);
     if (emb.kind == InitKind::File) load_embedding_file(p.wte, c, emb.path);
     else draw(p.wte, V * C, embedding_dist(scheme, emb, C), rng);
-    if (!c.tied) draw(p.lm_head, V * C, linear_dist(scheme, {C, V, false, 0, (int)L, C, true}), rng);
+    if (!c.tied) draw(p.lm_head, V * C, linear_dist(scheme, {C, V, false, 0, (int)L, C, true, c.mup_base}), rng);
     draw(p.wpe, (size_t)c.max_seq_len * C, embedding_dist(scheme, wpe_emb, C), rng);
     struct Linear {
         float* w;
@@ -260,7 +261,7 @@ inline void gpt2_init(float* params, const GPT2Config& c, const InitSpec& scheme
                                   {p.fcw + l * 4 * C * C, p.fcb + l * 4 * C, C, 4 * C, false},
                                   {p.fcprojw + l * 4 * C * C, p.fcprojb + l * C, 4 * C, C, true}};
         for (const Linear& lin : layers) {
-            draw(lin.w, lin.in * lin.out, linear_dist(scheme, {lin.in, lin.out, lin.resid, (int)l, (int)L, C}), rng);
+            draw(lin.w, lin.in * lin.out, linear_dist(scheme, {lin.in, lin.out, lin.resid, (int)l, (int)L, C, false, c.mup_base}), rng);
             if (scheme.kind == InitKind::ZeroOut && lin.resid) memset(lin.w, 0, lin.in * lin.out * sizeof(float));
             if (scheme.kind == InitKind::Mup && scheme.zero_query && lin.out == 3 * C) memset(lin.w, 0, C * C * sizeof(float));
             if (scheme.kind == InitKind::PyTorch) {  // nn.Linear's bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -287,7 +288,7 @@ inline double intended_std(int k, int l, const GPT2Config& c, const InitSpec& sc
     auto bias = [&](size_t fan_in) { return scheme.kind == InitKind::PyTorch ? 1.0 / sqrt(3.0 * (double)fan_in) : -1.0; };
     auto weight = [&](size_t in, size_t out, bool resid) {
         if (resid && scheme.kind == InitKind::ZeroOut) return -1.0;
-        return linear_dist(scheme, {in, out, resid, l, L, C}).std();
+        return linear_dist(scheme, {in, out, resid, l, L, C, false, c.mup_base}).std();
     };
     switch (k) {
         case WTE: return emb.kind == InitKind::File ? -2.0 : embedding_dist(scheme, emb, C).std();
@@ -301,7 +302,7 @@ inline double intended_std(int k, int l, const GPT2Config& c, const InitSpec& sc
         case FCB: return bias(C);
         case FCPROJW: return weight(4 * C, C, true);
         case FCPROJB: return bias(4 * C);
-        case LM_HEAD: return c.tied ? -1.0 : linear_dist(scheme, {C, V, false, 0, L, C, true}).std();
+        case LM_HEAD: return c.tied ? -1.0 : linear_dist(scheme, {C, V, false, 0, L, C, true, c.mup_base}).std();
         default: return -1.0;  // LayerNorm weights 1, biases 0
     }
 }

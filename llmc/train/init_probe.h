@@ -157,27 +157,22 @@ inline ProbeResult init_probe_forward(const float* params, const GPT2Config& c, 
         blk.resid_rms = rms(x);
     }
     layernorm(h, x, p.lnfw, p.lnfb, N, C);
-    // logits over the V real rows of the head, one row at a time (N x V would be large)
+    // logits over the V real rows of the head, one row at a time (N x V would be large), each by
+    // kv_matvec as the sampler computes them, times muP's readout multiplier
     double zsum = 0, zsq = 0, loss = 0;
     const float mult = logit_multiplier(c);
-#ifdef _OPENMP
-#pragma omp parallel for reduction(+ : zsum, zsq, loss)
-#endif
+    std::vector<float> z(V);
     for (size_t n = 0; n < N; n++) {
-        std::vector<float> z(V);
+        kv_matvec(z.data(), p.lm_head, nullptr, &h[n * C], (int)V, (int)C);
         float mx = -INFINITY;
-        for (size_t v = 0; v < V; v++) {
-            const float* w = p.lm_head + v * C;
-            float acc = 0.0f;
-            for (size_t i = 0; i < C; i++) acc += h[n * C + i] * w[i];
-            acc *= mult;
-            z[v] = acc;
-            mx = std::max(mx, acc);
-            zsum += acc;
-            zsq += (double)acc * acc;
+        for (float& v : z) {
+            v *= mult;
+            mx = std::max(mx, v);
+            zsum += v;
+            zsq += (double)v * v;
         }
         double se = 0.0;
-        for (size_t v = 0; v < V; v++) se += std::exp((double)z[v] - mx);
+        for (float v : z) se += std::exp((double)v - mx);
         loss += mx + std::log(se) - z[targets[n]];
     }
     const double zmean = zsum / (double)(N * V);

@@ -152,9 +152,9 @@ inline RunStart run_start_resolve(const TrainConfig& cfg) {
     }
     if (cfg.T > rs.config.max_seq_len) die("-t %d exceeds the model's maxT %d", cfg.T, rs.config.max_seq_len);
     parse_init_spec(cfg.init_scheme.c_str(), false, &rs.scheme);  // validated by validate_config
-    rs.scheme.mup_base = cfg.mup_base;
     rs.scheme.zero_query = cfg.mup_zero_q;
-    if (rs.from_scratch && rs.scheme.kind == InitKind::Mup) rs.config.mup_base = cfg.mup_base;  // the forward's rules (model.h)
+    // muP's base width is the model's: the init (init.h), the forward and the lr rules (model.h) read it
+    if (rs.from_scratch && rs.scheme.kind == InitKind::Mup) rs.config.mup_base = cfg.mup_base;
     if (!cfg.init_emb.empty()) parse_init_spec(cfg.init_emb.c_str(), true, &rs.emb);
     return rs;
 }
